@@ -1,0 +1,270 @@
+//! Accounts: creating users, the self-service profile and password change.
+
+use chrono::Utc;
+use serde_json::json;
+use usher_domain::{Email, FieldError, Invalid, Language, LoginName, Phone, Role, ShortText, TimeZone};
+use uuid::Uuid;
+
+use crate::{
+    Error, RequestContext, Result, Usher,
+    audit::{Entry, action},
+    auth::Principal,
+    passwords::{PasswordOwner, check_policy},
+    store::{NewUser, Profile, User, UserStatus},
+};
+
+/// A user to create, already parsed.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub user_id: LoginName,
+    pub email: Option<Email>,
+    pub first_name: Option<ShortText>,
+    pub last_name: Option<ShortText>,
+    pub roles: Vec<Role>,
+    pub password: Option<String>,
+}
+
+/// A profile change as it arrives: `None` leaves a field alone, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct ProfileInput {
+    pub first_name: Option<Option<String>>,
+    pub last_name: Option<Option<String>>,
+    pub phone: Option<Option<String>>,
+    pub contact_person: Option<Option<String>>,
+    pub company: Option<Option<String>>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+}
+
+impl ProfileInput {
+    /// Applies the change to a profile, parsing every field and reporting every
+    /// problem at once.
+    pub fn apply_to(self, mut profile: Profile) -> Result<Profile, Invalid> {
+        let mut errors: Vec<FieldError> = Vec::new();
+        let mut text = |field: &str, value: Option<Option<String>>, slot: &mut Option<String>| {
+            if let Some(v) = value {
+                match ShortText::parse(field, v.as_deref().unwrap_or("")) {
+                    Ok(t) => *slot = t.map(ShortText::into_string),
+                    Err(e) => errors.extend(e.0),
+                }
+            }
+        };
+        text("first_name", self.first_name, &mut profile.first_name);
+        text("last_name", self.last_name, &mut profile.last_name);
+        text("contact_person", self.contact_person, &mut profile.contact_person);
+        text("company", self.company, &mut profile.company);
+        if let Some(phone) = self.phone {
+            match phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+                None => profile.phone = None,
+                Some(p) => match Phone::parse(p) {
+                    Ok(p) => profile.phone = Some(p.as_str().to_owned()),
+                    Err(e) => errors.extend(e.0),
+                },
+            }
+        }
+        if let Some(lang) = self.language {
+            match lang.parse::<Language>() {
+                Ok(l) => profile.language = l,
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        if let Some(tz) = self.timezone {
+            match TimeZone::parse(&tz) {
+                Ok(t) => profile.timezone = t,
+                Err(e) => errors.extend(e.0),
+            }
+        }
+        if errors.is_empty() { Ok(profile) } else { Err(Invalid(errors)) }
+    }
+}
+
+fn owner_of(user: &User) -> PasswordOwner<'_> {
+    PasswordOwner {
+        user_id: &user.user_id,
+        email: user.email.as_deref(),
+        names: [user.profile.first_name.as_deref(), user.profile.last_name.as_deref()],
+    }
+}
+
+impl Usher {
+    /// Creates a user in an organization. The password, when given, must meet the
+    /// organization's policy; administrators must have an email address.
+    pub async fn create_user(
+        &self,
+        ctx: &RequestContext,
+        actor: Option<&User>,
+        org_id: Uuid,
+        account: NewAccount,
+    ) -> Result<User> {
+        if account.roles.contains(&Role::Administrator) && account.email.is_none() {
+            return Err(Invalid::one("email", "required", "Administrators must have an email address.").into());
+        }
+        let profile = Profile {
+            first_name: account.first_name.map(ShortText::into_string),
+            last_name: account.last_name.map(ShortText::into_string),
+            ..Profile::default()
+        };
+        let password_hash = match &account.password {
+            Some(password) => {
+                let policy = self.password_policy(org_id).await?;
+                let owner = PasswordOwner {
+                    user_id: account.user_id.as_str(),
+                    email: account.email.as_ref().map(Email::as_str),
+                    names: [profile.first_name.as_deref(), profile.last_name.as_deref()],
+                };
+                let errors = check_policy(&policy, password, &owner, "password");
+                if !errors.is_empty() {
+                    return Err(Invalid(errors).into());
+                }
+                Some(self.hasher.hash(password).await?)
+            }
+            None => None,
+        };
+        let mut roles = account.roles.clone();
+        roles.sort();
+        roles.dedup();
+        let new = NewUser {
+            id: Uuid::now_v7(),
+            org_id,
+            user_id: account.user_id.as_str().to_owned(),
+            user_id_key: account.user_id.key(),
+            email: account.email.as_ref().map(|e| e.as_str().to_owned()),
+            email_key: account.email.as_ref().map(Email::key),
+            profile,
+            status: if password_hash.is_some() { UserStatus::Active } else { UserStatus::Invited },
+            roles,
+            password_hash,
+            created_at: Utc::now(),
+        };
+        self.store.insert_user(&new).await.map_err(|e| match Error::from(e) {
+            Error::Conflict(c) if c.contains("email") => {
+                Invalid::one("email", "taken", "This email address is already used by another user.").into()
+            }
+            Error::Conflict(_) => Invalid::one("user_id", "taken", "This user ID is already taken.").into(),
+            other => other,
+        })?;
+        let user = self.store.user(new.id).await?.ok_or(Error::NotFound)?;
+        let details = json!({ "roles": user.roles });
+        self.audit(ctx, Entry { org_id, action: action::USER_CREATED, actor, target: Some(&user), details }).await?;
+        Ok(user)
+    }
+
+    /// Changes the caller's own profile (never the email).
+    pub async fn update_profile(&self, ctx: &RequestContext, me: &Principal, input: ProfileInput) -> Result<User> {
+        let before = me.user.profile.clone();
+        let after = input.apply_to(before.clone())?;
+        if after == before {
+            return Ok(me.user.clone());
+        }
+        self.store.update_profile(me.user.id, &after, Utc::now()).await?;
+        let user = self.store.user(me.user.id).await?.ok_or(Error::NotFound)?;
+        let changed = changed_fields(&before, &after);
+        self.audit(
+            ctx,
+            Entry {
+                org_id: user.org_id,
+                action: action::PROFILE_UPDATED,
+                actor: Some(&me.user),
+                target: Some(&user),
+                details: json!({ "fields": changed }),
+            },
+        )
+        .await?;
+        Ok(user)
+    }
+
+    /// Changes the caller's password, given the current one. Every policy rule that
+    /// fails is reported, and the last `history` passwords cannot come back.
+    pub async fn change_password(&self, ctx: &RequestContext, me: &Principal, current: &str, new: &str) -> Result<()> {
+        let user = &me.user;
+        let stored = self.store.password_hash(user.id).await?;
+        if !self.hasher.verify(current, stored.clone()).await? {
+            let details = json!({ "reason": "wrong_current_password" });
+            self.audit(
+                ctx,
+                Entry { org_id: user.org_id, action: action::PASSWORD_CHANGE_FAILED, actor: Some(user), target: Some(user), details },
+            )
+            .await?;
+            return Err(Invalid::one("current_password", "incorrect", "The current password is not correct.").into());
+        }
+        let policy = self.password_policy(user.org_id).await?;
+        let mut errors = check_policy(&policy, new, &owner_of(user), "new_password");
+        if policy.history > 0 {
+            let mut previous = self.store.password_history(user.id, policy.history).await?;
+            previous.extend(stored);
+            for old in previous {
+                if self.hasher.verify(new, Some(old)).await? {
+                    errors.push(FieldError::new(
+                        "new_password",
+                        "history",
+                        format!("Choose a password you have not used among your last {}.", policy.history),
+                    ));
+                    break;
+                }
+            }
+        }
+        if !errors.is_empty() {
+            return Err(Invalid(errors).into());
+        }
+        let hash = self.hasher.hash(new).await?;
+        self.store.set_password(user.id, &hash, Utc::now(), policy.history).await?;
+        self.audit(
+            ctx,
+            Entry { org_id: user.org_id, action: action::PASSWORD_CHANGED, actor: Some(user), target: Some(user), details: json!({}) },
+        )
+        .await
+    }
+}
+
+fn changed_fields(a: &Profile, b: &Profile) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    let pairs = [
+        ("first_name", a.first_name != b.first_name),
+        ("last_name", a.last_name != b.last_name),
+        ("phone", a.phone != b.phone),
+        ("contact_person", a.contact_person != b.contact_person),
+        ("company", a.company != b.company),
+        ("language", a.language != b.language),
+        ("timezone", a.timezone != b.timezone),
+    ];
+    for (name, changed) in pairs {
+        if changed {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn profile_input_reports_every_bad_field() {
+        let input = ProfileInput {
+            phone: Some(Some("12".into())),
+            language: Some("de".into()),
+            timezone: Some("Nowhere/City".into()),
+            first_name: Some(Some("Анна".into())),
+            ..Default::default()
+        };
+        let err = input.apply_to(Profile::default()).unwrap_err();
+        let fields: Vec<_> = err.0.iter().map(|e| e.field.as_str()).collect();
+        assert_eq!(fields, ["phone", "language", "timezone"]);
+    }
+
+    #[test]
+    fn profile_input_sets_and_clears() {
+        let start = Profile { company: Some("ACME".into()), ..Default::default() };
+        let input = ProfileInput {
+            company: Some(None),
+            phone: Some(Some("+33 6 12 34 56 78".into())),
+            timezone: Some("Europe/Paris".into()),
+            ..Default::default()
+        };
+        let p = input.apply_to(start).unwrap();
+        assert_eq!(p.company, None);
+        assert_eq!(p.phone.as_deref(), Some("+33612345678"));
+        assert_eq!(p.timezone.name(), "Europe/Paris");
+    }
+}

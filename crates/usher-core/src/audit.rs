@@ -1,0 +1,57 @@
+//! The append-only audit log: who did what to whom, when, from where.
+
+use chrono::Utc;
+use uuid::Uuid;
+
+use crate::{
+    RequestContext, Result, Usher,
+    auth::Admin,
+    store::{AuditEvent, AuditQuery, User},
+};
+
+/// Stable action names, so integrators can filter on them.
+pub mod action {
+    pub const LOGIN_SUCCEEDED: &str = "auth.login.succeeded";
+    pub const LOGIN_FAILED: &str = "auth.login.failed";
+    pub const LOGOUT: &str = "auth.logout";
+    pub const PROFILE_UPDATED: &str = "user.profile.updated";
+    pub const PASSWORD_CHANGED: &str = "user.password.changed";
+    pub const PASSWORD_CHANGE_FAILED: &str = "user.password.change_failed";
+    pub const USER_CREATED: &str = "user.created";
+    pub const SETUP_COMPLETED: &str = "setup.completed";
+    pub const PASSWORD_POLICY_UPDATED: &str = "settings.password_policy.updated";
+}
+
+/// One event about to be written.
+pub(crate) struct Entry<'a> {
+    pub org_id: Uuid,
+    pub action: &'static str,
+    pub actor: Option<&'a User>,
+    pub target: Option<&'a User>,
+    pub details: serde_json::Value,
+}
+
+impl Usher {
+    pub(crate) async fn audit(&self, ctx: &RequestContext, entry: Entry<'_>) -> Result<()> {
+        let event = AuditEvent {
+            id: Uuid::now_v7(),
+            org_id: entry.org_id,
+            at: Utc::now(),
+            action: entry.action.to_owned(),
+            actor_id: entry.actor.map(|u| u.id),
+            actor_name: entry.actor.map(User::display_name),
+            target_id: entry.target.map(|u| u.id),
+            target_name: entry.target.map(User::display_name),
+            address: ctx.address.clone(),
+            client: ctx.client.clone(),
+            details: entry.details,
+        };
+        Ok(self.store.append_audit(&event).await?)
+    }
+
+    /// Reads the organization's audit log, newest first (administrators only).
+    pub async fn audit_events(&self, admin: &Admin<'_>, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
+        query.limit = query.limit.clamp(1, 500);
+        Ok(self.store.audit_events(admin.org_id(), &query).await?)
+    }
+}

@@ -1,0 +1,171 @@
+//! Sign-in, sessions and who the caller is.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use usher_domain::{Role, fold};
+use uuid::Uuid;
+
+use crate::{
+    Error, RequestContext, Result, Usher,
+    audit::{Entry, action},
+    secrets,
+    store::{Organization, Session, User, UserStatus},
+};
+
+/// An authenticated caller: the user, and the session they came with.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub user: User,
+    pub session_id: Option<Uuid>,
+    /// The CSRF token cookie-authenticated changes must carry.
+    pub csrf_token: Option<String>,
+}
+
+impl Principal {
+    /// Proof that the caller is an administrator of their organization; services
+    /// that need one take an `Admin`, so a forgotten check does not compile.
+    pub fn admin(&self) -> Result<Admin<'_>> {
+        if self.user.has_role(Role::Administrator) {
+            Ok(Admin(self))
+        } else {
+            Err(Error::Forbidden("This requires the Administrator role."))
+        }
+    }
+}
+
+/// An administrator, obtained only through [`Principal::admin`].
+#[derive(Debug, Clone, Copy)]
+pub struct Admin<'a>(&'a Principal);
+
+impl Admin<'_> {
+    pub fn user(&self) -> &User {
+        &self.0.user
+    }
+
+    pub fn org_id(&self) -> Uuid {
+        self.0.user.org_id
+    }
+}
+
+/// A successful sign-in: the session secret goes to the client (cookie), once.
+#[derive(Debug, Clone)]
+pub struct LoginOutcome {
+    pub user: User,
+    pub session_secret: String,
+    pub csrf_token: String,
+}
+
+impl Usher {
+    /// The named organization, or the default one when no name is given.
+    pub async fn organization(&self, slug: Option<&str>) -> Result<Option<Organization>> {
+        Ok(match slug.map(str::trim).filter(|s| !s.is_empty()) {
+            Some(slug) => self.store.organization_by_slug(&fold(slug)).await?,
+            None => self.store.default_organization().await?,
+        })
+    }
+
+    /// Signs in with a user ID or email and a password. Every failure answers the
+    /// same [`Error::BadCredentials`] after the same amount of work, whether the
+    /// user exists or not; every attempt is audited.
+    pub async fn login(&self, ctx: &RequestContext, org: Option<&str>, login: &str, password: &str) -> Result<LoginOutcome> {
+        let org = self.organization(org).await?;
+        let found = match &org {
+            Some(org) if !login.trim().is_empty() => self.store.user_by_login(org.id, &fold(login)).await?,
+            _ => None,
+        };
+        let (user, hash) = match found {
+            Some((user, hash)) => (Some(user), hash),
+            None => (None, None),
+        };
+        let password_ok = self.hasher.verify(password, hash).await?;
+        let failure = match &user {
+            None => Some("unknown_user"),
+            Some(_) if !password_ok => Some("bad_password"),
+            Some(u) if u.status != UserStatus::Active => Some("account_disabled"),
+            Some(_) => None,
+        };
+        let org_id = org.as_ref().map(|o| o.id);
+        if let Some(reason) = failure {
+            if let Some(org_id) = org_id {
+                let details = json!({ "reason": reason, "login": login.chars().take(200).collect::<String>() });
+                self.audit(ctx, Entry { org_id, action: action::LOGIN_FAILED, actor: None, target: user.as_ref(), details })
+                    .await?;
+            }
+            return Err(Error::BadCredentials);
+        }
+        let Some(mut user) = user else { return Err(Error::BadCredentials) };
+        let now = Utc::now();
+        self.store.record_login(user.id, now).await?;
+        user.last_login_at = Some(now);
+        let outcome = self.start_session(ctx, user, now).await?;
+        self.audit(
+            ctx,
+            Entry {
+                org_id: outcome.user.org_id,
+                action: action::LOGIN_SUCCEEDED,
+                actor: Some(&outcome.user),
+                target: Some(&outcome.user),
+                details: json!({}),
+            },
+        )
+        .await?;
+        Ok(outcome)
+    }
+
+    pub(crate) async fn start_session(&self, ctx: &RequestContext, user: User, now: DateTime<Utc>) -> Result<LoginOutcome> {
+        let secret = secrets::random_secret()?;
+        let max = Duration::from_std(self.config.session_max).unwrap_or(Duration::hours(10));
+        let session = Session {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            secret_digest: secrets::digest(&secret),
+            created_at: now,
+            last_active_at: now,
+            expires_at: now + max,
+            address: ctx.address.clone(),
+            client: ctx.client.as_ref().map(|c| c.chars().take(300).collect()),
+        };
+        self.store.insert_session(&session).await?;
+        let csrf_token = secrets::csrf_token(&secret);
+        Ok(LoginOutcome { user, session_secret: secret, csrf_token })
+    }
+
+    /// The caller behind a session secret, if the session is live and its user active.
+    /// Activity is written at most once a minute, so reads stay reads.
+    pub async fn authenticate_session(&self, secret: &str) -> Result<Option<Principal>> {
+        if secret.is_empty() || secret.len() > 100 {
+            return Ok(None);
+        }
+        let Some((session, user)) = self.store.session_by_digest(&secrets::digest(secret)).await? else {
+            return Ok(None);
+        };
+        let now = Utc::now();
+        let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
+        if now >= session.expires_at || now >= session.last_active_at + idle || user.status != UserStatus::Active {
+            self.store.delete_session(session.id).await?;
+            return Ok(None);
+        }
+        if now - session.last_active_at >= Duration::seconds(60) {
+            self.store.touch_session(session.id, now).await?;
+        }
+        Ok(Some(Principal { user, session_id: Some(session.id), csrf_token: Some(secrets::csrf_token(secret)) }))
+    }
+
+    /// Ends the caller's current session.
+    pub async fn logout(&self, ctx: &RequestContext, principal: &Principal) -> Result<()> {
+        if let Some(id) = principal.session_id {
+            self.store.delete_session(id).await?;
+        }
+        self.audit(
+            ctx,
+            Entry {
+                org_id: principal.user.org_id,
+                action: action::LOGOUT,
+                actor: Some(&principal.user),
+                target: Some(&principal.user),
+                details: json!({}),
+            },
+        )
+        .await
+    }
+}

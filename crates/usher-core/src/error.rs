@@ -1,0 +1,34 @@
+use usher_domain::Invalid;
+
+use crate::store::StoreError;
+
+/// What a service call can fail with; the server maps each variant to one HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Invalid(#[from] Invalid),
+    #[error("sign-in failed")]
+    BadCredentials,
+    #[error("authentication required")]
+    Unauthenticated,
+    #[error("forbidden: {0}")]
+    Forbidden(&'static str),
+    #[error("not found")]
+    NotFound,
+    #[error("conflict: {0}")]
+    Conflict(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl From<StoreError> for Error {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::NotFound => Error::NotFound,
+            StoreError::Conflict { constraint } => Error::Conflict(constraint),
+            StoreError::Backend(msg) => Error::Internal(msg),
+        }
+    }
+}

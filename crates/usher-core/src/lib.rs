@@ -1,0 +1,74 @@
+//! Usher's services: every business rule lives here, so the REST API, the web UI
+//! and the CLI all call the same functions. Storage is behind the [`Store`] trait.
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+mod error;
+pub mod passwords;
+pub mod secrets;
+pub mod settings;
+pub mod setup;
+pub mod store;
+
+use std::{sync::Arc, time::Duration};
+
+pub use error::{Error, Result};
+pub use store::{Store, StoreError};
+
+/// Tunables of the services that operators may change.
+#[derive(Debug, Clone)]
+pub struct CoreConfig {
+    /// A session unused for this long ends.
+    pub session_idle: Duration,
+    /// A session ends this long after sign-in, however active.
+    pub session_max: Duration,
+    /// argon2id cost: memory in KiB, iterations, lanes.
+    pub argon2_memory_kib: u32,
+    pub argon2_iterations: u32,
+    pub argon2_lanes: u32,
+}
+
+impl Default for CoreConfig {
+    fn default() -> Self {
+        Self {
+            session_idle: Duration::from_secs(30 * 60),
+            session_max: Duration::from_secs(10 * 3600),
+            // OWASP's argon2id recommendation (m=19 MiB, t=2, p=1).
+            argon2_memory_kib: 19_456,
+            argon2_iterations: 2,
+            argon2_lanes: 1,
+        }
+    }
+}
+
+/// The services, sharing one store and one password hasher. Cheap to clone.
+#[derive(Clone)]
+pub struct Usher {
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) hasher: passwords::Hasher,
+    pub(crate) config: Arc<CoreConfig>,
+}
+
+impl Usher {
+    pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self> {
+        let hasher = passwords::Hasher::new(&config)?;
+        Ok(Self { store, hasher, config: Arc::new(config) })
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.config
+    }
+
+    /// Whether the database answers, for health checks.
+    pub async fn ping(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+}
+
+/// Where a request came from, recorded with every audit event.
+#[derive(Debug, Clone, Default)]
+pub struct RequestContext {
+    pub address: Option<String>,
+    pub client: Option<String>,
+}

@@ -1,0 +1,200 @@
+//! The storage contract. One implementation per database engine
+//! (`usher-store-sqlite`, `usher-store-postgres`), chosen once at start-up;
+//! services never see an engine's own error types.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use usher_domain::{Language, Role, TimeZone};
+use uuid::Uuid;
+
+/// What can go wrong in a store, in terms services can act on.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    /// A uniqueness rule was hit; `constraint` names it (e.g. `users_user_id`).
+    #[error("conflict on {constraint}")]
+    Conflict { constraint: String },
+    #[error("database: {0}")]
+    Backend(String),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    pub id: Uuid,
+    pub slug: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserStatus {
+    Invited,
+    Active,
+    Disabled,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Invited => "invited",
+            UserStatus::Active => "active",
+            UserStatus::Disabled => "disabled",
+        }
+    }
+
+    /// Reads a stored status; anything unknown is treated as disabled (fail closed).
+    pub fn from_stored(s: &str) -> Self {
+        match s {
+            "active" => UserStatus::Active,
+            "invited" => UserStatus::Invited,
+            _ => UserStatus::Disabled,
+        }
+    }
+}
+
+/// The profile fields a user edits themselves.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Profile {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub phone: Option<String>,
+    pub contact_person: Option<String>,
+    pub company: Option<String>,
+    pub language: Language,
+    pub timezone: TimeZone,
+}
+
+/// A user as stored, with their organization roles.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub user_id: String,
+    pub email: Option<String>,
+    pub profile: Profile,
+    pub status: UserStatus,
+    pub roles: Vec<Role>,
+    pub must_change_password: bool,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+impl User {
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles.contains(&role)
+    }
+
+    /// "First Last", falling back to the user ID: how audit entries name people.
+    pub fn display_name(&self) -> String {
+        let name = [self.profile.first_name.as_deref(), self.profile.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if name.is_empty() { self.user_id.clone() } else { name }
+    }
+}
+
+/// A user to insert. Keys (`*_key`) are the case-folded forms uniqueness uses.
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub user_id: String,
+    pub user_id_key: String,
+    pub email: Option<String>,
+    pub email_key: Option<String>,
+    pub profile: Profile,
+    pub status: UserStatus,
+    pub roles: Vec<Role>,
+    pub password_hash: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// A server-side session; the browser holds the secret, the store its digest.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub secret_digest: Vec<u8>,
+    pub created_at: DateTime<Utc>,
+    pub last_active_at: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    pub address: Option<String>,
+    pub client: Option<String>,
+}
+
+/// One append-only audit log entry. Names are copied in, so the entry still says
+/// who was involved after those people are deleted.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AuditEvent {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub at: DateTime<Utc>,
+    pub action: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub target_name: Option<String>,
+    pub address: Option<String>,
+    pub client: Option<String>,
+    pub details: serde_json::Value,
+}
+
+/// Filters for reading the audit log, newest first; `before` is the cursor.
+#[derive(Debug, Clone, Default)]
+pub struct AuditQuery {
+    pub action: Option<String>,
+    pub actor_id: Option<Uuid>,
+    pub target_id: Option<Uuid>,
+    pub before: Option<Uuid>,
+    pub limit: u32,
+}
+
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    async fn ping(&self) -> StoreResult<()>;
+
+    async fn default_organization(&self) -> StoreResult<Option<Organization>>;
+    async fn organization_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>>;
+    /// Inserts the organization; the first one inserted is the default.
+    async fn insert_organization(&self, org: &Organization) -> StoreResult<()>;
+
+    /// Inserts a user with their roles and password, in one transaction.
+    async fn insert_user(&self, user: &NewUser) -> StoreResult<()>;
+    async fn user(&self, id: Uuid) -> StoreResult<Option<User>>;
+    /// The user whose user ID, or else whose email, has this key, with their password hash.
+    async fn user_by_login(&self, org_id: Uuid, key: &str) -> StoreResult<Option<(User, Option<String>)>>;
+    async fn update_profile(&self, id: Uuid, profile: &Profile, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn record_login(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64>;
+
+    async fn password_hash(&self, user: Uuid) -> StoreResult<Option<String>>;
+    /// Replaces the password; the previous hash joins the history, which keeps `keep` entries.
+    async fn set_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<()>;
+    /// The newest `limit` previous password hashes.
+    async fn password_history(&self, user: Uuid, limit: u32) -> StoreResult<Vec<String>>;
+
+    async fn insert_session(&self, session: &Session) -> StoreResult<()>;
+    /// The session with this secret digest and its user, whatever their state.
+    async fn session_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Session, User)>>;
+    async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn delete_session(&self, id: Uuid) -> StoreResult<()>;
+
+    async fn setting(&self, org_id: Uuid, key: &str) -> StoreResult<Option<serde_json::Value>>;
+    async fn put_setting(&self, org_id: Uuid, key: &str, value: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
+
+    async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
+    async fn audit_events(&self, org_id: Uuid, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn insert_setup_token(&self, digest: &[u8], org_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()>;
+    /// The organization of an unused, unexpired setup token, without using it.
+    async fn setup_token_org(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
+    /// Marks an unused, unexpired setup token used and returns its organization.
+    async fn take_setup_token(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
+}

@@ -1,0 +1,16 @@
+//! Usher's domain vocabulary: values that are valid by construction.
+//!
+//! Input is parsed into these types once, at the edge (API, web form, CLI, import);
+//! deeper code never re-checks them. Nothing here does I/O.
+
+mod error;
+mod identity;
+mod policy;
+mod profile;
+mod role;
+
+pub use error::{FieldError, Invalid};
+pub use identity::{Email, LoginName, fold};
+pub use policy::PasswordPolicy;
+pub use profile::{Language, Phone, ShortText, TimeZone};
+pub use role::Role;
