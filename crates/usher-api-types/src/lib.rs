@@ -1,0 +1,168 @@
+//! Usher REST API v1 request and response bodies, with their OpenAPI schemas.
+//! Shared by the server and by anything that calls it.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// `POST /api/v1/auth/login`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    /// User ID or email address (case-insensitive).
+    pub login: String,
+    pub password: String,
+    /// Organization slug; the default organization when absent.
+    #[serde(default)]
+    pub organization: Option<String>,
+}
+
+/// A user as the API shows it.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct UserBody {
+    pub id: Uuid,
+    /// The login name, unique in the organization.
+    pub user_id: String,
+    pub email: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// E.164, e.g. `+33612345678`.
+    pub phone: Option<String>,
+    pub contact_person: Option<String>,
+    pub company: Option<String>,
+    /// Interface language: `en`, `fr` or `ru`.
+    pub language: String,
+    /// IANA time zone, e.g. `Europe/Paris`.
+    pub timezone: String,
+    /// `invited`, `active` or `disabled`.
+    pub status: String,
+    /// Organization roles: `administrator`, `user_manager`, `developer`, `user`.
+    pub roles: Vec<String>,
+    pub must_change_password: bool,
+    pub password_changed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+}
+
+/// `PATCH /api/v1/me`: absent fields stay as they are, `null` clears a field.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ProfilePatch {
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    pub first_name: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    pub last_name: Option<Option<String>>,
+    /// Any format with the country code; stored as E.164.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    pub phone: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    pub contact_person: Option<Option<String>>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    pub company: Option<Option<String>>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    /// Not accepted: the email address cannot be changed here. Present only so
+    /// that sending it gets a clear error.
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<String>)]
+    pub email: Option<Option<String>>,
+}
+
+/// Lets `Option<Option<T>>` tell "absent" (None) from "null" (Some(None)).
+fn some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
+}
+
+/// `PUT /api/v1/me/password`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordChange {
+    pub current_password: String,
+    pub new_password: String,
+}
+
+/// An organization's password policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordPolicyBody {
+    pub min_length: u32,
+    pub require_digit: bool,
+    pub require_special: bool,
+    pub require_digit_or_special: bool,
+    /// Upper-case letter in any cased script (Latin, Cyrillic, Greek, ...).
+    pub require_upper: bool,
+    pub require_lower: bool,
+    /// The password may not contain the user ID or the email address.
+    pub forbid_user_id: bool,
+    /// Minimum zxcvbn strength score, 0–4.
+    pub min_strength: u8,
+    /// How many previous passwords cannot be reused.
+    pub history: u32,
+    /// Maximum password age for non-administrators, in days; `null`: no expiry.
+    pub max_age_days: Option<u32>,
+}
+
+/// A named password policy preset.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct PasswordPolicyPreset {
+    pub name: String,
+    pub policy: PasswordPolicyBody,
+}
+
+/// One audit log entry.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct AuditEventBody {
+    pub id: Uuid,
+    pub at: DateTime<Utc>,
+    /// e.g. `auth.login.succeeded`, `user.password.changed`.
+    pub action: String,
+    pub actor_id: Option<Uuid>,
+    pub actor_name: Option<String>,
+    pub target_id: Option<Uuid>,
+    pub target_name: Option<String>,
+    pub address: Option<String>,
+    pub client: Option<String>,
+    #[schema(value_type = Object)]
+    pub details: serde_json::Value,
+}
+
+/// A page of a list; pass `next_cursor` as `cursor` for the next one.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// RFC 9457 problem details.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub title: String,
+    pub status: u16,
+    pub detail: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<ProblemField>,
+}
+
+/// One invalid field of a validation problem.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct ProblemField {
+    pub field: String,
+    /// Stable machine code, e.g. `min_length`, `invalid`, `taken`.
+    pub code: String,
+    pub message: String,
+}
+
+/// `GET /healthz`
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct Health {
+    pub status: String,
+}

@@ -1,0 +1,13 @@
+//! Usher's HTTP server: the REST API (`api`), the web UI (`web`), configuration
+//! and start-up. Handlers are thin: they extract, call one `usher-core` service
+//! and map the result.
+
+pub mod api;
+pub mod app;
+pub mod config;
+pub mod error;
+pub mod extract;
+pub mod web;
+
+pub use app::{Server, build, open_usher};
+pub use config::{Config, Overrides};

@@ -1,0 +1,85 @@
+//! REST API v1 under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`.
+
+mod audit;
+mod auth;
+mod me;
+mod settings;
+
+use axum::{Json, extract::State};
+use usher_api_types::{Health, UserBody};
+use usher_core::store::User;
+use utoipa::OpenApi;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::app::AppState;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Usher API", description = "User and access management: accounts, sign-in, profile, passwords, audit."),
+    components(schemas(usher_api_types::Problem, usher_api_types::ProblemField)),
+    modifiers(&SessionAuth),
+)]
+struct ApiDoc;
+
+struct SessionAuth;
+
+impl utoipa::Modify for SessionAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{ApiKey, ApiKeyValue, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "session",
+            SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))),
+        );
+    }
+}
+
+/// Every API route with its OpenAPI description.
+pub fn router() -> OpenApiRouter<AppState> {
+    let v1 = OpenApiRouter::new()
+        .routes(routes!(auth::login))
+        .routes(routes!(auth::logout))
+        .routes(routes!(me::get_me, me::patch_me))
+        .routes(routes!(me::change_password))
+        .routes(routes!(settings::get_password_policy, settings::put_password_policy))
+        .routes(routes!(settings::password_policy_presets))
+        .routes(routes!(audit::list_audit_events));
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).routes(routes!(healthz));
+    let doc = router.get_openapi().clone();
+    router.route("/api/openapi.json", axum::routing::get(move || std::future::ready(Json(doc.clone()))))
+}
+
+/// Liveness and database reachability.
+#[utoipa::path(get, path = "/healthz", tag = "system", responses((status = 200, body = Health), (status = 503, body = Health)))]
+async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, Json<Health>) {
+    match state.usher.ping().await {
+        Ok(()) => (axum::http::StatusCode::OK, Json(Health { status: "ok".into() })),
+        Err(e) => {
+            tracing::warn!(error = %e, "health check: database unreachable");
+            (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database unreachable".into() }))
+        }
+    }
+}
+
+/// The API view of a user.
+pub fn user_body(u: &User) -> UserBody {
+    UserBody {
+        id: u.id,
+        user_id: u.user_id.clone(),
+        email: u.email.clone(),
+        first_name: u.profile.first_name.clone(),
+        last_name: u.profile.last_name.clone(),
+        phone: u.profile.phone.clone(),
+        contact_person: u.profile.contact_person.clone(),
+        company: u.profile.company.clone(),
+        language: u.profile.language.code().to_owned(),
+        timezone: u.profile.timezone.name().to_owned(),
+        status: u.status.as_str().to_owned(),
+        roles: u.roles.iter().map(|r| r.as_str().to_owned()).collect(),
+        must_change_password: u.must_change_password,
+        password_changed_at: u.password_changed_at,
+        created_at: u.created_at,
+        updated_at: u.updated_at,
+        last_login_at: u.last_login_at,
+    }
+}

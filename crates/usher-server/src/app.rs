@@ -1,0 +1,110 @@
+//! Start-up: open the store (engine chosen once, from the URL), build the
+//! router, bind the listener. Tests call [`build`] with port 0.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use anyhow::Context;
+use axum::{
+    Router,
+    extract::DefaultBodyLimit,
+    http::{HeaderName, HeaderValue, header},
+    response::IntoResponse,
+};
+use tower_http::{
+    catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer,
+};
+use usher_core::{CoreConfig, Store, Usher};
+
+use crate::{config::Config, error::ApiError};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub usher: Usher,
+    pub config: Arc<Config>,
+}
+
+/// A bound, ready server.
+pub struct Server {
+    /// The address actually bound (port 0 resolved).
+    pub addr: SocketAddr,
+    /// The one-time link to create the first administrator, while none exists.
+    pub setup_link: Option<String>,
+    pub state: AppState,
+    listener: tokio::net::TcpListener,
+    router: Router,
+}
+
+/// Opens the configured database, applies migrations and builds the services.
+pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
+    let url = config.database_url();
+    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
+        if let Some(parent) = url.strip_prefix("sqlite://").map(std::path::Path::new).and_then(|p| p.parent()) {
+            if !parent.as_os_str().is_empty() {
+                std::fs::create_dir_all(parent).with_context(|| format!("creating data folder {}", parent.display()))?;
+            }
+        }
+        Arc::new(usher_store_sqlite::SqliteStore::connect(url).await.context("opening the SQLite database")?)
+    } else {
+        Arc::new(usher_store_postgres::PostgresStore::connect(url).await.context("opening the PostgreSQL database")?)
+    };
+    let core = CoreConfig { session_idle: config.session_idle, session_max: config.session_max, ..CoreConfig::default() };
+    Ok(Usher::new(store, core)?)
+}
+
+/// Builds the server: database, first-start initialization, router, listener.
+pub async fn build(config: Config) -> anyhow::Result<Server> {
+    let usher = open_usher(&config).await?;
+    let init = usher.initialize().await?;
+    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let addr = listener.local_addr()?;
+    let mut config = config;
+    if config.listen.port() == 0 && config.base_url.ends_with(":0") {
+        config.base_url = format!("http://{addr}");
+    }
+    let setup_link = init.setup_token.map(|t| format!("{}/setup/{t}", config.base_url));
+    let state = AppState { usher, config: Arc::new(config) };
+    let router = router(state.clone());
+    Ok(Server { addr, setup_link, state, listener, router })
+}
+
+impl Server {
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
+        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+    }
+}
+
+fn router(state: AppState) -> Router {
+    let (api, _) = crate::api::router().split_for_parts();
+    let security_headers = [
+        (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        (header::X_FRAME_OPTIONS, "DENY"),
+        (header::REFERRER_POLICY, "same-origin"),
+        (
+            header::CONTENT_SECURITY_POLICY,
+            "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; \
+             frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+        ),
+    ];
+    let mut app = Router::new()
+        .merge(api)
+        .merge(crate::web::router())
+        .fallback(|| async { ApiError::not_found().into_response() })
+        .layer(DefaultBodyLimit::max(64 * 1024))
+        .with_state(state);
+    for (name, value) in security_headers {
+        app = app.layer(SetResponseHeaderLayer::if_not_present(name, HeaderValue::from_static(value)));
+    }
+    app.layer(SetResponseHeaderLayer::if_not_present(
+        HeaderName::from_static("cache-control"),
+        HeaderValue::from_static("no-store"),
+    ))
+    .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
+    .layer(CatchPanicLayer::custom(|_| {
+        tracing::error!("a request handler panicked");
+        ApiError::from(usher_core::Error::Internal("panic".into())).into_response()
+    }))
+    .layer(TraceLayer::new_for_http())
+}

@@ -1,0 +1,133 @@
+//! One error type at the edge: every failure becomes an RFC 9457
+//! `application/problem+json` response. Internal causes are logged, never sent.
+
+use axum::{
+    extract::rejection::{JsonRejection, QueryRejection},
+    http::{HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use usher_api_types::{Problem, ProblemField};
+use usher_core::Error;
+
+/// An error on its way to becoming a problem response.
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub kind: &'static str,
+    pub title: &'static str,
+    pub detail: String,
+    pub errors: Vec<ProblemField>,
+}
+
+impl ApiError {
+    pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
+        Self { status, kind, title, detail: detail.into(), errors: Vec::new() }
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not-found", "Not found", "There is nothing at this address.")
+    }
+
+    pub fn unauthenticated() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthenticated",
+            "Authentication required",
+            "Sign in, or send an API token in the Authorization header.",
+        )
+    }
+
+    pub fn csrf() -> Self {
+        Self::new(
+            StatusCode::FORBIDDEN,
+            "csrf",
+            "Missing or wrong CSRF token",
+            "Changes made with a session cookie must carry the X-CSRF-Token header returned at sign-in.",
+        )
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        match e {
+            Error::Invalid(invalid) => {
+                let mut err = Self::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "validation",
+                    "Invalid input",
+                    invalid.0.iter().map(|e| e.message.as_str()).collect::<Vec<_>>().join(" "),
+                );
+                err.errors = invalid
+                    .0
+                    .into_iter()
+                    .map(|e| ProblemField { field: e.field, code: e.code, message: e.message })
+                    .collect();
+                err
+            }
+            Error::BadCredentials => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "bad-credentials",
+                "Sign-in failed",
+                "The user ID or password is incorrect.",
+            ),
+            Error::Unauthenticated => Self::unauthenticated(),
+            Error::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
+            Error::NotFound => Self::not_found(),
+            Error::Conflict(what) => {
+                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("This conflicts with existing data ({what})."))
+            }
+            Error::Internal(cause) => {
+                tracing::error!(%cause, "internal error");
+                Self::new(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "Internal error",
+                    "Something went wrong on the server; it has been logged.",
+                )
+            }
+        }
+    }
+}
+
+impl From<JsonRejection> for ApiError {
+    fn from(r: JsonRejection) -> Self {
+        let status = r.status();
+        let (kind, title) = match r {
+            JsonRejection::JsonDataError(_) => ("invalid-body", "The JSON body does not have the expected fields and types"),
+            JsonRejection::JsonSyntaxError(_) => ("malformed-body", "The body is not valid JSON"),
+            JsonRejection::MissingJsonContentType(_) => ("unsupported-media-type", "Send the body as application/json"),
+            _ if status == StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "The body is too large"),
+            _ => ("bad-request", "The request body could not be read"),
+        };
+        Self::new(status, kind, title, r.body_text())
+    }
+}
+
+impl From<QueryRejection> for ApiError {
+    fn from(r: QueryRejection) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "invalid-query", "Invalid query parameters", r.body_text())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = Problem {
+            kind: format!("urn:usher:problem:{}", self.kind),
+            title: self.title.to_owned(),
+            status: self.status.as_u16(),
+            detail: self.detail,
+            errors: self.errors,
+        };
+        let mut res = (self.status, axum::Json(body)).into_response();
+        res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        res
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
+
+impl From<usher_domain::Invalid> for ApiError {
+    fn from(e: usher_domain::Invalid) -> Self {
+        Error::Invalid(e).into()
+    }
+}
