@@ -166,3 +166,74 @@ pub struct ProblemField {
 pub struct Health {
     pub status: String,
 }
+
+/// `POST /api/v1/me/tokens` and `POST /api/v1/users/{id}/tokens`.
+#[derive(Debug, Clone, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenCreate {
+    /// What the token is for, e.g. "CI upload".
+    pub description: String,
+    /// The application the token is for, e.g. "Jenkins".
+    #[serde(default)]
+    pub client: String,
+    /// At least one: `read`, `write`, or `resource:read|write` (`profile`, `users`, `tokens`, `settings`, `audit:read`).
+    pub scopes: Vec<String>,
+    /// Absent: the organization's default (one year). `null`: never expires (when allowed).
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// `PATCH /api/v1/me/tokens/{id}`: absent fields stay; `expires_at: null` means never.
+#[derive(Debug, Clone, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPatch {
+    pub description: Option<String>,
+    #[serde(default, deserialize_with = "some")]
+    #[schema(value_type = Option<DateTime<Utc>>)]
+    pub expires_at: Option<Option<DateTime<Utc>>>,
+}
+
+/// A personal API token, without its secret.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenBody {
+    pub id: Uuid,
+    pub description: String,
+    pub client: String,
+    pub scopes: Vec<String>,
+    /// `active`, `revoked` or `expired`.
+    pub status: String,
+    pub created_at: DateTime<Utc>,
+    /// `null`: never expires.
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// The first characters of the secret, e.g. `ush_AbCd`.
+    pub first_chars: String,
+    /// The last four characters of the secret.
+    pub last_chars: String,
+    /// The administrator who created it for its owner, if any.
+    pub created_by: Option<Uuid>,
+}
+
+/// A token just created or regenerated: `token` is the secret, shown this once.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+pub struct TokenCreated {
+    pub token: String,
+    #[serde(flatten)]
+    pub details: TokenBody,
+}
+
+/// An organization's API token policy.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPolicyBody {
+    /// Lifetime when none is asked for (default 365).
+    pub default_lifetime_days: u32,
+    /// Longest lifetime allowed; `null`: no cap.
+    pub max_lifetime_days: Option<u32>,
+    /// Whether tokens may never expire (only without a cap).
+    pub allow_never_expiring: bool,
+    /// Scopes tokens may be given.
+    pub scopes: Vec<String>,
+}

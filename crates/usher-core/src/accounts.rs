@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{Email, FieldError, Invalid, Language, LoginName, Phone, Role, ShortText, TimeZone};
+use usher_domain::{Access, Email, FieldError, Invalid, Language, LoginName, Phone, Resource, Role, ShortText, TimeZone};
 use uuid::Uuid;
 
 use crate::{
@@ -151,6 +151,7 @@ impl Usher {
 
     /// Changes the caller's own profile (never the email).
     pub async fn update_profile(&self, ctx: &RequestContext, me: &Principal, input: ProfileInput) -> Result<User> {
+        me.require(Resource::Profile, Access::Write)?;
         let before = me.user.profile.clone();
         let after = input.apply_to(before.clone())?;
         if after == before {
@@ -176,6 +177,7 @@ impl Usher {
     /// Changes the caller's password, given the current one. Every policy rule that
     /// fails is reported, and the last `history` passwords cannot come back.
     pub async fn change_password(&self, ctx: &RequestContext, me: &Principal, current: &str, new: &str) -> Result<()> {
+        me.require(Resource::Profile, Access::Write)?;
         let user = &me.user;
         let stored = self.store.password_hash(user.id).await?;
         if !self.hasher.verify(current, stored.clone()).await? {

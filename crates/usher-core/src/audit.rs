@@ -20,6 +20,12 @@ pub mod action {
     pub const USER_CREATED: &str = "user.created";
     pub const SETUP_COMPLETED: &str = "setup.completed";
     pub const PASSWORD_POLICY_UPDATED: &str = "settings.password_policy.updated";
+    pub const TOKEN_POLICY_UPDATED: &str = "settings.token_policy.updated";
+    pub const TOKEN_CREATED: &str = "token.created";
+    pub const TOKEN_UPDATED: &str = "token.updated";
+    pub const TOKEN_REVOKED: &str = "token.revoked";
+    pub const TOKEN_REGENERATED: &str = "token.regenerated";
+    pub const TOKEN_DELETED: &str = "token.deleted";
 }
 
 /// One event about to be written.
@@ -51,6 +57,7 @@ impl Usher {
 
     /// Reads the organization's audit log, newest first (administrators only).
     pub async fn audit_events(&self, admin: &Admin<'_>, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
+        admin.principal().require(usher_domain::Resource::Audit, usher_domain::Access::Read)?;
         query.limit = query.limit.clamp(1, 500);
         Ok(self.store.audit_events(admin.org_id(), &query).await?)
     }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use usher_domain::{Role, fold};
+use usher_domain::{Access, Resource, Role, Scope, fold};
 use uuid::Uuid;
 
 use crate::{
@@ -12,16 +12,47 @@ use crate::{
     store::{Organization, Session, User, UserStatus},
 };
 
-/// An authenticated caller: the user, and the session they came with.
+/// An authenticated caller: the user, and the session or API token they came with.
+/// What they may do is always checked against the user's *current* roles, and,
+/// for a token, also against its scopes.
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: User,
     pub session_id: Option<Uuid>,
     /// The CSRF token cookie-authenticated changes must carry.
     pub csrf_token: Option<String>,
+    /// The API token used, if any.
+    pub token_id: Option<Uuid>,
+    /// The token's scopes; `None` for a session, which may do all the user may.
+    pub scopes: Option<Vec<Scope>>,
 }
 
 impl Principal {
+    pub(crate) fn session(user: User, session_id: Uuid, csrf_token: String) -> Self {
+        Self { user, session_id: Some(session_id), csrf_token: Some(csrf_token), token_id: None, scopes: None }
+    }
+
+    /// Fails unless the caller's token (if any) has a scope for this.
+    pub fn require(&self, resource: Resource, access: Access) -> Result<()> {
+        match &self.scopes {
+            Some(scopes) if !scopes.iter().any(|s| s.grants(resource, access)) => Err(Error::Forbidden(match access {
+                Access::Read => "This API token has no scope to read this.",
+                Access::Write => "This API token has no scope to change this (it may be read-only).",
+            })),
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether the caller's token could itself grant `scope` (a token never mints a
+    /// token stronger than itself).
+    pub fn covers(&self, scope: Scope) -> bool {
+        match (&self.scopes, scope.resource) {
+            (None, _) => true,
+            (Some(have), None) => have.iter().any(|h| h.resource.is_none() && h.grants(Resource::Profile, scope.access)),
+            (Some(have), Some(r)) => have.iter().any(|h| h.grants(r, scope.access)),
+        }
+    }
+
     /// Proof that the caller is an administrator of their organization; services
     /// that need one take an `Admin`, so a forgotten check does not compile.
     pub fn admin(&self) -> Result<Admin<'_>> {
@@ -29,6 +60,15 @@ impl Principal {
             Ok(Admin(self))
         } else {
             Err(Error::Forbidden("This requires the Administrator role."))
+        }
+    }
+
+    /// Proof that the caller may manage users (Administrator or User Manager).
+    pub fn user_manager(&self) -> Result<Admin<'_>> {
+        if self.user.has_role(Role::Administrator) || self.user.has_role(Role::UserManager) {
+            Ok(Admin(self))
+        } else {
+            Err(Error::Forbidden("This requires the Administrator or User Manager role."))
         }
     }
 }
@@ -40,6 +80,10 @@ pub struct Admin<'a>(&'a Principal);
 impl Admin<'_> {
     pub fn user(&self) -> &User {
         &self.0.user
+    }
+
+    pub fn principal(&self) -> &Principal {
+        self.0
     }
 
     pub fn org_id(&self) -> Uuid {
@@ -148,7 +192,13 @@ impl Usher {
         if now - session.last_active_at >= Duration::seconds(60) {
             self.store.touch_session(session.id, now).await?;
         }
-        Ok(Some(Principal { user, session_id: Some(session.id), csrf_token: Some(secrets::csrf_token(secret)) }))
+        Ok(Some(Principal::session(user, session.id, secrets::csrf_token(secret))))
+    }
+
+    /// The caller's own account (scope `profile:read`).
+    pub fn me(&self, principal: &Principal) -> Result<User> {
+        principal.require(Resource::Profile, Access::Read)?;
+        Ok(principal.user.clone())
     }
 
     /// Ends the caller's current session.

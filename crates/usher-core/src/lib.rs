@@ -10,6 +10,7 @@ pub mod secrets;
 pub mod settings;
 pub mod setup;
 pub mod store;
+pub mod tokens;
 
 use std::{sync::Arc, time::Duration};
 

@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::PasswordPolicy;
+use usher_domain::{Access, PasswordPolicy, Resource, TokenPolicy};
 use uuid::Uuid;
 
 use crate::{
@@ -12,6 +12,7 @@ use crate::{
 };
 
 const PASSWORD_POLICY: &str = "password_policy";
+const TOKEN_POLICY: &str = "token_policy";
 
 impl Usher {
     /// The organization's password policy, or Usher's default when none was set.
@@ -22,8 +23,15 @@ impl Usher {
         }
     }
 
+    /// The password policy as an administrator reads it (scope `settings:read`).
+    pub async fn password_policy_for(&self, admin: &Admin<'_>) -> Result<PasswordPolicy> {
+        admin.principal().require(Resource::Settings, Access::Read)?;
+        self.password_policy(admin.org_id()).await
+    }
+
     /// Replaces the password policy (administrators only).
     pub async fn set_password_policy(&self, ctx: &RequestContext, admin: &Admin<'_>, policy: PasswordPolicy) -> Result<PasswordPolicy> {
+        admin.principal().require(Resource::Settings, Access::Write)?;
         policy.validate()?;
         let before = self.password_policy(admin.org_id()).await?;
         let value = serde_json::to_value(&policy).map_err(|e| Error::Internal(e.to_string()))?;
@@ -32,6 +40,41 @@ impl Usher {
         self.audit(
             ctx,
             Entry { org_id: admin.org_id(), action: action::PASSWORD_POLICY_UPDATED, actor: Some(admin.user()), target: None, details },
+        )
+        .await?;
+        Ok(policy)
+    }
+}
+
+impl Usher {
+    /// The organization's API token policy, or Usher's default when none was set.
+    pub async fn token_policy(&self, org_id: Uuid) -> Result<TokenPolicy> {
+        match self.store.setting(org_id, TOKEN_POLICY).await? {
+            Some(value) => serde_json::from_value(value).map_err(|e| Error::Internal(format!("stored token policy: {e}"))),
+            None => Ok(TokenPolicy::default()),
+        }
+    }
+
+    /// The token policy as an administrator reads it (scope `settings:read`).
+    pub async fn token_policy_for(&self, admin: &Admin<'_>) -> Result<TokenPolicy> {
+        admin.principal().require(Resource::Settings, Access::Read)?;
+        self.token_policy(admin.org_id()).await
+    }
+
+    /// Replaces the API token policy (administrators only). Existing tokens keep
+    /// their expiry; the new rules apply to tokens created or changed from now on.
+    pub async fn set_token_policy(&self, ctx: &RequestContext, admin: &Admin<'_>, mut policy: TokenPolicy) -> Result<TokenPolicy> {
+        admin.principal().require(Resource::Settings, Access::Write)?;
+        policy.validate()?;
+        policy.scopes.sort();
+        policy.scopes.dedup();
+        let before = self.token_policy(admin.org_id()).await?;
+        let value = serde_json::to_value(&policy).map_err(|e| Error::Internal(e.to_string()))?;
+        self.store.put_setting(admin.org_id(), TOKEN_POLICY, &value, Utc::now()).await?;
+        let details = json!({ "before": before, "after": policy });
+        self.audit(
+            ctx,
+            Entry { org_id: admin.org_id(), action: action::TOKEN_POLICY_UPDATED, actor: Some(admin.user()), target: None, details },
         )
         .await?;
         Ok(policy)

@@ -129,6 +129,38 @@ pub struct Session {
     pub client: Option<String>,
 }
 
+/// A personal API token as stored: never the secret, only its digest and the
+/// few characters shown to help people recognise it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiToken {
+    pub id: Uuid,
+    pub user_id: Uuid,
+    pub org_id: Uuid,
+    pub description: String,
+    pub client: String,
+    pub scopes: Vec<String>,
+    pub digest: Vec<u8>,
+    /// e.g. `ush_AbCd`
+    pub first_chars: String,
+    /// e.g. `x9Qz`
+    pub last_chars: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    /// Who created it, when not the owner (an administrator).
+    pub created_by: Option<Uuid>,
+}
+
+/// Which tokens a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TokenFilter {
+    All,
+    Active,
+    /// Revoked or expired.
+    Inactive,
+}
+
 /// One append-only audit log entry. Names are copied in, so the entry still says
 /// who was involved after those people are deleted.
 #[derive(Debug, Clone, PartialEq)]
@@ -191,6 +223,25 @@ pub trait Store: Send + Sync + 'static {
 
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events(&self, org_id: Uuid, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;
+
+    async fn insert_token(&self, token: &ApiToken) -> StoreResult<()>;
+    /// A user's tokens, newest first, older than the `before` id when given.
+    async fn tokens(
+        &self,
+        user: Uuid,
+        filter: TokenFilter,
+        now: DateTime<Utc>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<ApiToken>>;
+    async fn token(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>>;
+    /// The token with this digest and its owner, whatever their state.
+    async fn token_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(ApiToken, User)>>;
+    /// Saves description, expiry, revocation and secret fields of an existing token.
+    async fn update_token(&self, token: &ApiToken) -> StoreResult<()>;
+    async fn delete_token(&self, user: Uuid, id: Uuid) -> StoreResult<()>;
+    /// Records use, unless it was recorded less than a minute before `at`.
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
 
     async fn insert_setup_token(&self, digest: &[u8], org_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()>;
     /// The organization of an unused, unexpired setup token, without using it.

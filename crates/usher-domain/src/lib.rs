@@ -8,9 +8,11 @@ mod identity;
 mod policy;
 mod profile;
 mod role;
+mod scope;
 
 pub use error::{FieldError, Invalid};
 pub use identity::{Email, LoginName, fold};
-pub use policy::PasswordPolicy;
+pub use policy::{PasswordPolicy, TokenPolicy};
 pub use profile::{Language, Phone, ShortText, TimeZone};
 pub use role::Role;
+pub use scope::{Access, Resource, Scope};

@@ -102,3 +102,65 @@ impl PasswordPolicy {
         if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
     }
 }
+
+/// An organization's rules for personal API tokens.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenPolicy {
+    /// Lifetime given when the creator names no expiry.
+    pub default_lifetime_days: u32,
+    /// Longest lifetime allowed; `None`: no cap.
+    pub max_lifetime_days: Option<u32>,
+    /// Whether tokens may never expire (only when there is no cap).
+    pub allow_never_expiring: bool,
+    /// The scopes tokens may be given (`read`, `write`, `users:read`, ...).
+    pub scopes: Vec<String>,
+}
+
+impl Default for TokenPolicy {
+    /// One year by default, no cap, no never-expiring tokens, every scope.
+    fn default() -> Self {
+        Self {
+            default_lifetime_days: 365,
+            max_lifetime_days: None,
+            allow_never_expiring: false,
+            scopes: crate::Scope::all().iter().map(ToString::to_string).collect(),
+        }
+    }
+}
+
+impl TokenPolicy {
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let mut errors = Vec::new();
+        if !(1..=3650).contains(&self.default_lifetime_days) {
+            errors.push(crate::FieldError::new("default_lifetime_days", "out_of_range", "Must be between 1 and 3650."));
+        }
+        if let Some(max) = self.max_lifetime_days {
+            if !(1..=3650).contains(&max) {
+                errors.push(crate::FieldError::new("max_lifetime_days", "out_of_range", "Must be between 1 and 3650, or null."));
+            } else if self.default_lifetime_days > max {
+                errors.push(crate::FieldError::new(
+                    "default_lifetime_days",
+                    "above_max",
+                    "The default lifetime cannot be longer than the maximum.",
+                ));
+            }
+            if self.allow_never_expiring {
+                errors.push(crate::FieldError::new(
+                    "allow_never_expiring",
+                    "conflicts_with_max",
+                    "Never-expiring tokens cannot be allowed when lifetime is capped.",
+                ));
+            }
+        }
+        if self.scopes.is_empty() {
+            errors.push(crate::FieldError::new("scopes", "required", "Allow at least one scope."));
+        }
+        for s in &self.scopes {
+            if s.parse::<crate::Scope>().is_err() {
+                errors.push(crate::FieldError::new("scopes", "unknown_scope", format!("Unknown scope {s:?}.")));
+            }
+        }
+        if errors.is_empty() { Ok(()) } else { Err(Invalid(errors)) }
+    }
+}

@@ -37,6 +37,15 @@ impl ApiError {
         )
     }
 
+    pub fn invalid_token() -> Self {
+        Self::new(
+            StatusCode::UNAUTHORIZED,
+            "invalid-token",
+            "Invalid API token",
+            "The bearer token is malformed, unknown, revoked or expired, or its owner cannot sign in.",
+        )
+    }
+
     pub fn csrf() -> Self {
         Self::new(
             StatusCode::FORBIDDEN,
@@ -118,8 +127,16 @@ impl IntoResponse for ApiError {
             detail: self.detail,
             errors: self.errors,
         };
+        let unauthorized = self.status == StatusCode::UNAUTHORIZED;
+        let bad_token = self.kind == "invalid-token";
         let mut res = (self.status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if bad_token {
+            res.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"usher\", error=\"invalid_token\""));
+        } else if unauthorized {
+            res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"usher\""));
+        }
         res
     }
 }

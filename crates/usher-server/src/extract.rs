@@ -44,6 +44,20 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
     }
 }
 
+/// Path parameters whose rejections (e.g. a malformed id) are problem responses.
+pub struct ApiPath<T>(pub T);
+
+impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> ApiResult<Self> {
+        match axum::extract::Path::<T>::from_request_parts(parts, state).await {
+            Ok(axum::extract::Path(value)) => Ok(Self(value)),
+            Err(_) => Err(ApiError::not_found()),
+        }
+    }
+}
+
 /// Where the request came from (address and client), for the audit log.
 pub struct Ctx(pub RequestContext);
 
@@ -76,9 +90,15 @@ impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
-        if parts.headers.contains_key(header::AUTHORIZATION) {
-            // API tokens arrive with their own issue; until then a bearer header is not accepted.
-            return Err(ApiError::unauthenticated());
+        if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
+            let token = value
+                .to_str()
+                .ok()
+                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                .map(str::trim)
+                .ok_or_else(ApiError::invalid_token)?;
+            let principal = state.usher.authenticate_token(token).await?.ok_or_else(ApiError::invalid_token)?;
+            return Ok(Self(principal));
         }
         let principal = session_principal(&parts.headers, state).await?.ok_or_else(ApiError::unauthenticated)?;
         if !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS) {

@@ -1,8 +1,8 @@
 //! Exercises every `Store` method against a real PostgreSQL server, in a fresh
 //! database created for the run and dropped after it.
 //!
-//! The server comes from `USHER_TEST_POSTGRES` (default
-//! `postgres://postgres@127.0.0.1:5432`); its `test` database is used to create
+//! The server comes from `USHER_TEST_POSTGRES_URL` (default
+//! `postgres://postgres@127.0.0.1:5432/test`); that database is used to create
 //! and drop `usher_pg_smoke_<random hex>`.
 
 use chrono::{DateTime, Duration, Utc};
@@ -15,8 +15,14 @@ use usher_domain::{Language, Role, TimeZone, fold};
 use usher_store_postgres::PostgresStore;
 use uuid::Uuid;
 
+fn admin_url() -> String {
+    std::env::var("USHER_TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// The server part of the admin URL, to which a database name is appended.
 fn server() -> String {
-    std::env::var("USHER_TEST_POSTGRES").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".to_owned())
+    let url = admin_url();
+    url.rsplit_once('/').map(|(server, _)| server.to_owned()).unwrap_or(url)
 }
 
 /// Now, at the microsecond precision `timestamptz` keeps.
@@ -27,7 +33,7 @@ fn now() -> DateTime<Utc> {
 #[tokio::test]
 async fn every_store_method_on_a_fresh_database() {
     let name = format!("usher_pg_smoke_{}", Uuid::new_v4().simple());
-    let mut admin = PgConnection::connect(&format!("{}/test", server())).await.expect("connect to the test database");
+    let mut admin = PgConnection::connect(&admin_url()).await.expect("connect to the test database");
     sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await.unwrap();
 
     let url = format!("{}/{name}", server());

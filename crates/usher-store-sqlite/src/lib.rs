@@ -9,7 +9,7 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 use usher_core::store::{
-    AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult, User, UserStatus,
+    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult, TokenFilter, User, UserStatus,
 };
 use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
@@ -81,6 +81,8 @@ macro_rules! user_columns {
     (SELECT group_concat(role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles"
     };
 }
+
+mod tokens;
 
 fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     let roles: Option<String> = row.try_get("roles")?;
@@ -461,6 +463,41 @@ impl Store for SqliteStore {
         .await
         .map_err(map_err)?;
         rows.iter().map(audit_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn insert_token(&self, token: &ApiToken) -> StoreResult<()> {
+        self.insert_token_row(token).await
+    }
+
+    async fn tokens(
+        &self,
+        user: Uuid,
+        filter: TokenFilter,
+        now: DateTime<Utc>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<ApiToken>> {
+        self.token_rows(user, filter, now, before, limit).await
+    }
+
+    async fn token(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>> {
+        self.token_row(user, id).await
+    }
+
+    async fn token_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(ApiToken, User)>> {
+        self.token_and_owner(digest).await
+    }
+
+    async fn update_token(&self, token: &ApiToken) -> StoreResult<()> {
+        self.update_token_row(token).await
+    }
+
+    async fn delete_token(&self, user: Uuid, id: Uuid) -> StoreResult<()> {
+        self.delete_token_row(user, id).await
+    }
+
+    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        self.touch_token_row(id, at).await
     }
 
     async fn insert_setup_token(&self, digest: &[u8], org_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()> {

@@ -24,7 +24,7 @@ pub struct AuditParams {
 }
 
 /// The audit log, newest first (administrators).
-#[utoipa::path(get, path = "/audit-events", tag = "audit", security(("session" = [])), params(AuditParams),
+#[utoipa::path(get, path = "/audit-events", tag = "audit", security(("session" = []), ("bearer" = [])), params(AuditParams),
     responses((status = 200, body = Page<AuditEventBody>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn list_audit_events(State(state): State<AppState>, Authed(me): Authed, ApiQuery(p): ApiQuery<AuditParams>) -> ApiResult<Json<Page<AuditEventBody>>> {
     let admin = me.admin()?;

@@ -49,7 +49,7 @@ pub async fn login(State(state): State<AppState>, Ctx(ctx): Ctx, jar: CookieJar,
 }
 
 /// Sign out: ends the current session.
-#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("session" = [])),
+#[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("session" = []), ("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
 pub async fn logout(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, jar: CookieJar) -> ApiResult<Response> {
     state.usher.logout(&ctx, &me).await?;

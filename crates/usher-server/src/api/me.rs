@@ -16,18 +16,18 @@ use crate::{
 };
 
 /// The signed-in user's profile. Also returns the session's CSRF token.
-#[utoipa::path(get, path = "/me", tag = "me", security(("session" = [])),
+#[utoipa::path(get, path = "/me", tag = "me", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = UserBody), (status = 401, body = Problem)))]
-pub async fn get_me(Authed(me): Authed) -> Response {
-    let mut res = Json(user_body(&me.user)).into_response();
+pub async fn get_me(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Response> {
+    let mut res = Json(user_body(&state.usher.me(&me)?)).into_response();
     if let Some(v) = me.csrf_token.as_deref().and_then(|t| HeaderValue::from_str(t).ok()) {
         res.headers_mut().insert(CSRF_HEADER, v);
     }
-    res
+    Ok(res)
 }
 
 /// Edit your own profile. Every field but the email can change; `null` clears a field.
-#[utoipa::path(patch, path = "/me", tag = "me", security(("session" = [])), request_body = ProfilePatch,
+#[utoipa::path(patch, path = "/me", tag = "me", security(("session" = []), ("bearer" = [])), request_body = ProfilePatch,
     responses((status = 200, body = UserBody), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn patch_me(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(patch): ApiJson<ProfilePatch>) -> ApiResult<Json<UserBody>> {
     if patch.email.is_some() {
@@ -47,7 +47,7 @@ pub async fn patch_me(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): 
 }
 
 /// Change your password, giving the current one. Every failed policy rule is listed in `errors`.
-#[utoipa::path(put, path = "/me/password", tag = "me", security(("session" = [])), request_body = PasswordChange,
+#[utoipa::path(put, path = "/me/password", tag = "me", security(("session" = []), ("bearer" = [])), request_body = PasswordChange,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_password(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(body): ApiJson<PasswordChange>) -> ApiResult<StatusCode> {
     state.usher.change_password(&ctx, &me, &body.current_password, &body.new_password).await?;

@@ -4,6 +4,7 @@ mod audit;
 mod auth;
 mod me;
 mod settings;
+pub mod tokens;
 
 use axum::{Json, extract::State};
 use usher_api_types::{Health, UserBody};
@@ -15,7 +16,7 @@ use crate::app::AppState;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "Usher API", description = "User and access management: accounts, sign-in, profile, passwords, audit."),
+    info(title = "Usher API", description = "User and access management: accounts, sign-in, profile, passwords, API tokens, audit."),
     components(schemas(usher_api_types::Problem, usher_api_types::ProblemField)),
     modifiers(&SessionAuth),
 )]
@@ -31,6 +32,10 @@ impl utoipa::Modify for SessionAuth {
             "session",
             SecurityScheme::ApiKey(ApiKey::Cookie(ApiKeyValue::new(crate::extract::SESSION_COOKIE))),
         );
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(utoipa::openapi::security::Http::new(utoipa::openapi::security::HttpAuthScheme::Bearer)),
+        );
     }
 }
 
@@ -43,7 +48,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(me::change_password))
         .routes(routes!(settings::get_password_policy, settings::put_password_policy))
         .routes(routes!(settings::password_policy_presets))
-        .routes(routes!(audit::list_audit_events));
+        .routes(routes!(settings::get_token_policy, settings::put_token_policy))
+        .routes(routes!(audit::list_audit_events))
+        .routes(routes!(tokens::list_my_tokens, tokens::create_my_token))
+        .routes(routes!(tokens::get_my_token, tokens::patch_my_token, tokens::delete_my_token))
+        .routes(routes!(tokens::revoke_my_token))
+        .routes(routes!(tokens::regenerate_my_token))
+        .routes(routes!(tokens::list_user_tokens, tokens::create_user_token))
+        .routes(routes!(tokens::delete_user_token));
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).routes(routes!(healthz));
     let doc = router.get_openapi().clone();
     router.route("/api/openapi.json", axum::routing::get(move || std::future::ready(Json(doc.clone()))))

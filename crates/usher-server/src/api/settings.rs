@@ -1,6 +1,6 @@
 use axum::{Json, extract::State};
-use usher_api_types::{PasswordPolicyBody, PasswordPolicyPreset, Problem};
-use usher_domain::PasswordPolicy;
+use usher_api_types::{PasswordPolicyBody, PasswordPolicyPreset, Problem, TokenPolicyBody};
+use usher_domain::{Access, PasswordPolicy, Resource, TokenPolicy};
 
 use crate::{
     app::AppState,
@@ -39,15 +39,15 @@ fn policy(b: PasswordPolicyBody) -> PasswordPolicy {
 }
 
 /// The organization's password policy (administrators).
-#[utoipa::path(get, path = "/settings/password-policy", tag = "settings", security(("session" = [])),
+#[utoipa::path(get, path = "/settings/password-policy", tag = "settings", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = PasswordPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn get_password_policy(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<PasswordPolicyBody>> {
     let admin = me.admin()?;
-    Ok(Json(body(state.usher.password_policy(admin.org_id()).await?)))
+    Ok(Json(body(state.usher.password_policy_for(&admin).await?)))
 }
 
 /// Replace the organization's password policy (administrators).
-#[utoipa::path(put, path = "/settings/password-policy", tag = "settings", security(("session" = [])), request_body = PasswordPolicyBody,
+#[utoipa::path(put, path = "/settings/password-policy", tag = "settings", security(("session" = []), ("bearer" = [])), request_body = PasswordPolicyBody,
     responses((status = 200, body = PasswordPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn put_password_policy(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(b): ApiJson<PasswordPolicyBody>) -> ApiResult<Json<PasswordPolicyBody>> {
     let admin = me.admin()?;
@@ -55,9 +55,44 @@ pub async fn put_password_policy(State(state): State<AppState>, Ctx(ctx): Ctx, A
 }
 
 /// Named presets matching other products' documented policies (administrators).
-#[utoipa::path(get, path = "/settings/password-policy/presets", tag = "settings", security(("session" = [])),
+#[utoipa::path(get, path = "/settings/password-policy/presets", tag = "settings", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = Vec<PasswordPolicyPreset>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn password_policy_presets(Authed(me): Authed) -> ApiResult<Json<Vec<PasswordPolicyPreset>>> {
     me.admin()?;
+    me.require(Resource::Settings, Access::Read)?;
     Ok(Json(PasswordPolicy::presets().into_iter().map(|(name, p)| PasswordPolicyPreset { name: name.into(), policy: body(p) }).collect()))
+}
+
+/// The organization's API token policy (administrators).
+#[utoipa::path(get, path = "/settings/token-policy", tag = "settings", security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = TokenPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
+pub async fn get_token_policy(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<TokenPolicyBody>> {
+    let admin = me.admin()?;
+    let p = state.usher.token_policy_for(&admin).await?;
+    Ok(Json(TokenPolicyBody {
+        default_lifetime_days: p.default_lifetime_days,
+        max_lifetime_days: p.max_lifetime_days,
+        allow_never_expiring: p.allow_never_expiring,
+        scopes: p.scopes,
+    }))
+}
+
+/// Replace the API token policy (administrators): lifetime cap, "never expires", allowed scopes.
+#[utoipa::path(put, path = "/settings/token-policy", tag = "settings", request_body = TokenPolicyBody, security(("session" = []), ("bearer" = [])),
+    responses((status = 200, body = TokenPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn put_token_policy(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(b): ApiJson<TokenPolicyBody>) -> ApiResult<Json<TokenPolicyBody>> {
+    let admin = me.admin()?;
+    let policy = TokenPolicy {
+        default_lifetime_days: b.default_lifetime_days,
+        max_lifetime_days: b.max_lifetime_days,
+        allow_never_expiring: b.allow_never_expiring,
+        scopes: b.scopes,
+    };
+    let p = state.usher.set_token_policy(&ctx, &admin, policy).await?;
+    Ok(Json(TokenPolicyBody {
+        default_lifetime_days: p.default_lifetime_days,
+        max_lifetime_days: p.max_lifetime_days,
+        allow_never_expiring: p.allow_never_expiring,
+        scopes: p.scopes,
+    }))
 }

@@ -10,3 +10,4 @@ mod errors;
 mod passwords;
 mod profile;
 mod setup;
+mod tokens;
