@@ -2,7 +2,9 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{Access, Email, FieldError, Invalid, Language, LoginName, Phone, Resource, Role, ShortText, TimeZone};
+use usher_domain::{
+    Access, Email, FieldError, Invalid, Language, LoginName, Phone, Resource, Role, ShortText, TimeZone,
+};
 use uuid::Uuid;
 
 use crate::{
@@ -184,7 +186,13 @@ impl Usher {
             let details = json!({ "reason": "wrong_current_password" });
             self.audit(
                 ctx,
-                Entry { org_id: user.org_id, action: action::PASSWORD_CHANGE_FAILED, actor: Some(user), target: Some(user), details },
+                Entry {
+                    org_id: user.org_id,
+                    action: action::PASSWORD_CHANGE_FAILED,
+                    actor: Some(user),
+                    target: Some(user),
+                    details,
+                },
             )
             .await?;
             return Err(Invalid::one("current_password", "incorrect", "The current password is not correct.").into());
@@ -212,7 +220,13 @@ impl Usher {
         self.store.set_password(user.id, &hash, Utc::now(), policy.history).await?;
         self.audit(
             ctx,
-            Entry { org_id: user.org_id, action: action::PASSWORD_CHANGED, actor: Some(user), target: Some(user), details: json!({}) },
+            Entry {
+                org_id: user.org_id,
+                action: action::PASSWORD_CHANGED,
+                actor: Some(user),
+                target: Some(user),
+                details: json!({}),
+            },
         )
         .await
     }

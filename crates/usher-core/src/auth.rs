@@ -48,7 +48,9 @@ impl Principal {
     pub fn covers(&self, scope: Scope) -> bool {
         match (&self.scopes, scope.resource) {
             (None, _) => true,
-            (Some(have), None) => have.iter().any(|h| h.resource.is_none() && h.grants(Resource::Profile, scope.access)),
+            (Some(have), None) => {
+                have.iter().any(|h| h.resource.is_none() && h.grants(Resource::Profile, scope.access))
+            }
             (Some(have), Some(r)) => have.iter().any(|h| h.grants(r, scope.access)),
         }
     }
@@ -111,7 +113,13 @@ impl Usher {
     /// Signs in with a user ID or email and a password. Every failure answers the
     /// same [`Error::BadCredentials`] after the same amount of work, whether the
     /// user exists or not; every attempt is audited.
-    pub async fn login(&self, ctx: &RequestContext, org: Option<&str>, login: &str, password: &str) -> Result<LoginOutcome> {
+    pub async fn login(
+        &self,
+        ctx: &RequestContext,
+        org: Option<&str>,
+        login: &str,
+        password: &str,
+    ) -> Result<LoginOutcome> {
         let org = self.organization(org).await?;
         let found = match &org {
             Some(org) if !login.trim().is_empty() => self.store.user_by_login(org.id, &fold(login)).await?,
@@ -132,8 +140,11 @@ impl Usher {
         if let Some(reason) = failure {
             if let Some(org_id) = org_id {
                 let details = json!({ "reason": reason, "login": login.chars().take(200).collect::<String>() });
-                self.audit(ctx, Entry { org_id, action: action::LOGIN_FAILED, actor: None, target: user.as_ref(), details })
-                    .await?;
+                self.audit(
+                    ctx,
+                    Entry { org_id, action: action::LOGIN_FAILED, actor: None, target: user.as_ref(), details },
+                )
+                .await?;
             }
             return Err(Error::BadCredentials);
         }
@@ -156,7 +167,12 @@ impl Usher {
         Ok(outcome)
     }
 
-    pub(crate) async fn start_session(&self, ctx: &RequestContext, user: User, now: DateTime<Utc>) -> Result<LoginOutcome> {
+    pub(crate) async fn start_session(
+        &self,
+        ctx: &RequestContext,
+        user: User,
+        now: DateTime<Utc>,
+    ) -> Result<LoginOutcome> {
         let secret = secrets::random_secret()?;
         let max = Duration::from_std(self.config.session_max).unwrap_or(Duration::hours(10));
         let session = Session {

@@ -39,7 +39,10 @@ impl Hasher {
         let password = password.to_owned();
         let argon = self.argon.clone();
         self.blocking(move || {
-            argon.hash_password(password.as_bytes()).map(|h| h.to_string()).map_err(|e| Error::Internal(format!("argon2: {e}")))
+            argon
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .map_err(|e| Error::Internal(format!("argon2: {e}")))
         })
         .await
     }
@@ -51,11 +54,7 @@ impl Hasher {
         let argon = self.argon.clone();
         let real = stored.is_some();
         let phc = stored.unwrap_or_else(|| self.dummy.as_ref().clone());
-        let ok = self
-            .blocking(move || {
-                Ok(argon.verify_password(password.as_bytes(), phc.as_str()).is_ok())
-            })
-            .await?;
+        let ok = self.blocking(move || Ok(argon.verify_password(password.as_bytes(), phc.as_str()).is_ok())).await?;
         Ok(real && ok)
     }
 
@@ -75,7 +74,12 @@ pub struct PasswordOwner<'a> {
 
 /// Checks every rule of the policy except history, reporting each failed rule
 /// by name (`code`) under `field`.
-pub fn check_policy(policy: &PasswordPolicy, password: &str, owner: &PasswordOwner<'_>, field: &str) -> Vec<FieldError> {
+pub fn check_policy(
+    policy: &PasswordPolicy,
+    password: &str,
+    owner: &PasswordOwner<'_>,
+    field: &str,
+) -> Vec<FieldError> {
     let mut errors = Vec::new();
     let mut fail = |code: &str, msg: String| errors.push(FieldError::new(field, code, msg));
     let len = password.chars().count();
@@ -107,10 +111,10 @@ pub fn check_policy(policy: &PasswordPolicy, password: &str, owner: &PasswordOwn
         let mut ids = vec![owner.user_id.to_lowercase()];
         if let Some(email) = owner.email {
             let email = email.to_lowercase();
-            if let Some((local, _)) = email.split_once('@') {
-                if local.chars().count() >= 3 {
-                    ids.push(local.to_owned());
-                }
+            if let Some((local, _)) = email.split_once('@')
+                && local.chars().count() >= 3
+            {
+                ids.push(local.to_owned());
             }
             ids.push(email);
         }
@@ -149,7 +153,9 @@ mod tests {
     fn every_failed_rule_is_reported_at_once() {
         let strict = PasswordPolicy::presets().into_iter().find(|(n, _)| *n == "strict").unwrap().1;
         let got = codes(&strict, "ivan");
-        for rule in ["min_length", "require_digit", "require_special", "require_upper", "forbid_user_id", "min_strength"] {
+        for rule in
+            ["min_length", "require_digit", "require_special", "require_upper", "forbid_user_id", "min_strength"]
+        {
             assert!(got.contains(&rule.to_string()), "{rule} missing in {got:?}");
         }
         assert!(!got.contains(&"require_lower".to_string()));
@@ -164,7 +170,8 @@ mod tests {
 
     #[test]
     fn digit_or_special() {
-        let policy = PasswordPolicy { require_digit_or_special: true, min_strength: 0, min_length: 6, ..Default::default() };
+        let policy =
+            PasswordPolicy { require_digit_or_special: true, min_strength: 0, min_length: 6, ..Default::default() };
         assert!(codes(&policy, "abcdef1").is_empty());
         assert!(codes(&policy, "abcdef!").is_empty());
         assert_eq!(codes(&policy, "abcdefg"), vec!["require_digit_or_special"]);

@@ -18,7 +18,9 @@ impl Usher {
     /// The organization's password policy, or Usher's default when none was set.
     pub async fn password_policy(&self, org_id: Uuid) -> Result<PasswordPolicy> {
         match self.store.setting(org_id, PASSWORD_POLICY).await? {
-            Some(value) => serde_json::from_value(value).map_err(|e| Error::Internal(format!("stored password policy: {e}"))),
+            Some(value) => {
+                serde_json::from_value(value).map_err(|e| Error::Internal(format!("stored password policy: {e}")))
+            }
             None => Ok(PasswordPolicy::default()),
         }
     }
@@ -30,7 +32,12 @@ impl Usher {
     }
 
     /// Replaces the password policy (administrators only).
-    pub async fn set_password_policy(&self, ctx: &RequestContext, admin: &Admin<'_>, policy: PasswordPolicy) -> Result<PasswordPolicy> {
+    pub async fn set_password_policy(
+        &self,
+        ctx: &RequestContext,
+        admin: &Admin<'_>,
+        policy: PasswordPolicy,
+    ) -> Result<PasswordPolicy> {
         admin.principal().require(Resource::Settings, Access::Write)?;
         policy.validate()?;
         let before = self.password_policy(admin.org_id()).await?;
@@ -39,7 +46,13 @@ impl Usher {
         let details = json!({ "before": before, "after": policy });
         self.audit(
             ctx,
-            Entry { org_id: admin.org_id(), action: action::PASSWORD_POLICY_UPDATED, actor: Some(admin.user()), target: None, details },
+            Entry {
+                org_id: admin.org_id(),
+                action: action::PASSWORD_POLICY_UPDATED,
+                actor: Some(admin.user()),
+                target: None,
+                details,
+            },
         )
         .await?;
         Ok(policy)
@@ -50,7 +63,9 @@ impl Usher {
     /// The organization's API token policy, or Usher's default when none was set.
     pub async fn token_policy(&self, org_id: Uuid) -> Result<TokenPolicy> {
         match self.store.setting(org_id, TOKEN_POLICY).await? {
-            Some(value) => serde_json::from_value(value).map_err(|e| Error::Internal(format!("stored token policy: {e}"))),
+            Some(value) => {
+                serde_json::from_value(value).map_err(|e| Error::Internal(format!("stored token policy: {e}")))
+            }
             None => Ok(TokenPolicy::default()),
         }
     }
@@ -63,7 +78,12 @@ impl Usher {
 
     /// Replaces the API token policy (administrators only). Existing tokens keep
     /// their expiry; the new rules apply to tokens created or changed from now on.
-    pub async fn set_token_policy(&self, ctx: &RequestContext, admin: &Admin<'_>, mut policy: TokenPolicy) -> Result<TokenPolicy> {
+    pub async fn set_token_policy(
+        &self,
+        ctx: &RequestContext,
+        admin: &Admin<'_>,
+        mut policy: TokenPolicy,
+    ) -> Result<TokenPolicy> {
         admin.principal().require(Resource::Settings, Access::Write)?;
         policy.validate()?;
         policy.scopes.sort();
@@ -74,7 +94,13 @@ impl Usher {
         let details = json!({ "before": before, "after": policy });
         self.audit(
             ctx,
-            Entry { org_id: admin.org_id(), action: action::TOKEN_POLICY_UPDATED, actor: Some(admin.user()), target: None, details },
+            Entry {
+                org_id: admin.org_id(),
+                action: action::TOKEN_POLICY_UPDATED,
+                actor: Some(admin.user()),
+                target: None,
+                details,
+            },
         )
         .await?;
         Ok(policy)

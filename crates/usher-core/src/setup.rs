@@ -64,7 +64,12 @@ impl Usher {
     }
 
     /// Uses a setup link: creates the first administrator and signs them in.
-    pub async fn complete_setup(&self, ctx: &RequestContext, token: &str, mut account: NewAccount) -> Result<LoginOutcome> {
+    pub async fn complete_setup(
+        &self,
+        ctx: &RequestContext,
+        token: &str,
+        mut account: NewAccount,
+    ) -> Result<LoginOutcome> {
         let digest = secrets::digest(token);
         let now = Utc::now();
         let Some(org_id) = self.store.take_setup_token(&digest, now).await? else {
@@ -80,8 +85,17 @@ impl Usher {
                 return Err(e);
             }
         };
-        self.audit(ctx, Entry { org_id, action: action::SETUP_COMPLETED, actor: Some(&user), target: Some(&user), details: json!({}) })
-            .await?;
+        self.audit(
+            ctx,
+            Entry {
+                org_id,
+                action: action::SETUP_COMPLETED,
+                actor: Some(&user),
+                target: Some(&user),
+                details: json!({}),
+            },
+        )
+        .await?;
         self.start_session(ctx, user, now).await
     }
 

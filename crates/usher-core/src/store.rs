@@ -219,7 +219,13 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_session(&self, id: Uuid) -> StoreResult<()>;
 
     async fn setting(&self, org_id: Uuid, key: &str) -> StoreResult<Option<serde_json::Value>>;
-    async fn put_setting(&self, org_id: Uuid, key: &str, value: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()>;
+    async fn put_setting(
+        &self,
+        org_id: Uuid,
+        key: &str,
+        value: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
 
     async fn append_audit(&self, event: &AuditEvent) -> StoreResult<()>;
     async fn audit_events(&self, org_id: Uuid, query: &AuditQuery) -> StoreResult<Vec<AuditEvent>>;

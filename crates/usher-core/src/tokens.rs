@@ -1,5 +1,5 @@
-//! Personal API tokens: `ush_` + 30 base62 characters of randomness (178 bits)
-//! + a 6-character base62 CRC-32 of the rest. The checksum lets secret scanners
+//! Personal API tokens: `ush_`, then 30 base62 characters of randomness (178 bits),
+//! then a 6-character base62 CRC-32 of the rest. The checksum lets secret scanners
 //! find leaked tokens and lets Usher reject a mistyped token without a database
 //! read; only a SHA-256 digest of the token is stored.
 
@@ -128,7 +128,8 @@ impl Usher {
             Some(id) => {
                 actor.user_manager()?;
                 actor.require(Resource::Users, access)?;
-                let owner = self.store.user(id).await?.filter(|u| u.org_id == actor.user.org_id).ok_or(Error::NotFound)?;
+                let owner =
+                    self.store.user(id).await?.filter(|u| u.org_id == actor.user.org_id).ok_or(Error::NotFound)?;
                 if owner.has_role(Role::Administrator) && !actor.user.has_role(Role::Administrator) {
                     return Err(Error::Forbidden("Only an Administrator can manage an Administrator's tokens."));
                 }
@@ -138,7 +139,13 @@ impl Usher {
     }
 
     /// Creates a token for `owner` (see [`Usher::token_owner`]).
-    pub async fn create_token(&self, ctx: &RequestContext, actor: &Principal, owner: &User, spec: TokenSpec) -> Result<IssuedToken> {
+    pub async fn create_token(
+        &self,
+        ctx: &RequestContext,
+        actor: &Principal,
+        owner: &User,
+        spec: TokenSpec,
+    ) -> Result<IssuedToken> {
         let now = Utc::now();
         let policy = self.token_policy(owner.org_id).await?;
         let mut errors = Vec::new();
@@ -172,7 +179,13 @@ impl Usher {
     }
 
     /// Lists a user's tokens, newest first.
-    pub async fn tokens(&self, owner: &User, filter: TokenFilter, before: Option<Uuid>, limit: u32) -> Result<TokenPage> {
+    pub async fn tokens(
+        &self,
+        owner: &User,
+        filter: TokenFilter,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> Result<TokenPage> {
         let limit = limit.clamp(1, 200);
         let items = self.store.tokens(owner.id, filter, Utc::now(), before, limit).await?;
         let next_cursor = if items.len() == limit as usize { items.last().map(|t| t.id) } else { None };
@@ -214,7 +227,13 @@ impl Usher {
     }
 
     /// Revokes a token: it stops working on the next request, on every node.
-    pub async fn revoke_token(&self, ctx: &RequestContext, actor: &Principal, owner: &User, id: Uuid) -> Result<ApiToken> {
+    pub async fn revoke_token(
+        &self,
+        ctx: &RequestContext,
+        actor: &Principal,
+        owner: &User,
+        id: Uuid,
+    ) -> Result<ApiToken> {
         let mut token = self.token(owner, id).await?;
         if token.revoked_at.is_none() {
             token.revoked_at = Some(Utc::now());
@@ -233,7 +252,13 @@ impl Usher {
 
     /// A new secret for the same settings; the old secret is dead at once. The
     /// token keeps its lifetime, counted from now (within today's policy).
-    pub async fn regenerate_token(&self, ctx: &RequestContext, actor: &Principal, owner: &User, id: Uuid) -> Result<IssuedToken> {
+    pub async fn regenerate_token(
+        &self,
+        ctx: &RequestContext,
+        actor: &Principal,
+        owner: &User,
+        id: Uuid,
+    ) -> Result<IssuedToken> {
         let mut token = self.token(owner, id).await?;
         if token.revoked_at.is_some() {
             return Err(Error::Conflict("a revoked token cannot be regenerated; create a new one".into()));
@@ -281,7 +306,13 @@ impl Usher {
         Ok(Some(Principal { user, session_id: None, csrf_token: None, token_id: Some(token.id), scopes: Some(scopes) }))
     }
 
-    fn check_scopes(&self, actor: &Principal, asked: &[String], allowed: &[String], errors: &mut Vec<FieldError>) -> Vec<String> {
+    fn check_scopes(
+        &self,
+        actor: &Principal,
+        asked: &[String],
+        allowed: &[String],
+        errors: &mut Vec<FieldError>,
+    ) -> Vec<String> {
         let mut scopes = Vec::new();
         if asked.is_empty() {
             errors.push(FieldError::new("scopes", "required", "Choose at least one scope."));
@@ -307,7 +338,13 @@ impl Usher {
         scopes.iter().map(ToString::to_string).collect()
     }
 
-    fn expiry(&self, policy: &usher_domain::TokenPolicy, asked: Expiry, now: DateTime<Utc>, errors: &mut Vec<FieldError>) -> Option<DateTime<Utc>> {
+    fn expiry(
+        &self,
+        policy: &usher_domain::TokenPolicy,
+        asked: Expiry,
+        now: DateTime<Utc>,
+        errors: &mut Vec<FieldError>,
+    ) -> Option<DateTime<Utc>> {
         let max = policy.max_lifetime_days.map(|d| now + Duration::days(i64::from(d)));
         match asked {
             Expiry::Default => {
@@ -339,12 +376,20 @@ impl Usher {
         }
     }
 
-    async fn audit_token(&self, ctx: &RequestContext, actor: &Principal, owner: &User, action: &'static str, t: &ApiToken) -> Result<()> {
+    async fn audit_token(
+        &self,
+        ctx: &RequestContext,
+        actor: &Principal,
+        owner: &User,
+        action: &'static str,
+        t: &ApiToken,
+    ) -> Result<()> {
         let details = json!({
             "token_id": t.id, "description": t.description, "client": t.client, "scopes": t.scopes,
             "expires_at": t.expires_at, "via_token": actor.token_id,
         });
-        self.audit(ctx, Entry { org_id: owner.org_id, action, actor: Some(&actor.user), target: Some(owner), details }).await
+        self.audit(ctx, Entry { org_id: owner.org_id, action, actor: Some(&actor.user), target: Some(owner), details })
+            .await
     }
 }
 

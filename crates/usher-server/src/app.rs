@@ -39,16 +39,19 @@ pub struct Server {
 pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
     let url = config.database_url();
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        if let Some(parent) = url.strip_prefix("sqlite://").map(std::path::Path::new).and_then(|p| p.parent()) {
-            if !parent.as_os_str().is_empty() {
-                std::fs::create_dir_all(parent).with_context(|| format!("creating data folder {}", parent.display()))?;
-            }
+        let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
+        let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+        if let Some(parent) = path.parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).with_context(|| format!("creating data folder {}", parent.display()))?;
         }
         Arc::new(usher_store_sqlite::SqliteStore::connect(url).await.context("opening the SQLite database")?)
     } else {
         Arc::new(usher_store_postgres::PostgresStore::connect(url).await.context("opening the PostgreSQL database")?)
     };
-    let core = CoreConfig { session_idle: config.session_idle, session_max: config.session_max, ..CoreConfig::default() };
+    let core =
+        CoreConfig { session_idle: config.session_idle, session_max: config.session_max, ..CoreConfig::default() };
     Ok(Usher::new(store, core)?)
 }
 
@@ -56,7 +59,8 @@ pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
 pub async fn build(config: Config) -> anyhow::Result<Server> {
     let usher = open_usher(&config).await?;
     let init = usher.initialize().await?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+    let listener =
+        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
     let mut config = config;
     if config.listen.port() == 0 && config.base_url.ends_with(":0") {

@@ -10,7 +10,8 @@ use sqlx::{
     postgres::{PgPool, PgPoolOptions, PgRow},
 };
 use usher_core::store::{
-    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult, TokenFilter, User, UserStatus,
+    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
+    TokenFilter, User, UserStatus,
 };
 use usher_domain::{Role, TimeZone};
 use uuid::Uuid;

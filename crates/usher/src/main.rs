@@ -71,7 +71,8 @@ fn main() -> anyhow::Result<()> {
         Command::Serve { listen } => listen.clone(),
         _ => None,
     };
-    let overrides = Overrides { listen, data_dir: cli.global.data_dir.clone(), database_url: cli.global.database_url.clone() };
+    let overrides =
+        Overrides { listen, data_dir: cli.global.data_dir.clone(), database_url: cli.global.database_url.clone() };
     let (config, warnings) = Config::load(cli.global.config.as_deref(), std::env::vars(), overrides)?;
     init_logging(&config.log);
     for w in warnings {
@@ -100,14 +101,30 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let mut errors = Vec::new();
             let user_id = LoginName::parse(&user_id).map_err(|e| errors.extend(e.0)).ok();
             let email = Email::parse(&email).map_err(|e| errors.extend(e.0)).ok();
-            let first_name = ShortText::parse("first_name", first_name.as_deref().unwrap_or("")).map_err(|e| errors.extend(e.0)).ok().flatten();
-            let last_name = ShortText::parse("last_name", last_name.as_deref().unwrap_or("")).map_err(|e| errors.extend(e.0)).ok().flatten();
+            let first_name = ShortText::parse("first_name", first_name.as_deref().unwrap_or(""))
+                .map_err(|e| errors.extend(e.0))
+                .ok()
+                .flatten();
+            let last_name = ShortText::parse("last_name", last_name.as_deref().unwrap_or(""))
+                .map_err(|e| errors.extend(e.0))
+                .ok()
+                .flatten();
             let (Some(user_id), Some(email)) = (user_id, email) else {
-                bail!("{}", errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n"));
+                bail!(
+                    "{}",
+                    errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n")
+                );
             };
             let password = read_password(password_stdin)?;
             let usher = usher_server::open_usher(&config).await?;
-            let account = NewAccount { user_id, email: Some(email), first_name, last_name, roles: vec![], password: Some(password) };
+            let account = NewAccount {
+                user_id,
+                email: Some(email),
+                first_name,
+                last_name,
+                roles: vec![],
+                password: Some(password),
+            };
             let ctx = RequestContext { address: None, client: Some("usher admin create".into()) };
             match usher.create_admin(&ctx, account).await {
                 Ok(user) => {
@@ -115,7 +132,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     Ok(())
                 }
                 Err(usher_core::Error::Invalid(invalid)) => {
-                    bail!("{}", invalid.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n"))
+                    bail!(
+                        "{}",
+                        invalid.0.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("\n")
+                    )
                 }
                 Err(e) => Err(e.into()),
             }
@@ -133,7 +153,8 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
         }
         return Ok(password);
     }
-    let first = rpassword::prompt_password("Password: ").context("reading the password (use --password-stdin in scripts)")?;
+    let first =
+        rpassword::prompt_password("Password: ").context("reading the password (use --password-stdin in scripts)")?;
     let second = rpassword::prompt_password("Repeat the password: ")?;
     if first != second {
         bail!("the passwords do not match");
@@ -143,11 +164,11 @@ fn read_password(from_stdin: bool) -> anyhow::Result<String> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let server = usher_server::build(config).await?;
-    tracing::info!(address = %server.addr, "Usher is listening");
     if let Some(link) = &server.setup_link {
         tracing::warn!("No administrator yet. Create the first one within the hour at: {link}");
         eprintln!("\n    Create the first administrator (link valid 1 hour, single use):\n    {link}\n");
     }
+    tracing::info!(address = %server.addr, "Usher is listening");
     server.run_until(shutdown_signal()).await?;
     tracing::info!("Usher stopped");
     Ok(())
