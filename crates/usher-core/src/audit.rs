@@ -26,6 +26,25 @@ pub mod action {
     pub const TOKEN_REVOKED: &str = "token.revoked";
     pub const TOKEN_REGENERATED: &str = "token.regenerated";
     pub const TOKEN_DELETED: &str = "token.deleted";
+
+    /// Every action above, for filters and translations.
+    pub const ALL: [&str; 15] = [
+        LOGIN_SUCCEEDED,
+        LOGIN_FAILED,
+        LOGOUT,
+        PROFILE_UPDATED,
+        PASSWORD_CHANGED,
+        PASSWORD_CHANGE_FAILED,
+        USER_CREATED,
+        SETUP_COMPLETED,
+        PASSWORD_POLICY_UPDATED,
+        TOKEN_POLICY_UPDATED,
+        TOKEN_CREATED,
+        TOKEN_UPDATED,
+        TOKEN_REVOKED,
+        TOKEN_REGENERATED,
+        TOKEN_DELETED,
+    ];
 }
 
 /// One event about to be written.

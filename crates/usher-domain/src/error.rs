@@ -11,11 +11,7 @@ pub struct FieldError {
 
 impl FieldError {
     pub fn new(field: &str, code: &str, message: impl Into<String>) -> Self {
-        Self {
-            field: field.to_owned(),
-            code: code.to_owned(),
-            message: message.into(),
-        }
+        Self { field: field.to_owned(), code: code.to_owned(), message: message.into() }
     }
 }
 

@@ -19,11 +19,7 @@ impl LoginName {
             return Err(Invalid::one("user_id", "too_long", "The user ID is at most 200 characters."));
         }
         if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
-            return Err(Invalid::one(
-                "user_id",
-                "invalid",
-                "The user ID cannot contain spaces or control characters.",
-            ));
+            return Err(Invalid::one("user_id", "invalid", "The user ID cannot contain spaces or control characters."));
         }
         Ok(Self(s.to_owned()))
     }

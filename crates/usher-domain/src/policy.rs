@@ -61,10 +61,7 @@ impl PasswordPolicy {
             // Ivanti incapptic Connect: at least six characters, a digit or special character.
             ("ivanti", PasswordPolicy { require_digit_or_special: true, ..base.clone() }),
             // Acure: at least six characters, digits, upper and lower case (Latin or Cyrillic).
-            (
-                "acure",
-                PasswordPolicy { require_digit: true, require_upper: true, require_lower: true, ..base.clone() },
-            ),
+            ("acure", PasswordPolicy { require_digit: true, require_upper: true, require_lower: true, ..base.clone() }),
             // Strict: long, every character class, strong, no reuse of the last 10, 90 days.
             (
                 "strict",
@@ -137,7 +134,11 @@ impl TokenPolicy {
         }
         if let Some(max) = self.max_lifetime_days {
             if !(1..=3650).contains(&max) {
-                errors.push(crate::FieldError::new("max_lifetime_days", "out_of_range", "Must be between 1 and 3650, or null."));
+                errors.push(crate::FieldError::new(
+                    "max_lifetime_days",
+                    "out_of_range",
+                    "Must be between 1 and 3650, or null.",
+                ));
             } else if self.default_lifetime_days > max {
                 errors.push(crate::FieldError::new(
                     "default_lifetime_days",

@@ -100,9 +100,10 @@ pub struct TimeZone(chrono_tz::Tz);
 
 impl TimeZone {
     pub fn parse(raw: &str) -> Result<Self, Invalid> {
-        raw.trim().parse::<chrono_tz::Tz>().map(Self).map_err(|_| {
-            Invalid::one("timezone", "invalid", "This is not a known IANA time zone, e.g. Europe/Paris.")
-        })
+        raw.trim()
+            .parse::<chrono_tz::Tz>()
+            .map(Self)
+            .map_err(|_| Invalid::one("timezone", "invalid", "This is not a known IANA time zone, e.g. Europe/Paris."))
     }
 
     pub fn tz(self) -> chrono_tz::Tz {

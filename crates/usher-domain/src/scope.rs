@@ -13,7 +13,8 @@ pub enum Resource {
 }
 
 impl Resource {
-    pub const ALL: [Resource; 5] = [Resource::Profile, Resource::Users, Resource::Tokens, Resource::Settings, Resource::Audit];
+    pub const ALL: [Resource; 5] =
+        [Resource::Profile, Resource::Users, Resource::Tokens, Resource::Settings, Resource::Audit];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -48,7 +49,8 @@ impl Scope {
 
     /// Every scope Usher knows, umbrella first.
     pub fn all() -> Vec<Scope> {
-        let mut out = vec![Scope { resource: None, access: Access::Read }, Scope { resource: None, access: Access::Write }];
+        let mut out =
+            vec![Scope { resource: None, access: Access::Read }, Scope { resource: None, access: Access::Write }];
         for r in Resource::ALL {
             out.push(Scope::new(r, Access::Read));
             if r != Resource::Audit {

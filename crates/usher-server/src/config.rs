@@ -74,7 +74,8 @@ impl Config {
     ) -> anyhow::Result<(Self, Vec<String>)> {
         let mut merged = Layer::default();
         if let Some(path) = file {
-            let text = std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading config file {}", path.display()))?;
             let layer: Layer = toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))?;
             merged = merge(merged, layer);
         }
@@ -94,14 +95,18 @@ impl Config {
 
     fn from_layer(l: Layer) -> anyhow::Result<Self> {
         let listen_text = l.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen: SocketAddr =
-            listen_text.parse().with_context(|| format!("listen: {listen_text:?} is not an address like 127.0.0.1:8080"))?;
+        let listen: SocketAddr = listen_text
+            .parse()
+            .with_context(|| format!("listen: {listen_text:?} is not an address like 127.0.0.1:8080"))?;
         let data_dir = l.data_dir.unwrap_or_else(|| PathBuf::from("./usher-data"));
         let database_url = match l.database_url {
             Some(url) => url,
             None => format!("sqlite://{}", data_dir.join("usher.db").display()),
         };
-        if !(database_url.starts_with("sqlite:") || database_url.starts_with("postgres:") || database_url.starts_with("postgresql:")) {
+        if !(database_url.starts_with("sqlite:")
+            || database_url.starts_with("postgres:")
+            || database_url.starts_with("postgresql:"))
+        {
             bail!("database_url must start with sqlite:// or postgres://");
         }
         let base_url = l.base_url.unwrap_or_else(|| format!("http://{listen}")).trim_end_matches('/').to_owned();
@@ -167,7 +172,10 @@ fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<
         }
     }
     let num = |k: &str| -> anyhow::Result<Option<u64>> {
-        values.get(k).map(|v| v.trim().parse().with_context(|| format!("USHER_{}: not a number", k.to_uppercase()))).transpose()
+        values
+            .get(k)
+            .map(|v| v.trim().parse().with_context(|| format!("USHER_{}: not a number", k.to_uppercase())))
+            .transpose()
     };
     let layer = Layer {
         listen: values.get("listen").cloned(),

@@ -82,9 +82,12 @@ impl From<Error> for ApiError {
             Error::Unauthenticated => Self::unauthenticated(),
             Error::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
             Error::NotFound => Self::not_found(),
-            Error::Conflict(what) => {
-                Self::new(StatusCode::CONFLICT, "conflict", "Conflict", format!("This conflicts with existing data ({what})."))
-            }
+            Error::Conflict(what) => Self::new(
+                StatusCode::CONFLICT,
+                "conflict",
+                "Conflict",
+                format!("This conflicts with existing data ({what})."),
+            ),
             Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Self::new(
@@ -102,7 +105,9 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
         let (kind, title) = match r {
-            JsonRejection::JsonDataError(_) => ("invalid-body", "The JSON body does not have the expected fields and types"),
+            JsonRejection::JsonDataError(_) => {
+                ("invalid-body", "The JSON body does not have the expected fields and types")
+            }
             JsonRejection::JsonSyntaxError(_) => ("malformed-body", "The body is not valid JSON"),
             JsonRejection::MissingJsonContentType(_) => ("unsupported-media-type", "Send the body as application/json"),
             _ if status == StatusCode::PAYLOAD_TOO_LARGE => ("body-too-large", "The body is too large"),
@@ -132,8 +137,10 @@ impl IntoResponse for ApiError {
         let mut res = (self.status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
         if bad_token {
-            res.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"usher\", error=\"invalid_token\""));
+            res.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"usher\", error=\"invalid_token\""),
+            );
         } else if unauthorized {
             res.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer realm=\"usher\""));
         }

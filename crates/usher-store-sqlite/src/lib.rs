@@ -9,7 +9,8 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 use usher_core::store::{
-    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult, TokenFilter, User, UserStatus,
+    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
+    TokenFilter, User, UserStatus,
 };
 use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
@@ -410,7 +411,13 @@ impl Store for SqliteStore {
         value.map(|v| serde_json::from_str(&v).map_err(backend)).transpose()
     }
 
-    async fn put_setting(&self, org_id: Uuid, key: &str, value: &serde_json::Value, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn put_setting(
+        &self,
+        org_id: Uuid,
+        key: &str,
+        value: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO settings (org_id, key, value, updated_at) VALUES (?, ?, ?, ?) \
              ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",

@@ -93,12 +93,13 @@ impl SqliteStore {
     }
 
     pub(crate) async fn token_row(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>> {
-        let row = sqlx::query(concat!("SELECT ", token_columns!(), " FROM api_tokens t WHERE t.user_id = ? AND t.id = ?"))
-            .bind(user)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let row =
+            sqlx::query(concat!("SELECT ", token_columns!(), " FROM api_tokens t WHERE t.user_id = ? AND t.id = ?"))
+                .bind(user)
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(map_err)?;
         row.as_ref().map(token_from_row).transpose().map_err(map_err)
     }
 
@@ -149,13 +150,15 @@ impl SqliteStore {
     }
 
     pub(crate) async fn touch_token_row(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?3)")
-            .bind(at)
-            .bind(id)
-            .bind(at - Duration::seconds(60))
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE api_tokens SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?3)",
+        )
+        .bind(at)
+        .bind(id)
+        .bind(at - Duration::seconds(60))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
         Ok(())
     }
 }

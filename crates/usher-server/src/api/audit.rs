@@ -26,10 +26,16 @@ pub struct AuditParams {
 /// The audit log, newest first (administrators).
 #[utoipa::path(get, path = "/audit-events", tag = "audit", security(("session" = []), ("bearer" = [])), params(AuditParams),
     responses((status = 200, body = Page<AuditEventBody>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_audit_events(State(state): State<AppState>, Authed(me): Authed, ApiQuery(p): ApiQuery<AuditParams>) -> ApiResult<Json<Page<AuditEventBody>>> {
+pub async fn list_audit_events(
+    State(state): State<AppState>,
+    Authed(me): Authed,
+    ApiQuery(p): ApiQuery<AuditParams>,
+) -> ApiResult<Json<Page<AuditEventBody>>> {
     let admin = me.admin()?;
     let before = match p.cursor.as_deref() {
-        Some(c) => Some(Uuid::parse_str(c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid."))?),
+        Some(c) => {
+            Some(Uuid::parse_str(c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid."))?)
+        }
         None => None,
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 500);

@@ -38,7 +38,12 @@ pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
         (status = 401, body = Problem, description = "Same answer whether or not the user exists"),
         (status = 422, body = Problem),
     ))]
-pub async fn login(State(state): State<AppState>, Ctx(ctx): Ctx, jar: CookieJar, ApiJson(req): ApiJson<LoginRequest>) -> ApiResult<Response> {
+pub async fn login(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    jar: CookieJar,
+    ApiJson(req): ApiJson<LoginRequest>,
+) -> ApiResult<Response> {
     let outcome = state.usher.login(&ctx, req.organization.as_deref(), &req.login, &req.password).await?;
     let mut headers = HeaderMap::new();
     if let Ok(v) = HeaderValue::from_str(&outcome.csrf_token) {
@@ -51,7 +56,12 @@ pub async fn login(State(state): State<AppState>, Ctx(ctx): Ctx, jar: CookieJar,
 /// Sign out: ends the current session.
 #[utoipa::path(post, path = "/auth/logout", tag = "auth", security(("session" = []), ("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem)))]
-pub async fn logout(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, jar: CookieJar) -> ApiResult<Response> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    jar: CookieJar,
+) -> ApiResult<Response> {
     state.usher.logout(&ctx, &me).await?;
     Ok((jar.add(removal_cookie(&state)), StatusCode::NO_CONTENT).into_response())
 }

@@ -29,7 +29,12 @@ pub async fn get_me(State(state): State<AppState>, Authed(me): Authed) -> ApiRes
 /// Edit your own profile. Every field but the email can change; `null` clears a field.
 #[utoipa::path(patch, path = "/me", tag = "me", security(("session" = []), ("bearer" = [])), request_body = ProfilePatch,
     responses((status = 200, body = UserBody), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn patch_me(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(patch): ApiJson<ProfilePatch>) -> ApiResult<Json<UserBody>> {
+pub async fn patch_me(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiJson(patch): ApiJson<ProfilePatch>,
+) -> ApiResult<Json<UserBody>> {
     if patch.email.is_some() {
         return Err(Invalid::one("email", "immutable", "The email address cannot be changed.").into());
     }
@@ -49,7 +54,12 @@ pub async fn patch_me(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): 
 /// Change your password, giving the current one. Every failed policy rule is listed in `errors`.
 #[utoipa::path(put, path = "/me/password", tag = "me", security(("session" = []), ("bearer" = [])), request_body = PasswordChange,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
-pub async fn change_password(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(body): ApiJson<PasswordChange>) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiJson(body): ApiJson<PasswordChange>,
+) -> ApiResult<StatusCode> {
     state.usher.change_password(&ctx, &me, &body.current_password, &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -34,7 +34,9 @@ impl utoipa::Modify for SessionAuth {
         );
         components.add_security_scheme(
             "bearer",
-            SecurityScheme::Http(utoipa::openapi::security::Http::new(utoipa::openapi::security::HttpAuthScheme::Bearer)),
+            SecurityScheme::Http(utoipa::openapi::security::Http::new(
+                utoipa::openapi::security::HttpAuthScheme::Bearer,
+            )),
         );
     }
 }

@@ -41,7 +41,10 @@ fn policy(b: PasswordPolicyBody) -> PasswordPolicy {
 /// The organization's password policy (administrators).
 #[utoipa::path(get, path = "/settings/password-policy", tag = "settings", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = PasswordPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn get_password_policy(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<PasswordPolicyBody>> {
+pub async fn get_password_policy(
+    State(state): State<AppState>,
+    Authed(me): Authed,
+) -> ApiResult<Json<PasswordPolicyBody>> {
     let admin = me.admin()?;
     Ok(Json(body(state.usher.password_policy_for(&admin).await?)))
 }
@@ -49,7 +52,12 @@ pub async fn get_password_policy(State(state): State<AppState>, Authed(me): Auth
 /// Replace the organization's password policy (administrators).
 #[utoipa::path(put, path = "/settings/password-policy", tag = "settings", security(("session" = []), ("bearer" = [])), request_body = PasswordPolicyBody,
     responses((status = 200, body = PasswordPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn put_password_policy(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(b): ApiJson<PasswordPolicyBody>) -> ApiResult<Json<PasswordPolicyBody>> {
+pub async fn put_password_policy(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiJson(b): ApiJson<PasswordPolicyBody>,
+) -> ApiResult<Json<PasswordPolicyBody>> {
     let admin = me.admin()?;
     Ok(Json(body(state.usher.set_password_policy(&ctx, &admin, policy(b)).await?)))
 }
@@ -60,7 +68,12 @@ pub async fn put_password_policy(State(state): State<AppState>, Ctx(ctx): Ctx, A
 pub async fn password_policy_presets(Authed(me): Authed) -> ApiResult<Json<Vec<PasswordPolicyPreset>>> {
     me.admin()?;
     me.require(Resource::Settings, Access::Read)?;
-    Ok(Json(PasswordPolicy::presets().into_iter().map(|(name, p)| PasswordPolicyPreset { name: name.into(), policy: body(p) }).collect()))
+    Ok(Json(
+        PasswordPolicy::presets()
+            .into_iter()
+            .map(|(name, p)| PasswordPolicyPreset { name: name.into(), policy: body(p) })
+            .collect(),
+    ))
 }
 
 /// The organization's API token policy (administrators).
@@ -80,7 +93,12 @@ pub async fn get_token_policy(State(state): State<AppState>, Authed(me): Authed)
 /// Replace the API token policy (administrators): lifetime cap, "never expires", allowed scopes.
 #[utoipa::path(put, path = "/settings/token-policy", tag = "settings", request_body = TokenPolicyBody, security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn put_token_policy(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(b): ApiJson<TokenPolicyBody>) -> ApiResult<Json<TokenPolicyBody>> {
+pub async fn put_token_policy(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiJson(b): ApiJson<TokenPolicyBody>,
+) -> ApiResult<Json<TokenPolicyBody>> {
     let admin = me.admin()?;
     let policy = TokenPolicy {
         default_lifetime_days: b.default_lifetime_days,

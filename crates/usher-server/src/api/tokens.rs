@@ -1,11 +1,7 @@
 //! Personal API tokens: the caller's own (`/me/tokens`) and, for Administrators
 //! and User Managers, other users' (`/users/{id}/tokens`).
 
-use axum::{
-    Json,
-    extract::State,
-    http::StatusCode,
-};
+use axum::{Json, extract::State, http::StatusCode};
 use chrono::Utc;
 use serde::Deserialize;
 use usher_api_types::{Page, Problem, TokenBody, TokenCreate, TokenCreated, TokenPatch};
@@ -61,7 +57,12 @@ pub struct TokenListParams {
     cursor: Option<String>,
 }
 
-async fn list(state: &AppState, me: &usher_core::auth::Principal, user: Option<Uuid>, p: TokenListParams) -> ApiResult<Json<Page<TokenBody>>> {
+async fn list(
+    state: &AppState,
+    me: &usher_core::auth::Principal,
+    user: Option<Uuid>,
+    p: TokenListParams,
+) -> ApiResult<Json<Page<TokenBody>>> {
     let owner = state.usher.token_owner(me, user, Access::Read).await?;
     let filter = match p.status.as_deref() {
         None | Some("all") => TokenFilter::All,
@@ -74,33 +75,60 @@ async fn list(state: &AppState, me: &usher_core::auth::Principal, user: Option<U
         .map(|c| Uuid::parse_str(&c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
         .transpose()?;
     let page = state.usher.tokens(&owner, filter, cursor, p.limit.unwrap_or(50)).await?;
-    Ok(Json(Page { items: page.items.iter().map(token_body).collect(), next_cursor: page.next_cursor.map(|c| c.to_string()) }))
+    Ok(Json(Page {
+        items: page.items.iter().map(token_body).collect(),
+        next_cursor: page.next_cursor.map(|c| c.to_string()),
+    }))
 }
 
-async fn create(state: &AppState, ctx: &usher_core::RequestContext, me: &usher_core::auth::Principal, user: Option<Uuid>, body: TokenCreate) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
+async fn create(
+    state: &AppState,
+    ctx: &usher_core::RequestContext,
+    me: &usher_core::auth::Principal,
+    user: Option<Uuid>,
+    body: TokenCreate,
+) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
     let owner = state.usher.token_owner(me, user, Access::Write).await?;
-    let spec = TokenSpec { description: body.description, client: body.client, scopes: body.scopes, expires: expiry(body.expires_at) };
+    let spec = TokenSpec {
+        description: body.description,
+        client: body.client,
+        scopes: body.scopes,
+        expires: expiry(body.expires_at),
+    };
     Ok((StatusCode::CREATED, created(state.usher.create_token(ctx, me, &owner, spec).await?)))
 }
 
 /// Your API tokens, newest first, with their status.
 #[utoipa::path(get, path = "/me/tokens", tag = "tokens", params(TokenListParams), security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = Page<TokenBody>), (status = 401, body = Problem), (status = 403, body = Problem)))]
-pub async fn list_my_tokens(State(state): State<AppState>, Authed(me): Authed, ApiQuery(p): ApiQuery<TokenListParams>) -> ApiResult<Json<Page<TokenBody>>> {
+pub async fn list_my_tokens(
+    State(state): State<AppState>,
+    Authed(me): Authed,
+    ApiQuery(p): ApiQuery<TokenListParams>,
+) -> ApiResult<Json<Page<TokenBody>>> {
     list(&state, &me, None, p).await
 }
 
 /// Create an API token. The secret (`token`) is in this response only.
 #[utoipa::path(post, path = "/me/tokens", tag = "tokens", request_body = TokenCreate, security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = TokenCreated), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiJson(body): ApiJson<TokenCreate>) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
+pub async fn create_my_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiJson(body): ApiJson<TokenCreate>,
+) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
     create(&state, &ctx, &me, None, body).await
 }
 
 /// One of your tokens.
 #[utoipa::path(get, path = "/me/tokens/{id}", tag = "tokens", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenBody), (status = 401, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_my_token(State(state): State<AppState>, Authed(me): Authed, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<TokenBody>> {
+pub async fn get_my_token(
+    State(state): State<AppState>,
+    Authed(me): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<TokenBody>> {
     let owner = state.usher.token_owner(&me, None, Access::Read).await?;
     Ok(Json(token_body(&state.usher.token(&owner, id).await?)))
 }
@@ -108,7 +136,13 @@ pub async fn get_my_token(State(state): State<AppState>, Authed(me): Authed, Api
 /// Change a token's description or expiry.
 #[utoipa::path(patch, path = "/me/tokens/{id}", tag = "tokens", request_body = TokenPatch, security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn patch_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiPath(id): ApiPath<Uuid>, ApiJson(body): ApiJson<TokenPatch>) -> ApiResult<Json<TokenBody>> {
+pub async fn patch_my_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<TokenPatch>,
+) -> ApiResult<Json<TokenBody>> {
     let owner = state.usher.token_owner(&me, None, Access::Write).await?;
     let expires = body.expires_at.map(|e| expiry(Some(e)));
     Ok(Json(token_body(&state.usher.update_token(&ctx, &me, &owner, id, body.description, expires).await?)))
@@ -117,7 +151,12 @@ pub async fn patch_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed
 /// Delete a token (revoked, expired, or active: it stops at once).
 #[utoipa::path(delete, path = "/me/tokens/{id}", tag = "tokens", security(("session" = []), ("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
-pub async fn delete_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiPath(id): ApiPath<Uuid>) -> ApiResult<StatusCode> {
+pub async fn delete_my_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<StatusCode> {
     let owner = state.usher.token_owner(&me, None, Access::Write).await?;
     state.usher.delete_token(&ctx, &me, &owner, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -126,7 +165,12 @@ pub async fn delete_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authe
 /// Revoke a token: it stops working at once, and stays listed as revoked.
 #[utoipa::path(post, path = "/me/tokens/{id}/revoke", tag = "tokens", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenBody), (status = 404, body = Problem)))]
-pub async fn revoke_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<TokenBody>> {
+pub async fn revoke_my_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<TokenBody>> {
     let owner = state.usher.token_owner(&me, None, Access::Write).await?;
     Ok(Json(token_body(&state.usher.revoke_token(&ctx, &me, &owner, id).await?)))
 }
@@ -134,7 +178,12 @@ pub async fn revoke_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authe
 /// A new secret with the same settings; the old secret stops at once.
 #[utoipa::path(post, path = "/me/tokens/{id}/regenerate", tag = "tokens", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenCreated), (status = 404, body = Problem), (status = 409, body = Problem)))]
-pub async fn regenerate_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiPath(id): ApiPath<Uuid>) -> ApiResult<Json<TokenCreated>> {
+pub async fn regenerate_my_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+) -> ApiResult<Json<TokenCreated>> {
     let owner = state.usher.token_owner(&me, None, Access::Write).await?;
     Ok(created(state.usher.regenerate_token(&ctx, &me, &owner, id).await?))
 }
@@ -142,21 +191,37 @@ pub async fn regenerate_my_token(State(state): State<AppState>, Ctx(ctx): Ctx, A
 /// A user's API tokens (Administrators, User Managers).
 #[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(TokenListParams), security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = Page<TokenBody>), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn list_user_tokens(State(state): State<AppState>, Authed(me): Authed, ApiPath(id): ApiPath<Uuid>, ApiQuery(p): ApiQuery<TokenListParams>) -> ApiResult<Json<Page<TokenBody>>> {
+pub async fn list_user_tokens(
+    State(state): State<AppState>,
+    Authed(me): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiQuery(p): ApiQuery<TokenListParams>,
+) -> ApiResult<Json<Page<TokenBody>>> {
     list(&state, &me, Some(id), p).await
 }
 
 /// Create a token for a user (Administrators, User Managers). The secret is in this response only.
 #[utoipa::path(post, path = "/users/{id}/tokens", tag = "tokens", request_body = TokenCreate, security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = TokenCreated), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_user_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiPath(id): ApiPath<Uuid>, ApiJson(body): ApiJson<TokenCreate>) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
+pub async fn create_user_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiPath(id): ApiPath<Uuid>,
+    ApiJson(body): ApiJson<TokenCreate>,
+) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
     create(&state, &ctx, &me, Some(id), body).await
 }
 
 /// Delete a user's token (Administrators, User Managers).
 #[utoipa::path(delete, path = "/users/{id}/tokens/{token_id}", tag = "tokens", security(("session" = []), ("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn delete_user_token(State(state): State<AppState>, Ctx(ctx): Ctx, Authed(me): Authed, ApiPath((id, token_id)): ApiPath<(Uuid, Uuid)>) -> ApiResult<StatusCode> {
+pub async fn delete_user_token(
+    State(state): State<AppState>,
+    Ctx(ctx): Ctx,
+    Authed(me): Authed,
+    ApiPath((id, token_id)): ApiPath<(Uuid, Uuid)>,
+) -> ApiResult<StatusCode> {
     let owner = state.usher.token_owner(&me, Some(id), Access::Write).await?;
     state.usher.delete_token(&ctx, &me, &owner, token_id).await?;
     Ok(StatusCode::NO_CONTENT)

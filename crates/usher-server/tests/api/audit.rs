@@ -10,7 +10,11 @@ async fn sign_ins_failures_and_changes_are_in_the_audit_log() {
     let (user, mut c) = app.user("rosa").await;
     app.client().post("/api/v1/auth/login", json!({ "login": "rosa", "password": "wrong-password" })).await;
     app.client().post("/api/v1/auth/login", json!({ "login": "ghost", "password": "wrong-password" })).await;
-    c.put("/api/v1/me/password", json!({ "current_password": USER_PASSWORD, "new_password": "Saffron-Glacier-Tunnel-93" })).await;
+    c.put(
+        "/api/v1/me/password",
+        json!({ "current_password": USER_PASSWORD, "new_password": "Saffron-Glacier-Tunnel-93" }),
+    )
+    .await;
     let mut policy = admin.get("/api/v1/settings/password-policy").await.body;
     policy["min_length"] = json!(10);
     admin.put("/api/v1/settings/password-policy", policy).await;
@@ -97,7 +101,8 @@ async fn entries_outlive_the_people_they_name_and_cannot_be_rewritten() {
         assert!(sqlx::query("DELETE FROM audit_events").execute(&pool).await.is_err());
     }
     let log = admin.get(&format!("/api/v1/audit-events?target_id={}", user.id)).await.body;
-    let names: Vec<&str> = log["items"].as_array().unwrap().iter().map(|e| e["target_name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        log["items"].as_array().unwrap().iter().map(|e| e["target_name"].as_str().unwrap()).collect();
     assert!(names.len() >= 2, "user.created and auth.login.succeeded stay");
     assert!(names.iter().all(|n| *n == "Test tina"));
 }

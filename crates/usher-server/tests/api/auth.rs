@@ -17,7 +17,10 @@ async fn sign_in_with_user_id_or_email_any_case_then_sign_out() {
         assert_eq!(res.body["roles"], json!(["user"]));
         let cookie = res.headers.get("set-cookie").unwrap().to_str().unwrap().to_owned();
         assert!(cookie.starts_with("usher_session="), "{cookie}");
-        assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"), "{cookie}");
+        assert!(
+            cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax") && cookie.contains("Path=/"),
+            "{cookie}"
+        );
         assert!(c.csrf.is_some(), "the CSRF token comes back in a header");
 
         assert_eq!(c.get("/api/v1/me").await.body["email"], "Ann@Example.org");
@@ -33,7 +36,9 @@ async fn a_failed_sign_in_looks_the_same_whether_the_user_exists_or_not() {
     let mut c = app.client();
     let wrong = c.post("/api/v1/auth/login", json!({ "login": "bob", "password": "nope-nope-nope" })).await;
     let unknown = c.post("/api/v1/auth/login", json!({ "login": "nobody", "password": "nope-nope-nope" })).await;
-    let bad_org = c.post("/api/v1/auth/login", json!({ "login": "bob", "password": USER_PASSWORD, "organization": "elsewhere" })).await;
+    let bad_org = c
+        .post("/api/v1/auth/login", json!({ "login": "bob", "password": USER_PASSWORD, "organization": "elsewhere" }))
+        .await;
     for res in [&wrong, &unknown, &bad_org] {
         assert_eq!(res.status, StatusCode::UNAUTHORIZED);
         assert_eq!(res.content_type(), "application/problem+json");
@@ -42,7 +47,9 @@ async fn a_failed_sign_in_looks_the_same_whether_the_user_exists_or_not() {
     assert_eq!(wrong.body, unknown.body);
     assert_eq!(wrong.body, bad_org.body);
     // The named default organization works like no organization.
-    let ok = c.post("/api/v1/auth/login", json!({ "login": "bob", "password": USER_PASSWORD, "organization": "Default" })).await;
+    let ok = c
+        .post("/api/v1/auth/login", json!({ "login": "bob", "password": USER_PASSWORD, "organization": "Default" }))
+        .await;
     assert_eq!(ok.status, StatusCode::OK);
 }
 
@@ -112,7 +119,10 @@ async fn sessions_are_shared_by_every_node_on_one_database() {
     let app = TestApp::spawn().await;
     app.create_user("frank", Some("frank@example.org"), USER_PASSWORD, &[Role::User]).await;
     // A second server process on the same database accepts the session.
-    let env = vec![("USHER_DATABASE_URL".to_string(), app.db_url.clone()), ("USHER_LISTEN".to_string(), "127.0.0.1:0".to_string())];
+    let env = vec![
+        ("USHER_DATABASE_URL".to_string(), app.db_url.clone()),
+        ("USHER_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+    ];
     let (config, _) = usher_server::Config::load(None, env, usher_server::Overrides::default()).unwrap();
     let other = usher_server::build(config).await.unwrap();
     let other_base = format!("http://{}", other.addr);

@@ -9,11 +9,29 @@ async fn bad_requests_get_problem_json_never_a_500() {
     let (_, mut c) = app.user("uma").await;
     let cases: Vec<(Method, &str, &str, Vec<u8>, StatusCode)> = vec![
         (Method::POST, "/api/v1/auth/login", "application/json", b"{not json".to_vec(), StatusCode::BAD_REQUEST),
-        (Method::POST, "/api/v1/auth/login", "application/json", b"{\"login\": 5, \"password\": \"x\"}".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
-        (Method::POST, "/api/v1/auth/login", "application/json", b"{\"login\": \"a\", \"password\": \"x\", \"admin\": true}".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            Method::POST,
+            "/api/v1/auth/login",
+            "application/json",
+            b"{\"login\": 5, \"password\": \"x\"}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            Method::POST,
+            "/api/v1/auth/login",
+            "application/json",
+            b"{\"login\": \"a\", \"password\": \"x\", \"admin\": true}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (Method::POST, "/api/v1/auth/login", "text/plain", b"login=a".to_vec(), StatusCode::UNSUPPORTED_MEDIA_TYPE),
         (Method::PATCH, "/api/v1/me", "application/json", b"[1,2,3]".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
-        (Method::PATCH, "/api/v1/me", "application/json", b"{\"phone\": {\"a\": 1}}".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
+        (
+            Method::PATCH,
+            "/api/v1/me",
+            "application/json",
+            b"{\"phone\": {\"a\": 1}}".to_vec(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
         (Method::PATCH, "/api/v1/me", "application/json", vec![b'"'; 200_000], StatusCode::PAYLOAD_TOO_LARGE),
         (Method::PUT, "/api/v1/me/password", "application/json", b"{}".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
         (Method::GET, "/api/v1/nothing-here", "application/json", vec![], StatusCode::NOT_FOUND),
@@ -51,7 +69,9 @@ async fn health_security_headers_and_the_openapi_document() {
     let health = c.get("/healthz").await;
     assert_eq!(health.status, StatusCode::OK);
     assert_eq!(health.body["status"], "ok");
-    for (name, value) in [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("cache-control", "no-store")] {
+    for (name, value) in
+        [("x-content-type-options", "nosniff"), ("x-frame-options", "DENY"), ("cache-control", "no-store")]
+    {
         assert_eq!(health.headers.get(name).unwrap(), value, "{name}");
     }
     assert!(health.headers.get("content-security-policy").unwrap().to_str().unwrap().contains("default-src 'self'"));

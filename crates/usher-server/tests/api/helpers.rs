@@ -34,7 +34,10 @@ impl TestDb {
             let name = format!("usher_test_{}", uuid::Uuid::new_v4().simple());
             let admin = postgres_admin_url();
             let mut conn = sqlx::PgConnection::connect(&admin).await.expect("connect to the test PostgreSQL server");
-            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut conn).await.expect("create test database");
+            sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+                .execute(&mut conn)
+                .await
+                .expect("create test database");
             let url = match admin.rsplit_once('/') {
                 Some((server, _)) => format!("{server}/{name}"),
                 None => panic!("USHER_TEST_POSTGRES_URL must end with /DATABASE"),
@@ -58,7 +61,10 @@ impl Drop for TestDb {
             rt.block_on(async {
                 use sqlx::Connection;
                 let mut conn = sqlx::PgConnection::connect(&admin).await.ok()?;
-                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))).execute(&mut conn).await.ok()
+                sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")))
+                    .execute(&mut conn)
+                    .await
+                    .ok()
             })
         })
         .join();
@@ -81,7 +87,10 @@ pub const USER_PASSWORD: &str = "Velvet-Otter-Marmalade-42";
 impl TestApp {
     pub async fn spawn() -> Self {
         let db = TestDb::new().await;
-        let env = vec![("USHER_DATABASE_URL".to_string(), db.url.clone()), ("USHER_LISTEN".to_string(), "127.0.0.1:0".to_string())];
+        let env = vec![
+            ("USHER_DATABASE_URL".to_string(), db.url.clone()),
+            ("USHER_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+        ];
         let (config, _) = Config::load(None, env, Overrides::default()).expect("config");
         let server = usher_server::build(config).await.expect("server starts");
         let base = format!("http://{}", server.addr);
@@ -145,7 +154,10 @@ pub struct Res {
 impl Res {
     /// The `code`s of the problem's field errors.
     pub fn error_codes(&self) -> Vec<String> {
-        self.body["errors"].as_array().map(|a| a.iter().map(|e| e["code"].as_str().unwrap_or("").to_owned()).collect()).unwrap_or_default()
+        self.body["errors"]
+            .as_array()
+            .map(|a| a.iter().map(|e| e["code"].as_str().unwrap_or("").to_owned()).collect())
+            .unwrap_or_default()
     }
 
     pub fn content_type(&self) -> &str {
@@ -185,7 +197,8 @@ impl Client {
             self.csrf = Some(csrf.to_owned());
         }
         let text = res.text().await.unwrap_or_default();
-        let body = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        let body =
+            if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
         Res { status, headers, body }
     }
 
@@ -207,7 +220,8 @@ impl Client {
 
     /// A raw request with a body and content type of the test's choosing.
     pub async fn raw(&mut self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Res {
-        let mut req = self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
+        let mut req =
+            self.http.request(method, format!("{}{path}", self.base)).header("content-type", content_type).body(body);
         if let Some(csrf) = &self.csrf {
             req = req.header("x-csrf-token", csrf);
         }

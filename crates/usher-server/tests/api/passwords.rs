@@ -39,12 +39,25 @@ async fn every_failed_policy_rule_is_reported_by_name() {
     codes.sort();
     assert_eq!(
         codes,
-        ["forbid_user_id", "min_length", "min_strength", "require_digit", "require_digit_or_special", "require_special", "require_upper"]
+        [
+            "forbid_user_id",
+            "min_length",
+            "min_strength",
+            "require_digit",
+            "require_digit_or_special",
+            "require_special",
+            "require_upper"
+        ]
     );
     assert!(res.body["errors"].as_array().unwrap().iter().all(|e| e["field"] == "new_password"));
 
     // Cyrillic upper and lower case count.
-    let res = c.put("/api/v1/me/password", json!({ "current_password": USER_PASSWORD, "new_password": "Снежный-Барс-2048-Ёж!" })).await;
+    let res = c
+        .put(
+            "/api/v1/me/password",
+            json!({ "current_password": USER_PASSWORD, "new_password": "Снежный-Барс-2048-Ёж!" }),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
 }
 
@@ -80,7 +93,8 @@ async fn only_administrators_read_or_change_the_policy_and_bad_policies_are_refu
     policy["min_strength"] = json!(9);
     let res = admin.put("/api/v1/settings/password-policy", policy).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
-    let mut codes: Vec<String> = res.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
+    let mut codes: Vec<String> =
+        res.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap().to_owned()).collect();
     codes.sort();
     assert_eq!(codes, ["min_length", "min_strength"]);
     let presets = admin.get("/api/v1/settings/password-policy/presets").await.body;

@@ -25,7 +25,8 @@ async fn the_setup_link_creates_the_first_administrator_once() {
     assert!(app.usher.setup_token_valid(token).await.unwrap());
 
     // A password against the policy gives the link back for another try.
-    let weak = app.usher.complete_setup(&RequestContext::default(), token, account("root", "root@example.org", "root")).await;
+    let weak =
+        app.usher.complete_setup(&RequestContext::default(), token, account("root", "root@example.org", "root")).await;
     assert!(matches!(weak, Err(usher_core::Error::Invalid(_))));
     assert!(app.usher.setup_token_valid(token).await.unwrap());
 
@@ -36,7 +37,10 @@ async fn the_setup_link_creates_the_first_administrator_once() {
         .unwrap();
     assert_eq!(done.user.roles, vec![Role::Administrator]);
     assert!(!app.usher.setup_token_valid(token).await.unwrap(), "single use");
-    let again = app.usher.complete_setup(&RequestContext::default(), token, account("root2", "r2@example.org", ADMIN_PASSWORD)).await;
+    let again = app
+        .usher
+        .complete_setup(&RequestContext::default(), token, account("root2", "r2@example.org", ADMIN_PASSWORD))
+        .await;
     assert!(matches!(again, Err(usher_core::Error::NotFound)));
 
     let mut c = app.signed_in("root@example.org", ADMIN_PASSWORD).await;
@@ -58,7 +62,10 @@ async fn administrators_need_an_email_and_user_ids_are_unique_without_case() {
 
     app.usher.create_admin(&ctx, account("Chief", "chief@example.org", ADMIN_PASSWORD)).await.unwrap();
     let dup = app.usher.create_admin(&ctx, account("CHIEF", "other@example.org", ADMIN_PASSWORD)).await.unwrap_err();
-    assert!(matches!(dup, usher_core::Error::Invalid(ref i) if i.0[0].code == "taken" && i.0[0].field == "user_id"), "{dup:?}");
+    assert!(
+        matches!(dup, usher_core::Error::Invalid(ref i) if i.0[0].code == "taken" && i.0[0].field == "user_id"),
+        "{dup:?}"
+    );
     let dup = app.usher.create_admin(&ctx, account("boss", "CHIEF@example.org", ADMIN_PASSWORD)).await.unwrap_err();
     assert!(matches!(dup, usher_core::Error::Invalid(ref i) if i.0[0].field == "email"), "{dup:?}");
 }

@@ -23,7 +23,10 @@ async fn create_a_token_see_it_once_and_call_the_api_with_it() {
     let app = TestApp::spawn().await;
     let (_, mut c) = app.user("ada").await;
     let res = c
-        .post("/api/v1/me/tokens", json!({ "description": "CI upload", "client": "Jenkins", "scopes": ["profile:read"] }))
+        .post(
+            "/api/v1/me/tokens",
+            json!({ "description": "CI upload", "client": "Jenkins", "scopes": ["profile:read"] }),
+        )
         .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     let secret = res.body["token"].as_str().unwrap().to_owned();
@@ -102,7 +105,12 @@ async fn malformed_and_mistyped_tokens_are_rejected() {
         assert_eq!(res.body["type"], "urn:usher:problem:invalid-token");
         assert!(res.headers["www-authenticate"].to_str().unwrap().contains("invalid_token"));
     }
-    let res = reqwest::Client::new().get(format!("{}/api/v1/me", app.base)).header("authorization", "Basic abc").send().await.unwrap();
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", app.base))
+        .header("authorization", "Basic abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
@@ -118,23 +126,48 @@ async fn scopes_are_required_checked_and_enforced() {
     codes.sort();
     assert_eq!(codes, ["required", "unknown_scope", "unknown_scope"]);
 
-    let read = c.post("/api/v1/me/tokens", json!({ "description": "ro", "scopes": ["read"] })).await.body["token"].as_str().unwrap().to_owned();
+    let read = c.post("/api/v1/me/tokens", json!({ "description": "ro", "scopes": ["read"] })).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let res = bearer(&app, reqwest::Method::PATCH, "/api/v1/me", &read, Some(json!({ "first_name": "X" }))).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "a read-only token cannot change anything");
     assert!(res.body["detail"].as_str().unwrap().contains("read-only"));
     assert_eq!(get(&app, "/api/v1/me/tokens", &read).await.status, StatusCode::OK);
 
-    let profile = c.post("/api/v1/me/tokens", json!({ "description": "pw", "scopes": ["profile:write"] })).await.body["token"].as_str().unwrap().to_owned();
+    let profile =
+        c.post("/api/v1/me/tokens", json!({ "description": "pw", "scopes": ["profile:write"] })).await.body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     let res = bearer(&app, reqwest::Method::PATCH, "/api/v1/me", &profile, Some(json!({ "first_name": "Dan" }))).await;
     assert_eq!(res.status, StatusCode::OK, "no CSRF token needed with a bearer token");
     assert_eq!(get(&app, "/api/v1/me/tokens", &profile).await.status, StatusCode::FORBIDDEN, "no tokens scope");
 
     // A token cannot mint a stronger token.
-    let tokens_write = c.post("/api/v1/me/tokens", json!({ "description": "t", "scopes": ["tokens:write"] })).await.body["token"].as_str().unwrap().to_owned();
-    let res = bearer(&app, reqwest::Method::POST, "/api/v1/me/tokens", &tokens_write, Some(json!({ "description": "esc", "scopes": ["write"] }))).await;
+    let tokens_write =
+        c.post("/api/v1/me/tokens", json!({ "description": "t", "scopes": ["tokens:write"] })).await.body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+    let res = bearer(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/me/tokens",
+        &tokens_write,
+        Some(json!({ "description": "esc", "scopes": ["write"] })),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.error_codes(), ["exceeds_caller"]);
-    let res = bearer(&app, reqwest::Method::POST, "/api/v1/me/tokens", &tokens_write, Some(json!({ "description": "ok", "scopes": ["tokens:read"] }))).await;
+    let res = bearer(
+        &app,
+        reqwest::Method::POST,
+        "/api/v1/me/tokens",
+        &tokens_write,
+        Some(json!({ "description": "ok", "scopes": ["tokens:read"] })),
+    )
+    .await;
     assert_eq!(res.status, StatusCode::CREATED);
 }
 
@@ -142,9 +175,19 @@ async fn scopes_are_required_checked_and_enforced() {
 async fn a_token_never_grants_more_than_its_owners_current_roles() {
     let app = TestApp::spawn().await;
     let (admin, mut admin_c) = app.admin().await;
-    let all = admin_c.post("/api/v1/me/tokens", json!({ "description": "all", "scopes": ["write"] })).await.body["token"].as_str().unwrap().to_owned();
+    let all =
+        admin_c.post("/api/v1/me/tokens", json!({ "description": "all", "scopes": ["write"] })).await.body["token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
     assert_eq!(get(&app, "/api/v1/audit-events", &all).await.status, StatusCode::OK);
-    let narrow = admin_c.post("/api/v1/me/tokens", json!({ "description": "n", "scopes": ["profile:read"] })).await.body["token"].as_str().unwrap().to_owned();
+    let narrow = admin_c
+        .post("/api/v1/me/tokens", json!({ "description": "n", "scopes": ["profile:read"] }))
+        .await
+        .body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     assert_eq!(get(&app, "/api/v1/audit-events", &narrow).await.status, StatusCode::FORBIDDEN, "scope missing");
     assert_eq!(get(&app, "/api/v1/settings/password-policy", &narrow).await.status, StatusCode::FORBIDDEN);
 
@@ -155,7 +198,10 @@ async fn a_token_never_grants_more_than_its_owners_current_roles() {
 
     // A user's umbrella token reaches no admin endpoint.
     let (_, mut user) = app.user("eve").await;
-    let t = user.post("/api/v1/me/tokens", json!({ "description": "w", "scopes": ["write"] })).await.body["token"].as_str().unwrap().to_owned();
+    let t = user.post("/api/v1/me/tokens", json!({ "description": "w", "scopes": ["write"] })).await.body["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     for path in ["/api/v1/audit-events", "/api/v1/settings/token-policy", "/api/v1/settings/password-policy"] {
         assert_eq!(get(&app, path, &t).await.status, StatusCode::FORBIDDEN, "{path}");
     }
@@ -174,7 +220,10 @@ async fn revoke_expire_disable_and_delete_stop_a_token_at_once() {
     assert_eq!(get(&app, "/api/v1/me", &rsecret).await.status, StatusCode::UNAUTHORIZED);
     // A revoked token cannot be edited or regenerated, only deleted.
     let rid = revoked["id"].as_str().unwrap();
-    assert_eq!(c.patch(&format!("/api/v1/me/tokens/{rid}"), json!({ "description": "x" })).await.status, StatusCode::CONFLICT);
+    assert_eq!(
+        c.patch(&format!("/api/v1/me/tokens/{rid}"), json!({ "description": "x" })).await.status,
+        StatusCode::CONFLICT
+    );
     assert_eq!(c.post(&format!("/api/v1/me/tokens/{rid}/regenerate"), json!({})).await.status, StatusCode::CONFLICT);
 
     // Expiry: move the expiry into the past.
@@ -184,8 +233,11 @@ async fn revoke_expire_disable_and_delete_stop_a_token_at_once() {
     assert_eq!(get(&app, "/api/v1/me", &esecret).await.status, StatusCode::UNAUTHORIZED);
 
     let active = c.post("/api/v1/me/tokens", mk("a")).await.body;
-    let lists = (c.get("/api/v1/me/tokens?status=active").await.body, c.get("/api/v1/me/tokens?status=inactive").await.body);
-    let statuses = |v: &Value| v["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap().to_owned()).collect::<Vec<_>>();
+    let lists =
+        (c.get("/api/v1/me/tokens?status=active").await.body, c.get("/api/v1/me/tokens?status=inactive").await.body);
+    let statuses = |v: &Value| {
+        v["items"].as_array().unwrap().iter().map(|i| i["status"].as_str().unwrap().to_owned()).collect::<Vec<_>>()
+    };
     assert_eq!(statuses(&lists.0), ["active"]);
     assert_eq!(statuses(&lists.1), ["expired", "revoked"]);
     assert_eq!(c.get("/api/v1/me/tokens?status=bogus").await.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -199,7 +251,10 @@ async fn revoke_expire_disable_and_delete_stop_a_token_at_once() {
 
     // Deleting the revoked one removes it from the lists.
     let mut c = app.signed_in("fay", USER_PASSWORD).await;
-    assert_eq!(c.send(reqwest::Method::DELETE, &format!("/api/v1/me/tokens/{rid}"), None).await.status, StatusCode::NO_CONTENT);
+    assert_eq!(
+        c.send(reqwest::Method::DELETE, &format!("/api/v1/me/tokens/{rid}"), None).await.status,
+        StatusCode::NO_CONTENT
+    );
     assert_eq!(c.get(&format!("/api/v1/me/tokens/{rid}")).await.status, StatusCode::NOT_FOUND);
 }
 
@@ -207,7 +262,13 @@ async fn revoke_expire_disable_and_delete_stop_a_token_at_once() {
 async fn edit_and_regenerate() {
     let app = TestApp::spawn().await;
     let (_, mut c) = app.user("gus").await;
-    let t = c.post("/api/v1/me/tokens", json!({ "description": "old", "client": "cli", "scopes": ["profile:read", "tokens:read"] })).await.body;
+    let t = c
+        .post(
+            "/api/v1/me/tokens",
+            json!({ "description": "old", "client": "cli", "scopes": ["profile:read", "tokens:read"] }),
+        )
+        .await
+        .body;
     let id = t["id"].as_str().unwrap();
     let old = t["token"].as_str().unwrap().to_owned();
     let when = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
@@ -234,12 +295,14 @@ async fn the_token_policy_caps_lifetime_and_never_expiring_tokens() {
     let app = TestApp::spawn().await;
     let (_, mut admin) = app.admin().await;
     let (_, mut c) = app.user("hal").await;
-    let never = c.post("/api/v1/me/tokens", json!({ "description": "n", "scopes": ["read"], "expires_at": null })).await;
+    let never =
+        c.post("/api/v1/me/tokens", json!({ "description": "n", "scopes": ["read"], "expires_at": null })).await;
     assert_eq!(never.error_codes(), ["never_not_allowed"]);
 
     let policy = json!({ "default_lifetime_days": 30, "max_lifetime_days": null, "allow_never_expiring": true, "scopes": ["read", "profile:write"] });
     assert_eq!(admin.put("/api/v1/settings/token-policy", policy.clone()).await.status, StatusCode::OK);
-    let never = c.post("/api/v1/me/tokens", json!({ "description": "n", "scopes": ["read"], "expires_at": null })).await;
+    let never =
+        c.post("/api/v1/me/tokens", json!({ "description": "n", "scopes": ["read"], "expires_at": null })).await;
     assert_eq!(never.status, StatusCode::CREATED);
     assert!(never.body["expires_at"].is_null());
     let not_allowed = c.post("/api/v1/me/tokens", json!({ "description": "w", "scopes": ["write"] })).await;
@@ -284,18 +347,27 @@ async fn administrators_and_user_managers_manage_other_users_tokens() {
     assert_eq!(list.body["items"].as_array().unwrap().len(), 1);
     let id = list.body["items"][0]["id"].as_str().unwrap().to_owned();
     assert_eq!(plain.get(&path).await.status, StatusCode::FORBIDDEN, "a plain user cannot");
-    assert_eq!(plain.post(&path, json!({ "description": "x", "scopes": ["read"] })).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        plain.post(&path, json!({ "description": "x", "scopes": ["read"] })).await.status,
+        StatusCode::FORBIDDEN
+    );
 
     // A User Manager cannot act on an Administrator's tokens.
     let admin_path = format!("/api/v1/users/{}/tokens", admin.id);
-    assert_eq!(manager_c.post(&admin_path, json!({ "description": "x", "scopes": ["write"] })).await.status, StatusCode::FORBIDDEN);
+    assert_eq!(
+        manager_c.post(&admin_path, json!({ "description": "x", "scopes": ["write"] })).await.status,
+        StatusCode::FORBIDDEN
+    );
     assert_eq!(manager_c.get(&admin_path).await.status, StatusCode::FORBIDDEN);
 
     let res = manager_c.send(reqwest::Method::DELETE, &format!("{path}/{id}"), None).await;
     assert_eq!(res.status, StatusCode::NO_CONTENT);
     assert_eq!(get(&app, "/api/v1/me", &secret).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(manager_c.get(&format!("/api/v1/users/{}/tokens", manager.id)).await.status, StatusCode::OK);
-    assert_eq!(admin_c.get(&format!("/api/v1/users/{}/tokens", uuid::Uuid::now_v7())).await.status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        admin_c.get(&format!("/api/v1/users/{}/tokens", uuid::Uuid::now_v7())).await.status,
+        StatusCode::NOT_FOUND
+    );
     assert_eq!(admin_c.get("/api/v1/users/not-a-uuid/tokens").await.status, StatusCode::NOT_FOUND);
 
     // Every token event is audited, naming who did it to whom.
@@ -318,7 +390,11 @@ async fn last_use_is_written_at_most_once_a_minute() {
     for _ in 0..5 {
         get(&app, "/api/v1/me", &secret).await;
     }
-    assert_eq!(c.get(&format!("/api/v1/me/tokens/{id}")).await.body["last_used_at"], first, "no write within the minute");
+    assert_eq!(
+        c.get(&format!("/api/v1/me/tokens/{id}")).await.body["last_used_at"],
+        first,
+        "no write within the minute"
+    );
 }
 
 async fn set_roles(app: &TestApp, id: uuid::Uuid, roles: &[&str]) {
@@ -326,13 +402,23 @@ async fn set_roles(app: &TestApp, id: uuid::Uuid, roles: &[&str]) {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&pool).await.unwrap();
         for r in roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)").bind(id).bind(*r).execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                .bind(id)
+                .bind(*r)
+                .execute(&pool)
+                .await
+                .unwrap();
         }
     } else {
         let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
         sqlx::query("DELETE FROM user_roles WHERE user_id = ?1").bind(id).execute(&pool).await.unwrap();
         for r in roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)").bind(id).bind(*r).execute(&pool).await.unwrap();
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?1, ?2)")
+                .bind(id)
+                .bind(*r)
+                .execute(&pool)
+                .await
+                .unwrap();
         }
     }
 }
@@ -342,9 +428,19 @@ async fn expire(app: &TestApp, id: &str) {
     let past = chrono::Utc::now() - chrono::Duration::minutes(1);
     if app.db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2").bind(past).bind(id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
+            .bind(past)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
     } else {
         let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query("UPDATE api_tokens SET expires_at = ?1 WHERE id = ?2").bind(past).bind(id).execute(&pool).await.unwrap();
+        sqlx::query("UPDATE api_tokens SET expires_at = ?1 WHERE id = ?2")
+            .bind(past)
+            .bind(id)
+            .execute(&pool)
+            .await
+            .unwrap();
     }
 }

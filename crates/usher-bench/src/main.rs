@@ -1,0 +1,301 @@
+//! `usher-bench`: the load generator and argon2id rate meter behind
+//! `bench/run.sh` and `BENCHMARKS.md`.
+//!
+//! Every measuring subcommand prints one JSON object per line on standard
+//! output (a "record"); `report` turns the collected records into Markdown.
+//! Load is only ever sent to a loopback address, and every run is bounded in
+//! time and in concurrency.
+
+mod hash;
+mod load;
+mod report;
+
+use std::{path::PathBuf, time::Duration};
+
+use anyhow::bail;
+use clap::{Args, Parser, Subcommand};
+use serde_json::Value;
+
+use crate::load::{Group, LOGIN_PATH, Probe};
+
+/// The longest a measuring run may last, warm-up included.
+const MAX_SECONDS: u64 = 600;
+/// The most workers (connections) one run may open.
+const MAX_CONCURRENCY: usize = 1024;
+
+#[derive(Parser)]
+#[command(name = "usher-bench", about = "Benchmarks for Usher: argon2id rate, sign-in storms, authenticated reads")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Raw argon2id verifications per second with the server's exact parameters,
+    /// on T threads at once (the server hashes on every core).
+    HashRate {
+        #[arg(long, default_value_t = 5)]
+        seconds: u64,
+        /// Threads hashing in parallel [default: the number of CPUs].
+        #[arg(long)]
+        threads: Option<usize>,
+        /// argon2id memory cost in KiB (the server's by default).
+        #[arg(long, default_value_t = hash::MEMORY_KIB)]
+        memory_kib: u32,
+        /// argon2id iterations (the server's by default).
+        #[arg(long, default_value_t = hash::ITERATIONS)]
+        iterations: u32,
+        /// argon2id lanes (the server's by default).
+        #[arg(long, default_value_t = hash::LANES)]
+        lanes: u32,
+        #[command(flatten)]
+        label: Label,
+    },
+    /// Sign in once and print the session secret (the `usher_session` cookie's value).
+    Login {
+        #[command(flatten)]
+        account: Account,
+    },
+    /// A sign-in storm: C workers each loop on `POST /api/v1/auth/login`.
+    Signin {
+        #[command(flatten)]
+        account: Account,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Reads: C workers each loop on `GET PATH` (with the session cookie when given).
+    Reads {
+        /// Server address, a loopback URL such as http://127.0.0.1:8080.
+        #[arg(long)]
+        base: String,
+        #[command(flatten)]
+        read: ReadArgs,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// A sign-in storm and authenticated reads at the same time.
+    Mixed {
+        #[command(flatten)]
+        account: Account,
+        #[command(flatten)]
+        read: ReadArgs,
+        /// Sign-in workers.
+        #[arg(long, default_value_t = 8)]
+        signin_concurrency: usize,
+        /// Read workers.
+        #[arg(long, default_value_t = 16)]
+        read_concurrency: usize,
+        /// Pace the reads at this many requests per second in all (an open
+        /// loop, like users clicking), instead of as fast as answers come.
+        #[arg(long)]
+        read_rate: Option<f64>,
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Seconds of load before measuring starts (connections open, caches warm).
+        #[arg(long, default_value_t = 1)]
+        warmup: u64,
+        /// The server's process ID, to record its CPU use over the run.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        #[command(flatten)]
+        label: Label,
+    },
+    /// Render records (JSON lines, from the other subcommands and bench/run.sh) as Markdown tables.
+    Report {
+        /// Files of records; `-` reads standard input.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
+}
+
+#[derive(Args)]
+struct Label {
+    /// Tag put on every record (bench/run.sh uses the engine: sqlite, postgres).
+    #[arg(long, default_value = "")]
+    label: String,
+}
+
+#[derive(Args)]
+struct Account {
+    /// Server address, a loopback URL such as http://127.0.0.1:8080.
+    #[arg(long)]
+    base: String,
+    /// User ID or email to sign in with.
+    #[arg(long)]
+    login: String,
+    #[arg(long, env = "BENCH_PASSWORD", hide_env_values = true)]
+    password: String,
+}
+
+#[derive(Args)]
+struct ReadArgs {
+    /// The session secret sent as the `usher_session` cookie; none reads anonymously.
+    #[arg(long, env = "BENCH_COOKIE", hide_env_values = true)]
+    cookie: Option<String>,
+    #[arg(long, default_value = "/api/v1/me")]
+    path: String,
+}
+
+#[derive(Args)]
+struct RunArgs {
+    #[arg(long, default_value_t = 8)]
+    concurrency: usize,
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Seconds of load before measuring starts (connections open, caches warm).
+    #[arg(long, default_value_t = 1)]
+    warmup: u64,
+    /// The server's process ID, to record its CPU use over the run.
+    #[arg(long)]
+    server_pid: Option<u32>,
+    #[command(flatten)]
+    label: Label,
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::HashRate { seconds, threads, memory_kib, iterations, lanes, label } => {
+            check_seconds(seconds, 0)?;
+            let threads = match threads {
+                Some(0) => bail!("--threads must be at least 1"),
+                Some(t) => t.min(MAX_CONCURRENCY),
+                None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            };
+            let record = hash::rate(Duration::from_secs(seconds), threads, (memory_kib, iterations, lanes))?
+                .record(&label.label);
+            emit(&record);
+            Ok(())
+        }
+        Command::Report { files } => {
+            print!("{}", report::render(&report::read(&files)?));
+            Ok(())
+        }
+        command => {
+            let runtime = tokio::runtime::Runtime::new()?;
+            runtime.block_on(run_http(command))
+        }
+    }
+}
+
+async fn run_http(command: Command) -> anyhow::Result<()> {
+    match command {
+        Command::Login { account } => {
+            let base = load::loopback_base(&account.base)?;
+            println!("{}", load::login_secret(&base, &account.login, &account.password).await?);
+        }
+        Command::Signin { account, run } => {
+            check_run(&run)?;
+            let probe = signin_probe(&account)?;
+            let group = Group {
+                kind: "signin".into(),
+                path: LOGIN_PATH.into(),
+                probe,
+                concurrency: run.concurrency,
+                rate: None,
+            };
+            for record in load::run(vec![group], secs(run.warmup), secs(run.seconds), run.server_pid).await? {
+                emit(&record.json(&run.label.label));
+            }
+        }
+        Command::Reads { base, read, run } => {
+            check_run(&run)?;
+            let probe = read_probe(&base, &read)?;
+            let kind = if session(&read).is_some() { "reads" } else { "anonymous_reads" };
+            let group =
+                Group { kind: kind.into(), path: read.path.clone(), probe, concurrency: run.concurrency, rate: None };
+            for record in load::run(vec![group], secs(run.warmup), secs(run.seconds), run.server_pid).await? {
+                emit(&record.json(&run.label.label));
+            }
+        }
+        Command::Mixed {
+            account,
+            read,
+            signin_concurrency,
+            read_concurrency,
+            read_rate,
+            seconds,
+            warmup,
+            server_pid,
+            label,
+        } => {
+            if read_rate.is_some_and(|r| !(r > 0.0 && r <= 1e6)) {
+                bail!("--read-rate must be above 0 and at most 1000000");
+            }
+            check_seconds(seconds, warmup)?;
+            check_concurrency(signin_concurrency)?;
+            check_concurrency(read_concurrency)?;
+            let signin = signin_probe(&account)?;
+            let reads = read_probe(&account.base, &read)?;
+            let prefix = if read_rate.is_some() { "paced_mixed" } else { "mixed" };
+            let groups = vec![
+                Group {
+                    kind: format!("{prefix}_signin"),
+                    path: LOGIN_PATH.into(),
+                    probe: signin,
+                    concurrency: signin_concurrency,
+                    rate: None,
+                },
+                Group {
+                    kind: format!("{prefix}_reads"),
+                    path: read.path.clone(),
+                    probe: reads,
+                    concurrency: read_concurrency,
+                    rate: read_rate,
+                },
+            ];
+            for record in load::run(groups, secs(warmup), secs(seconds), server_pid).await? {
+                emit(&record.json(&label.label));
+            }
+        }
+        Command::HashRate { .. } | Command::Report { .. } => bail!("not an HTTP subcommand"),
+    }
+    Ok(())
+}
+
+fn signin_probe(account: &Account) -> anyhow::Result<Probe> {
+    let base = load::loopback_base(&account.base)?;
+    Probe::login(&base, &account.login, &account.password)
+}
+
+fn read_probe(base: &str, read: &ReadArgs) -> anyhow::Result<Probe> {
+    let base = load::loopback_base(base)?;
+    if !read.path.starts_with('/') {
+        bail!("--path must start with /");
+    }
+    Ok(Probe::get(&base, &read.path, session(read)))
+}
+
+/// The session secret to send, if any (an empty one is none).
+fn session(read: &ReadArgs) -> Option<&str> {
+    read.cookie.as_deref().filter(|c| !c.is_empty())
+}
+
+fn check_run(run: &RunArgs) -> anyhow::Result<()> {
+    check_seconds(run.seconds, run.warmup)?;
+    check_concurrency(run.concurrency)
+}
+
+fn check_seconds(seconds: u64, warmup: u64) -> anyhow::Result<()> {
+    if seconds == 0 || seconds.saturating_add(warmup) > MAX_SECONDS {
+        bail!("--seconds must be at least 1 and, with --warmup, at most {MAX_SECONDS}");
+    }
+    Ok(())
+}
+
+fn check_concurrency(concurrency: usize) -> anyhow::Result<()> {
+    if concurrency == 0 || concurrency > MAX_CONCURRENCY {
+        bail!("concurrency must be between 1 and {MAX_CONCURRENCY}");
+    }
+    Ok(())
+}
+
+fn secs(n: u64) -> Duration {
+    Duration::from_secs(n)
+}
+
+/// Prints one record as a JSON line.
+fn emit(record: &Value) {
+    println!("{record}");
+}
