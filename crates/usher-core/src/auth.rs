@@ -46,13 +46,11 @@ impl Principal {
     /// Whether the caller's token could itself grant `scope` (a token never mints a
     /// token stronger than itself).
     pub fn covers(&self, scope: Scope) -> bool {
-        match (&self.scopes, scope.resource) {
-            (None, _) => true,
-            (Some(have), None) => {
-                have.iter().any(|h| h.resource.is_none() && h.grants(Resource::Profile, scope.access))
-            }
-            (Some(have), Some(r)) => have.iter().any(|h| h.grants(r, scope.access)),
-        }
+        let Some(have) = &self.scopes else { return true };
+        have.iter().any(|h| {
+            (h.resource.is_none() || h.resource == scope.resource)
+                && (h.access == scope.access || h.access == Access::Write)
+        })
     }
 
     /// Proof that the caller is an administrator of their organization; services
