@@ -96,6 +96,15 @@ fn router(state: AppState) -> Router {
         .merge(api)
         .merge(crate::web::router())
         .fallback(|| async { ApiError::not_found().into_response() })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                "This address does not accept this HTTP method.",
+            )
+            .into_response()
+        })
         .layer(DefaultBodyLimit::max(64 * 1024))
         .with_state(state);
     for (name, value) in security_headers {

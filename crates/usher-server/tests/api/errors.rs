@@ -35,6 +35,8 @@ async fn bad_requests_get_problem_json_never_a_500() {
         (Method::PATCH, "/api/v1/me", "application/json", vec![b'"'; 200_000], StatusCode::PAYLOAD_TOO_LARGE),
         (Method::PUT, "/api/v1/me/password", "application/json", b"{}".to_vec(), StatusCode::UNPROCESSABLE_ENTITY),
         (Method::GET, "/api/v1/nothing-here", "application/json", vec![], StatusCode::NOT_FOUND),
+        (Method::DELETE, "/api/v1/me", "application/json", vec![], StatusCode::METHOD_NOT_ALLOWED),
+        (Method::GET, "/api/v1/auth/login", "application/json", vec![], StatusCode::METHOD_NOT_ALLOWED),
     ];
     for (method, path, ct, body, expected) in cases {
         let res = c.raw(method.clone(), path, ct, body).await;
