@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod directory;
 mod error;
 pub mod passwords;
 pub mod secrets;

@@ -205,6 +205,8 @@ pub trait Store: Send + Sync + 'static {
     async fn update_profile(&self, id: Uuid, profile: &Profile, at: DateTime<Utc>) -> StoreResult<()>;
     async fn record_login(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
     async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64>;
+    /// Users of an organization in user-ID order, after the user-ID key `after`.
+    async fn users_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;
 
     async fn password_hash(&self, user: Uuid) -> StoreResult<Option<String>>;
     /// Replaces the password; the previous hash joins the history, which keeps `keep` entries.

@@ -284,6 +284,21 @@ impl Store for PostgresStore {
         Ok(n.max(0) as u64)
     }
 
+    async fn users_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.org_id = $1 AND ($2::text IS NULL OR u.user_id_key > $2) ORDER BY u.user_id_key LIMIT $3"
+        ))
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
     async fn password_hash(&self, user: Uuid) -> StoreResult<Option<String>> {
         let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
             .bind(user)

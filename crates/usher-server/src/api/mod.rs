@@ -5,6 +5,7 @@ mod auth;
 mod me;
 mod settings;
 pub mod tokens;
+mod users;
 
 use axum::{Json, extract::State};
 use usher_api_types::{Health, UserBody};
@@ -56,6 +57,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::get_my_token, tokens::patch_my_token, tokens::delete_my_token))
         .routes(routes!(tokens::revoke_my_token))
         .routes(routes!(tokens::regenerate_my_token))
+        .routes(routes!(users::list_users))
         .routes(routes!(tokens::list_user_tokens, tokens::create_user_token))
         .routes(routes!(tokens::delete_user_token));
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).routes(routes!(healthz));

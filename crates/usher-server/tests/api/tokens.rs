@@ -444,3 +444,27 @@ async fn expire(app: &TestApp, id: &str) {
             .unwrap();
     }
 }
+
+#[tokio::test]
+async fn managers_page_through_the_users_of_their_organization() {
+    let app = TestApp::spawn().await;
+    let (_, mut admin) = app.admin().await;
+    for name in ["zoe", "Yan", "xia", "will"] {
+        app.create_user(name, None, USER_PASSWORD, &[Role::User]).await;
+    }
+    let mut seen = Vec::new();
+    let mut path = "/api/v1/users?limit=2".to_string();
+    loop {
+        let page = admin.get(&path).await;
+        assert_eq!(page.status, StatusCode::OK, "{}", page.body);
+        seen.extend(page.body["items"].as_array().unwrap().iter().map(|u| u["user_id"].as_str().unwrap().to_owned()));
+        match page.body["next_cursor"].as_str() {
+            Some(c) => path = format!("/api/v1/users?limit=2&cursor={c}"),
+            None => break,
+        }
+    }
+    assert_eq!(seen, ["admin", "will", "xia", "Yan", "zoe"]);
+    let (_, mut plain) = app.user("plain").await;
+    assert_eq!(plain.get("/api/v1/users").await.status, StatusCode::FORBIDDEN);
+    assert_eq!(admin.get("/api/v1/users?cursor=%%%").await.status, StatusCode::UNPROCESSABLE_ENTITY);
+}
