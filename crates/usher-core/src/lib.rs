@@ -6,6 +6,7 @@ pub mod audit;
 pub mod auth;
 pub mod directory;
 mod error;
+mod hashing;
 pub mod passwords;
 pub mod secrets;
 pub mod settings;
@@ -48,13 +49,13 @@ impl Default for CoreConfig {
 #[derive(Clone)]
 pub struct Usher {
     pub(crate) store: Arc<dyn Store>,
-    pub(crate) hasher: passwords::Hasher,
+    pub(crate) hasher: hashing::Hasher,
     pub(crate) config: Arc<CoreConfig>,
 }
 
 impl Usher {
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self> {
-        let hasher = passwords::Hasher::new(&config)?;
+        let hasher = hashing::Hasher::new(&config)?;
         Ok(Self { store, hasher, config: Arc::new(config) })
     }
 

@@ -1,68 +1,6 @@
-//! Password hashing and the password policy.
-//!
-//! argon2id runs on tokio's blocking pool behind a semaphore sized to the CPU
-//! count, so a storm of sign-ins uses every core for hashing but never blocks
-//! the async workers that serve other requests.
+//! The password policy: every rule, checked at once. Hashing is in `hashing`.
 
-use std::sync::Arc;
-
-use argon2::{Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version};
-use tokio::sync::Semaphore;
 use usher_domain::{FieldError, PasswordPolicy};
-
-use crate::{CoreConfig, Error, Result};
-
-#[derive(Clone)]
-pub(crate) struct Hasher {
-    argon: Arc<Argon2<'static>>,
-    permits: Arc<Semaphore>,
-    /// A real hash of a random password: verifying against it makes an unknown
-    /// user cost exactly what a known one does.
-    dummy: Arc<String>,
-}
-
-impl Hasher {
-    pub(crate) fn new(config: &CoreConfig) -> Result<Self> {
-        let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_lanes, None)
-            .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
-        let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
-        let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
-        let dummy = argon
-            .hash_password(crate::secrets::random_secret()?.as_bytes())
-            .map_err(|e| Error::Internal(format!("argon2: {e}")))?
-            .to_string();
-        Ok(Self { argon: Arc::new(argon), permits: Arc::new(Semaphore::new(cores)), dummy: Arc::new(dummy) })
-    }
-
-    /// Hashes a password into a PHC string (argon2id, random salt).
-    pub(crate) async fn hash(&self, password: &str) -> Result<String> {
-        let password = password.to_owned();
-        let argon = self.argon.clone();
-        self.blocking(move || {
-            argon
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-                .map_err(|e| Error::Internal(format!("argon2: {e}")))
-        })
-        .await
-    }
-
-    /// Checks a password against a stored hash, or against the dummy hash when
-    /// there is none (unknown user, no password set): same cost, always false.
-    pub(crate) async fn verify(&self, password: &str, stored: Option<String>) -> Result<bool> {
-        let password = password.to_owned();
-        let argon = self.argon.clone();
-        let real = stored.is_some();
-        let phc = stored.unwrap_or_else(|| self.dummy.as_ref().clone());
-        let ok = self.blocking(move || Ok(argon.verify_password(password.as_bytes(), phc.as_str()).is_ok())).await?;
-        Ok(real && ok)
-    }
-
-    async fn blocking<T: Send + 'static>(&self, f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
-        let _permit = self.permits.acquire().await.map_err(|e| Error::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(format!("hashing task: {e}")))?
-    }
-}
 
 /// Who the password belongs to, for the "does not contain the user ID" and
 /// strength rules.
