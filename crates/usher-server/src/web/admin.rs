@@ -22,7 +22,8 @@ use super::{
 };
 use crate::{app::AppState, extract::Ctx};
 
-fn admin(me: &SignedIn) -> WebResult<Admin<'_>> {
+/// The administrator proof, or a 403 page.
+pub(super) fn admin(me: &SignedIn) -> WebResult<Admin<'_>> {
     me.0.admin().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))
 }
 

@@ -69,7 +69,7 @@ pub struct Layout {
     pub t: Tr,
     pub title: String,
     pub user: Option<NavUser>,
-    /// Which navigation entry is current: "profile", "policy", "audit" or "".
+    /// Which navigation entry is current: "profile", "policy", "token_policy", "audit" or "".
     pub section: &'static str,
     pub css: &'static str,
     pub js: &'static str,
@@ -319,6 +319,8 @@ pub struct Input {
     pub errors: Vec<String>,
     /// Another element that describes the input (e.g. the password rules).
     pub also_described_by: Option<&'static str>,
+    /// The id of a `<datalist>` of suggestions.
+    pub list: Option<&'static str>,
 }
 
 impl Input {
@@ -333,7 +335,14 @@ impl Input {
             required: false,
             errors: Vec::new(),
             also_described_by: None,
+            list: None,
         }
+    }
+
+    /// Suggests the values of the `<datalist>` with this id.
+    pub fn list(mut self, id: &'static str) -> Self {
+        self.list = Some(id);
+        self
     }
 
     pub fn described_by_element(mut self, id: &'static str) -> Self {

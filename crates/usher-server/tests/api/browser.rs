@@ -18,6 +18,8 @@ use usher_domain::{PasswordPolicy, Role};
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir};
 
+mod tokens;
+
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
 
