@@ -13,6 +13,7 @@ mod profile;
 mod scopes;
 mod token_policy;
 mod tokens;
+mod users;
 
 use axum::{
     Router,
@@ -36,6 +37,7 @@ pub fn router() -> Router<AppState> {
         .route("/profile/tokens/{id}/regenerate", post(tokens::regenerate_token))
         .route("/profile/tokens/{id}/revoke", post(tokens::revoke_token))
         .route("/profile/tokens/{id}/delete", post(tokens::delete_token))
+        .route("/admin/users", get(users::users_page))
         .route("/admin/users/{id}/tokens", get(tokens::user_tokens_page).post(tokens::create_user_token))
         .route("/admin/users/{id}/tokens/{token_id}/delete", post(tokens::delete_user_token))
         .route("/admin/settings/password-policy", get(admin::policy_page).post(admin::save_policy))

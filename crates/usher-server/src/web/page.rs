@@ -43,6 +43,8 @@ pub struct NavUser {
     pub user_id: String,
     pub csrf: String,
     pub admin: bool,
+    /// An administrator or a user manager: sees the Users page.
+    pub user_manager: bool,
 }
 
 impl NavUser {
@@ -59,6 +61,7 @@ impl NavUser {
             user_id: p.user.user_id.clone(),
             csrf: p.csrf_token.clone().unwrap_or_default(),
             admin: p.admin().is_ok(),
+            user_manager: p.user_manager().is_ok(),
         }
     }
 }
@@ -69,7 +72,7 @@ pub struct Layout {
     pub t: Tr,
     pub title: String,
     pub user: Option<NavUser>,
-    /// Which navigation entry is current: "profile", "policy", "token_policy", "audit" or "".
+    /// Which navigation entry is current: "profile", "users", "policy", "token_policy", "audit" or "".
     pub section: &'static str,
     pub css: &'static str,
     pub js: &'static str,

@@ -225,6 +225,7 @@ async fn browser_the_setup_link_creates_an_administrator_who_applies_a_policy_pr
     let app = TestApp::spawn().await;
     let link = app.setup_link.clone().expect("a fresh server has a setup link");
     let org = app.usher.organization(None).await.unwrap().expect("default organization");
+    app.create_user("dora", Some("dora@example.org"), USER_PASSWORD, &[Role::User, Role::UserManager]).await;
 
     let base = app.base.clone();
     Browser::start()
@@ -268,6 +269,15 @@ async fn browser_the_setup_link_creates_an_administrator_who_applies_a_policy_pr
             assert!(table.contains("Password policy changed"), "{table}");
             assert!(table.contains("First administrator created"), "{table}");
             save_screenshot(&d, "audit-log.png").await?;
+
+            // The Users page leads to each user's API tokens.
+            click_and_wait(&d, By::Css(".mainnav a[href='/admin/users']")).await?;
+            assert_eq!(heading(&d).await?, "Users");
+            let table = text_of(&d, By::Css("table tbody")).await?;
+            assert!(table.contains("root@example.org") && table.contains("User manager"), "{table}");
+            save_screenshot(&d, "users.png").await?;
+            click_and_wait(&d, By::Css("a[aria-label='API tokens of Test dora']")).await?;
+            assert_eq!(heading(&d).await?, "API tokens of Test dora");
             Ok(())
         })
         .await;
@@ -492,6 +502,64 @@ async fn browser_http_admin_pages_validate_and_page_through_the_audit_log() {
     assert_eq!(html.matches("<tr>").count(), 2, "the one successful sign-in");
     let (status, _) = page(&c, format!("{}/admin/audit?cursor=not-a-uuid", app.base)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn browser_http_the_users_page_lists_users_for_administrators_and_user_managers() {
+    use usher_core::{RequestContext, accounts::NewAccount};
+    use usher_domain::{LoginName, ShortText};
+
+    let app = TestApp::spawn().await;
+    let admin = app.create_user("admin", Some("admin@example.org"), ADMIN_PASSWORD, &[Role::Administrator]).await;
+    let dora = app.create_user("dora", Some("dora@example.org"), USER_PASSWORD, &[Role::User]).await;
+    app.create_user("manny", None, USER_PASSWORD, &[Role::UserManager]).await;
+    // Enough users (without passwords, so quick to create) for a second page.
+    let org = app.usher.organization(None).await.unwrap().unwrap();
+    for n in 0..50 {
+        let account = NewAccount {
+            user_id: LoginName::parse(&format!("zz-{n:02}")).unwrap(),
+            email: None,
+            first_name: ShortText::parse("first_name", "").unwrap(),
+            last_name: ShortText::parse("last_name", "").unwrap(),
+            roles: vec![Role::User],
+            password: None,
+        };
+        app.usher.create_user(&RequestContext::default(), None, org.id, account).await.unwrap();
+    }
+
+    // An administrator: the nav link, the users with their roles and a link to their tokens.
+    let (c, _) = web_sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, html) = page(&c, format!("{}/profile", app.base)).await;
+    assert!(html.contains("<a href=\"/admin/users\">Users</a>"), "{html}");
+    let (status, html) = page(&c, format!("{}/admin/users", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<a href=\"/admin/users\" aria-current=\"page\">Users</a>"));
+    assert_eq!(html.matches("<tr>").count(), 51, "a header and 50 users");
+    assert!(html.contains("dora@example.org") && html.contains("Test dora"));
+    assert!(html.contains(&format!("href=\"/admin/users/{}/tokens\"", dora.id)));
+    assert!(html.contains(&format!("href=\"/admin/users/{}/tokens\"", admin.id)));
+    assert!(html.contains("<span class=\"badge\">User manager</span>"));
+    assert!(html.contains("Never"), "dora never signed in");
+    assert!(!html.contains("First page"));
+    let next = html.split("rel=\"next\"").next().unwrap().rsplit("href=\"").next().unwrap().split('"').next().unwrap();
+    assert!(next.starts_with("/admin/users?cursor="), "{next}");
+    let (status, html) = page(&c, format!("{}{}", app.base, next.replace("&amp;", "&"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(html.matches("<tr>").count(), 4, "a header and the last 3 users");
+    assert!(html.contains("zz-49") && html.contains("First page") && !html.contains("rel=\"next\""));
+    let (status, _) = page(&c, format!("{}/admin/users?cursor=%25%25", app.base)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+
+    // A user manager sees the page (and the link) too; a plain user gets 403 and no link.
+    let (c, _) = web_sign_in(&app, "manny", USER_PASSWORD).await;
+    let (status, html) = page(&c, format!("{}/admin/users", app.base)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("<a href=\"/admin/users\" aria-current=\"page\">Users</a>") && html.contains("dora"));
+    assert!(!html.contains("/admin/audit"), "the administrators' links stay hidden");
+    let (c, _) = web_sign_in(&app, "dora", USER_PASSWORD).await;
+    let (status, html) = page(&c, format!("{}/admin/users", app.base)).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("Access denied") && !html.contains("href=\"/admin/users\""));
 }
 
 #[tokio::test]

@@ -81,3 +81,17 @@ async fn concurrent_creations_of_one_user_id_give_one_success() {
     let c = app.client().post("/api/v1/auth/login", json!({ "login": "twin", "password": ADMIN_PASSWORD })).await;
     assert_eq!(c.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_setup_sign_in_counts_as_a_sign_in() {
+    let app = TestApp::spawn().await;
+    let token = app.setup_link.clone().unwrap().rsplit('/').next().unwrap().to_owned();
+    let done = app
+        .usher
+        .complete_setup(&RequestContext::default(), &token, account("first", "first@example.org", ADMIN_PASSWORD))
+        .await
+        .unwrap();
+    assert!(done.user.last_login_at.is_some());
+    let mut c = app.signed_in("first", ADMIN_PASSWORD).await;
+    assert!(c.get("/api/v1/me").await.body["last_login_at"].is_string());
+}

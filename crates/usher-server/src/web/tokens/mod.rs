@@ -247,7 +247,7 @@ async fn show(state: &AppState, me: &SignedIn, target: &Target, o: Outcome, stat
     };
     let yes_no = |b: bool| t.get(if b { "tokens.allowed" } else { "tokens.not_allowed" }).into_owned();
     let page = TokensPage {
-        l: if target.managed { me.layout("admin_tokens.title", "") } else { me.layout("tokens.title", "profile") },
+        l: if target.managed { me.layout("admin_tokens.title", "users") } else { me.layout("tokens.title", "profile") },
         csrf: me.nav().csrf,
         base: target.base(),
         owner: target.managed.then(|| Owner {
