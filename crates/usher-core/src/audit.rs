@@ -58,20 +58,7 @@ pub(crate) struct Entry<'a> {
 
 impl Usher {
     pub(crate) async fn audit(&self, ctx: &RequestContext, entry: Entry<'_>) -> Result<()> {
-        let event = AuditEvent {
-            id: Uuid::now_v7(),
-            org_id: entry.org_id,
-            at: Utc::now(),
-            action: entry.action.to_owned(),
-            actor_id: entry.actor.map(|u| u.id),
-            actor_name: entry.actor.map(User::display_name),
-            target_id: entry.target.map(|u| u.id),
-            target_name: entry.target.map(User::display_name),
-            address: ctx.address.clone(),
-            client: ctx.client.clone(),
-            details: entry.details,
-        };
-        Ok(self.store.append_audit(&event).await?)
+        Ok(self.store.append_audit(&audit_event(ctx, entry)).await?)
     }
 
     /// Reads the organization's audit log, newest first (administrators only).
@@ -79,5 +66,22 @@ impl Usher {
         admin.principal().require(usher_domain::Resource::Audit, usher_domain::Access::Read)?;
         query.limit = query.limit.clamp(1, 500);
         Ok(self.store.audit_events(admin.org_id(), &query).await?)
+    }
+}
+
+/// The event as it will be stored: names copied in, time now.
+pub(crate) fn audit_event(ctx: &RequestContext, entry: Entry<'_>) -> AuditEvent {
+    AuditEvent {
+        id: Uuid::now_v7(),
+        org_id: entry.org_id,
+        at: Utc::now(),
+        action: entry.action.to_owned(),
+        actor_id: entry.actor.map(|u| u.id),
+        actor_name: entry.actor.map(User::display_name),
+        target_id: entry.target.map(|u| u.id),
+        target_name: entry.target.map(User::display_name),
+        address: ctx.address.clone(),
+        client: ctx.client.clone(),
+        details: entry.details,
     }
 }

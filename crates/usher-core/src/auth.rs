@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
-    audit::{Entry, action},
+    audit::{Entry, action, audit_event},
     secrets,
     store::{Organization, Session, User, UserStatus},
 };
@@ -146,29 +146,16 @@ impl Usher {
             }
             return Err(Error::BadCredentials);
         }
-        let Some(mut user) = user else { return Err(Error::BadCredentials) };
-        let now = Utc::now();
-        self.store.record_login(user.id, now).await?;
-        user.last_login_at = Some(now);
-        let outcome = self.start_session(ctx, user, now).await?;
-        self.audit(
-            ctx,
-            Entry {
-                org_id: outcome.user.org_id,
-                action: action::LOGIN_SUCCEEDED,
-                actor: Some(&outcome.user),
-                target: Some(&outcome.user),
-                details: json!({}),
-            },
-        )
-        .await?;
-        Ok(outcome)
+        let Some(user) = user else { return Err(Error::BadCredentials) };
+        self.start_session(ctx, user, Utc::now()).await
     }
 
+    /// Opens a session for a user who just proved who they are: the sign-in time,
+    /// the session and the audit entry are written in one transaction.
     pub(crate) async fn start_session(
         &self,
         ctx: &RequestContext,
-        user: User,
+        mut user: User,
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome> {
         let secret = secrets::random_secret()?;
@@ -183,7 +170,18 @@ impl Usher {
             address: ctx.address.clone(),
             client: ctx.client.as_ref().map(|c| c.chars().take(300).collect()),
         };
-        self.store.insert_session(&session).await?;
+        user.last_login_at = Some(now);
+        let event = audit_event(
+            ctx,
+            Entry {
+                org_id: user.org_id,
+                action: action::LOGIN_SUCCEEDED,
+                actor: Some(&user),
+                target: Some(&user),
+                details: json!({}),
+            },
+        );
+        self.store.sign_in(&session, &event).await?;
         let csrf_token = secrets::csrf_token(&secret);
         Ok(LoginOutcome { user, session_secret: secret, csrf_token })
     }

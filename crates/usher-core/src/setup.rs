@@ -77,7 +77,7 @@ impl Usher {
         };
         account.roles = vec![Role::Administrator];
         let user = self.create_user(ctx, None, org_id, account).await;
-        let mut user = match user {
+        let user = match user {
             Ok(user) => user,
             Err(e) => {
                 // Give the link back so the person can fix the form and try again.
@@ -85,8 +85,6 @@ impl Usher {
                 return Err(e);
             }
         };
-        self.store.record_login(user.id, now).await?;
-        user.last_login_at = Some(now);
         self.audit(
             ctx,
             Entry {

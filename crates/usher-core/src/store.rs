@@ -203,7 +203,9 @@ pub trait Store: Send + Sync + 'static {
     /// The user whose user ID, or else whose email, has this key, with their password hash.
     async fn user_by_login(&self, org_id: Uuid, key: &str) -> StoreResult<Option<(User, Option<String>)>>;
     async fn update_profile(&self, id: Uuid, profile: &Profile, at: DateTime<Utc>) -> StoreResult<()>;
-    async fn record_login(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()>;
+    /// Records a sign-in in one transaction: the user's last sign-in time (the
+    /// session's creation), the new session, and the audit entry.
+    async fn sign_in(&self, session: &Session, event: &AuditEvent) -> StoreResult<()>;
     async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64>;
     /// Users of an organization in user-ID order, after the user-ID key `after`.
     async fn users_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;

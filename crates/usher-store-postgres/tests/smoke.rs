@@ -146,7 +146,37 @@ async fn exercise(store: &PostgresStore) {
     store.update_profile(alice.id, &profile, edited).await.unwrap();
     assert!(matches!(store.update_profile(Uuid::now_v7(), &profile, edited).await, Err(StoreError::NotFound)));
     let login = now();
-    store.record_login(alice.id, login).await.unwrap();
+    // A sign-in writes the time, the session and its audit entry together.
+    let signin_org =
+        Organization { id: Uuid::now_v7(), slug: "signin".into(), name: "Sign-in".into(), created_at: login };
+    store.insert_organization(&signin_org).await.unwrap();
+    let login_session = Session {
+        id: Uuid::now_v7(),
+        user_id: alice.id,
+        secret_digest: vec![1, 2, 3],
+        created_at: login,
+        last_active_at: login,
+        expires_at: login + Duration::hours(1),
+        address: None,
+        client: None,
+    };
+    let login_event = AuditEvent {
+        id: Uuid::now_v7(),
+        org_id: signin_org.id,
+        at: login,
+        action: "auth.login.succeeded".into(),
+        actor_id: Some(alice.id),
+        actor_name: Some("Alice".into()),
+        target_id: Some(alice.id),
+        target_name: Some("Alice".into()),
+        address: None,
+        client: None,
+        details: json!({}),
+    };
+    store.sign_in(&login_session, &login_event).await.unwrap();
+    assert!(store.session_by_digest(&[1, 2, 3]).await.unwrap().is_some());
+    let signin_all = AuditQuery { limit: 10, ..AuditQuery::default() };
+    assert_eq!(store.audit_events(signin_org.id, &signin_all).await.unwrap(), [login_event]);
     let got = store.user(alice.id).await.unwrap().unwrap();
     assert_eq!((got.profile, got.updated_at, got.last_login_at), (profile, edited, Some(login)));
     assert_eq!(store.count_users_with_role(org.id, Role::User).await.unwrap(), 2);

@@ -262,16 +262,6 @@ impl Store for SqliteStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn record_login(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET last_login_at = ? WHERE id = ?")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
     async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar(
             "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = ? AND u.org_id = ?",
@@ -353,22 +343,20 @@ impl Store for SqliteStore {
     }
 
     async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO sessions (id, user_id, secret_digest, created_at, last_active_at, expires_at, address, client) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(s.id)
-        .bind(s.user_id)
-        .bind(&s.secret_digest)
-        .bind(s.created_at)
-        .bind(s.last_active_at)
-        .bind(s.expires_at)
-        .bind(&s.address)
-        .bind(&s.client)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+        insert_session_on(&self.pool, s).await
+    }
+
+    async fn sign_in(&self, session: &Session, event: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(UPDATE_LAST_LOGIN)
+            .bind(session.created_at)
+            .bind(session.user_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_session_on(&mut *tx, session).await?;
+        append_audit_on(&mut *tx, event).await?;
+        tx.commit().await.map_err(map_err)
     }
 
     async fn session_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
@@ -448,25 +436,7 @@ impl Store for SqliteStore {
     }
 
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO audit_events (id, org_id, at, action, actor_id, actor_name, target_id, target_name, address, client, details) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id)
-        .bind(e.org_id)
-        .bind(e.at)
-        .bind(&e.action)
-        .bind(e.actor_id)
-        .bind(&e.actor_name)
-        .bind(e.target_id)
-        .bind(&e.target_name)
-        .bind(&e.address)
-        .bind(&e.client)
-        .bind(e.details.to_string())
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
+        append_audit_on(&self.pool, e).await
     }
 
     async fn audit_events(&self, org_id: Uuid, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
@@ -555,4 +525,50 @@ impl Store for SqliteStore {
         .await
         .map_err(map_err)
     }
+}
+
+const UPDATE_LAST_LOGIN: &str = "UPDATE users SET last_login_at = ? WHERE id = ?";
+
+async fn insert_session_on<'e>(exec: impl sqlx::Executor<'e, Database = sqlx::Sqlite>, s: &Session) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO sessions (id, user_id, secret_digest, created_at, last_active_at, expires_at, address, client) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(s.id)
+    .bind(s.user_id)
+    .bind(&s.secret_digest)
+    .bind(s.created_at)
+    .bind(s.last_active_at)
+    .bind(s.expires_at)
+    .bind(&s.address)
+    .bind(&s.client)
+    .execute(exec)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+async fn append_audit_on<'e>(
+    exec: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    e: &AuditEvent,
+) -> StoreResult<()> {
+    sqlx::query(
+            "INSERT INTO audit_events (id, org_id, at, action, actor_id, actor_name, target_id, target_name, address, client, details) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .bind(e.id)
+        .bind(e.org_id)
+        .bind(e.at)
+        .bind(&e.action)
+        .bind(e.actor_id)
+        .bind(&e.actor_name)
+        .bind(e.target_id)
+        .bind(&e.target_name)
+        .bind(&e.address)
+        .bind(&e.client)
+        .bind(e.details.to_string())
+        .execute(exec)
+        .await
+        .map_err(map_err)?;
+    Ok(())
 }
