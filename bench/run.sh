@@ -42,6 +42,7 @@ READ_CONNECTIONS=64
 MIXED_SIGNIN_WORKERS=8
 MIXED_READ_WORKERS=16
 PACED_READ_RATE=200
+HASH_SECONDS=3
 
 log() { echo "bench: $*" >&2; }
 
@@ -103,22 +104,27 @@ cpu_busy_pct() {
     echo $((total > 0 ? 100 * (total - idle) / total : 0))
 }
 
-# Other builds or tests on the same cores would pollute every figure: wait
-# (polling every 20 s, up to BENCH_WAIT_FOR_BUILDS) until no rustc runs and the
-# CPUs are mostly idle.
+# Other builds or tests on the same cores would pollute every figure: before
+# each engine, wait (polling every 20 s, at most BENCH_WAIT_FOR_BUILDS seconds
+# over the whole run) until no rustc runs and the CPUs are mostly idle.
 QUIET_BUSY_PCT=15
-quiet() { ! pgrep -x rustc >/dev/null && (($(cpu_busy_pct) < QUIET_BUSY_PCT)); }
-waited=0
-until quiet || ((waited >= WAIT_FOR_BUILDS)); do
-    log "machine busy (rustc: $(pgrep -cx rustc || true), load: $(cut -d' ' -f1-3 /proc/loadavg)); waiting 20 s"
-    sleep 20
-    waited=$((waited + 20))
-done
+WAITED=0
 BUSY_NOTE=""
-if ((WAIT_FOR_BUILDS > 0)) && ! quiet; then
-    BUSY_NOTE="the machine was still busy (rustc running or CPUs over $QUIET_BUSY_PCT % busy) when measuring started: figures may be polluted."
-    log "$BUSY_NOTE"
-fi
+quiet() { ! pgrep -x rustc >/dev/null && (($(cpu_busy_pct) < QUIET_BUSY_PCT)); }
+wait_quiet() {
+    until quiet; do
+        if ((WAITED >= WAIT_FOR_BUILDS)); then
+            if ((WAIT_FOR_BUILDS > 0)); then
+                BUSY_NOTE="the machine was still busy (rustc running or CPUs over $QUIET_BUSY_PCT % busy) when measuring started: figures may be polluted."
+                log "$BUSY_NOTE"
+            fi
+            return
+        fi
+        log "machine busy (rustc: $(pgrep -cx rustc || true), load: $(cut -d' ' -f1-3 /proc/loadavg)); waiting 20 s"
+        sleep 20
+        WAITED=$((WAITED + 20))
+    done
+}
 
 # --- Helpers ---------------------------------------------------------------
 RECORDS=$WORK/records.jsonl
@@ -178,6 +184,10 @@ measured() {
     echo "$out" | sed 's/^/bench:   /' >&2
 }
 
+hash_rate() {
+    "$BENCH" hash-rate --seconds "$HASH_SECONDS" --label "$ENGINE" | tee -a "$RECORDS" | sed 's/^/bench:   /' >&2
+}
+
 loadavg_record() {
     record "$(printf '{"label":"%s","kind":"%s","value":"%s"}' "$ENGINE" "$1" "$(cut -d' ' -f1-3 /proc/loadavg)")"
 }
@@ -197,6 +207,7 @@ bench_engine() {
     fi
     PORT=$(free_port)
     BASE="http://127.0.0.1:$PORT"
+    wait_quiet
     log "$ENGINE: server on $BASE"
     loadavg_record loadavg
     record "$(printf '{"label":"%s","kind":"cpu_busy_before","pct":%d}' "$ENGINE" "$(cpu_busy_pct)")"
@@ -216,22 +227,36 @@ bench_engine() {
     sleep 1
     record "$(printf '{"label":"%s","kind":"rss_idle","kib":%d}' "$ENGINE" "$(rss_kib)")"
 
-    log "$ENGINE: raw argon2id rate"
-    "$BENCH" hash-rate --seconds 5 --label "$ENGINE" | tee -a "$RECORDS" | sed 's/^/bench:   /' >&2
-
     # Secrets reach usher-bench through its environment, not its command line.
     export BENCH_PASSWORD=$PASSWORD
     cookie=$("$BENCH" login --base "$BASE" --login admin)
     export BENCH_COOKIE=$cookie
 
-    log "$ENGINE: sign-in storm alone ($SIGNIN_WORKERS workers, $RUN_SECONDS s)"
+    # The raw argon2id rate right before and right after the sign-in storm: the
+    # cores' speed drifts on a shared machine, and the report compares the
+    # sign-in rate with the mean of the two.
+    log "$ENGINE: raw argon2id rate, sign-in storm alone ($SIGNIN_WORKERS workers, $RUN_SECONDS s), raw rate again"
+    hash_rate
     measured signin --base "$BASE" --login admin --concurrency "$SIGNIN_WORKERS" --seconds "$RUN_SECONDS"
+    hash_rate
 
     log "$ENGINE: GET /api/v1/me alone ($READ_CONNECTIONS connections, $RUN_SECONDS s)"
     measured reads --base "$BASE" --path /api/v1/me --concurrency "$READ_CONNECTIONS" --seconds "$RUN_SECONDS"
 
     log "$ENGINE: GET /api/v1/me alone ($MIXED_READ_WORKERS connections: the storm's read load, without the storm)"
     measured reads --base "$BASE" --path /api/v1/me --concurrency "$MIXED_READ_WORKERS" --seconds "$RUN_SECONDS"
+    measured reads --base "$BASE" --path /api/v1/me --concurrency "$MIXED_READ_WORKERS" --rate "$PACED_READ_RATE" \
+        --seconds "$RUN_SECONDS"
+
+    log "$ENGINE: GET /api/v1/me with an API token ($READ_CONNECTIONS connections, $RUN_SECONDS s)"
+    csrf=$(curl -fsS -D - -o /dev/null -H "Cookie: usher_session=$cookie" "$BASE/api/v1/me" |
+        awk -F': ' 'tolower($1) == "x-csrf-token" { print $2 }' | tr -d '\r')
+    BENCH_BEARER=$(curl -fsS -H "Cookie: usher_session=$cookie" -H "X-CSRF-Token: $csrf" \
+        -H 'Content-Type: application/json' -d '{"description":"benchmark","scopes":["read"]}' \
+        "$BASE/api/v1/me/tokens" | python3 -c 'import json, sys; print(json.load(sys.stdin)["token"])')
+    export BENCH_BEARER
+    measured reads --base "$BASE" --path /api/v1/me --concurrency "$READ_CONNECTIONS" --seconds "$RUN_SECONDS"
+    unset BENCH_BEARER
 
     log "$ENGINE: GET /healthz alone ($READ_CONNECTIONS connections, $RUN_SECONDS s)"
     unset BENCH_COOKIE

@@ -76,8 +76,8 @@ pub async fn login_secret(base: &str, login: &str, password: &str) -> anyhow::Re
 pub enum Probe {
     /// `POST /api/v1/auth/login` with a JSON body; 200 is a success.
     Login { url: String, body: Arc<Vec<u8>> },
-    /// `GET` with an optional session cookie; 200 is a success.
-    Get { url: String, cookie: Option<String> },
+    /// `GET` with an optional credential header (session cookie or bearer token); 200 is a success.
+    Get { url: String, credential: Option<(header::HeaderName, String)> },
 }
 
 impl Probe {
@@ -87,7 +87,15 @@ impl Probe {
     }
 
     pub fn get(base: &str, path: &str, secret: Option<&str>) -> Self {
-        Self::Get { url: format!("{base}{path}"), cookie: secret.map(|s| format!("{SESSION_COOKIE}={s}")) }
+        Self::Get {
+            url: format!("{base}{path}"),
+            credential: secret.map(|s| (header::COOKIE, format!("{SESSION_COOKIE}={s}"))),
+        }
+    }
+
+    /// `GET` authenticated with an API token (`Authorization: Bearer`).
+    pub fn get_bearer(base: &str, path: &str, token: &str) -> Self {
+        Self::Get { url: format!("{base}{path}"), credential: Some((header::AUTHORIZATION, format!("Bearer {token}"))) }
     }
 
     /// Sends the request and reads the whole answer.
@@ -96,8 +104,8 @@ impl Probe {
             Self::Login { url, body } => {
                 client.post(url).header(header::CONTENT_TYPE, "application/json").body(body.as_ref().clone())
             }
-            Self::Get { url, cookie: Some(cookie) } => client.get(url).header(header::COOKIE, cookie),
-            Self::Get { url, cookie: None } => client.get(url),
+            Self::Get { url, credential: Some((name, value)) } => client.get(url).header(name, value),
+            Self::Get { url, credential: None } => client.get(url),
         };
         let res = req.send().await.map_err(|e| format!("request: {e}"))?;
         let status = res.status();
@@ -188,6 +196,8 @@ pub struct Outcome {
     run_wall: Duration,
     client_cpu: Option<f64>,
     server_cpu: Option<f64>,
+    /// Busy CPU seconds of the whole machine over the run (every process).
+    machine_cpu: Option<f64>,
     kind: String,
     path: String,
     concurrency: usize,
@@ -219,6 +229,7 @@ impl Outcome {
             "run_wall_s": round(self.run_wall.as_secs_f64(), 3),
             "client_cpu_s": self.client_cpu.map(|c| round(c, 2)),
             "server_cpu_s": self.server_cpu.map(|c| round(c, 2)),
+            "machine_cpu_s": self.machine_cpu.map(|c| round(c, 2)),
         })
     }
 }
@@ -238,6 +249,7 @@ pub async fn run(
     let started = Instant::now();
     let cpu_before = cpu_seconds("/proc/self/stat");
     let server_before = server_stat.as_deref().and_then(cpu_seconds);
+    let machine_before = machine_busy_seconds();
     let measure_from = started + warmup;
     let deadline = measure_from + duration;
     let mut spawned = Vec::new();
@@ -265,6 +277,7 @@ pub async fn run(
     let client_cpu = cpu_seconds("/proc/self/stat").zip(cpu_before).map(|(after, before)| after - before);
     let server_after = server_stat.as_deref().and_then(cpu_seconds);
     let server_cpu = server_after.zip(server_before).map(|(after, before)| after - before);
+    let machine_cpu = machine_busy_seconds().zip(machine_before).map(|(after, before)| after - before);
     let mut outcomes = Vec::new();
     for (kind, path, concurrency, rate, tallies) in finished {
         let mut latencies = Vec::new();
@@ -286,6 +299,7 @@ pub async fn run(
             run_wall,
             client_cpu,
             server_cpu,
+            machine_cpu,
             kind,
             path,
             concurrency,
@@ -307,6 +321,17 @@ fn cpu_seconds(stat_path: &str) -> Option<f64> {
     let fields: Vec<&str> = rest.split_whitespace().collect();
     let ticks = |n: usize| fields.get(n - 3)?.parse::<u64>().ok();
     Some((ticks(14)? + ticks(15)?) as f64 / 100.0)
+}
+
+/// Busy CPU seconds of the machine so far, all CPUs together, from the `cpu`
+/// line of `/proc/stat` (user, nice, system, irq, softirq, steal; not idle or
+/// iowait); `None` elsewhere.
+fn machine_busy_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let line = stat.lines().next()?.strip_prefix("cpu ")?;
+    let ticks: Vec<u64> = line.split_whitespace().take(8).map(|t| t.parse().ok()).collect::<Option<_>>()?;
+    let busy: u64 = ticks.iter().enumerate().filter(|(i, _)| *i != 3 && *i != 4).map(|(_, t)| t).sum();
+    Some(busy as f64 / 100.0)
 }
 
 /// The nearest-rank percentile (`p` in 0..=1) of sorted durations; zero when empty.

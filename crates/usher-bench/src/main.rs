@@ -32,9 +32,10 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Raw argon2id verifications per second with the server's exact parameters,
+    /// Raw argon2id hashes per second with the server's exact parameters,
     /// on T threads at once (the server hashes on every core).
     HashRate {
+        /// Seconds to hash for.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
         /// Threads hashing in parallel [default: the number of CPUs].
@@ -90,6 +91,7 @@ enum Command {
         /// loop, like users clicking), instead of as fast as answers come.
         #[arg(long)]
         read_rate: Option<f64>,
+        /// Measured seconds.
         #[arg(long, default_value_t = 10)]
         seconds: u64,
         /// Seconds of load before measuring starts (connections open, caches warm).
@@ -124,6 +126,7 @@ struct Account {
     /// User ID or email to sign in with.
     #[arg(long)]
     login: String,
+    /// The password (best given through the environment).
     #[arg(long, env = "BENCH_PASSWORD", hide_env_values = true)]
     password: String,
 }
@@ -133,19 +136,29 @@ struct ReadArgs {
     /// The session secret sent as the `usher_session` cookie; none reads anonymously.
     #[arg(long, env = "BENCH_COOKIE", hide_env_values = true)]
     cookie: Option<String>,
+    /// An API token sent as `Authorization: Bearer` (wins over the cookie).
+    #[arg(long, env = "BENCH_BEARER", hide_env_values = true)]
+    bearer: Option<String>,
+    /// The path to read.
     #[arg(long, default_value = "/api/v1/me")]
     path: String,
 }
 
 #[derive(Args)]
 struct RunArgs {
+    /// Workers, each with its own keep-alive connection.
     #[arg(long, default_value_t = 8)]
     concurrency: usize,
+    /// Measured seconds.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
     /// Seconds of load before measuring starts (connections open, caches warm).
     #[arg(long, default_value_t = 1)]
     warmup: u64,
+    /// Pace the requests at this many per second in all (an open loop, like
+    /// users clicking), instead of as fast as answers come.
+    #[arg(long)]
+    rate: Option<f64>,
     /// The server's process ID, to record its CPU use over the run.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -189,11 +202,11 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
             check_run(&run)?;
             let probe = signin_probe(&account)?;
             let group = Group {
-                kind: "signin".into(),
+                kind: format!("{}signin", paced(run.rate)),
                 path: LOGIN_PATH.into(),
                 probe,
                 concurrency: run.concurrency,
-                rate: None,
+                rate: run.rate,
             };
             for record in load::run(vec![group], secs(run.warmup), secs(run.seconds), run.server_pid).await? {
                 emit(&record.json(&run.label.label));
@@ -202,9 +215,20 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
         Command::Reads { base, read, run } => {
             check_run(&run)?;
             let probe = read_probe(&base, &read)?;
-            let kind = if session(&read).is_some() { "reads" } else { "anonymous_reads" };
-            let group =
-                Group { kind: kind.into(), path: read.path.clone(), probe, concurrency: run.concurrency, rate: None };
+            let kind = if bearer(&read).is_some() {
+                "token_reads"
+            } else if session(&read).is_some() {
+                "reads"
+            } else {
+                "anonymous_reads"
+            };
+            let group = Group {
+                kind: format!("{}{kind}", paced(run.rate)),
+                path: read.path.clone(),
+                probe,
+                concurrency: run.concurrency,
+                rate: run.rate,
+            };
             for record in load::run(vec![group], secs(run.warmup), secs(run.seconds), run.server_pid).await? {
                 emit(&record.json(&run.label.label));
             }
@@ -220,15 +244,13 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
             server_pid,
             label,
         } => {
-            if read_rate.is_some_and(|r| !(r > 0.0 && r <= 1e6)) {
-                bail!("--read-rate must be above 0 and at most 1000000");
-            }
+            check_rate(read_rate)?;
             check_seconds(seconds, warmup)?;
             check_concurrency(signin_concurrency)?;
             check_concurrency(read_concurrency)?;
             let signin = signin_probe(&account)?;
             let reads = read_probe(&account.base, &read)?;
-            let prefix = if read_rate.is_some() { "paced_mixed" } else { "mixed" };
+            let prefix = format!("{}mixed", paced(read_rate));
             let groups = vec![
                 Group {
                     kind: format!("{prefix}_signin"),
@@ -264,7 +286,15 @@ fn read_probe(base: &str, read: &ReadArgs) -> anyhow::Result<Probe> {
     if !read.path.starts_with('/') {
         bail!("--path must start with /");
     }
-    Ok(Probe::get(&base, &read.path, session(read)))
+    Ok(match bearer(read) {
+        Some(token) => Probe::get_bearer(&base, &read.path, token),
+        None => Probe::get(&base, &read.path, session(read)),
+    })
+}
+
+/// The API token to send, if any (an empty one is none).
+fn bearer(read: &ReadArgs) -> Option<&str> {
+    read.bearer.as_deref().filter(|c| !c.is_empty())
 }
 
 /// The session secret to send, if any (an empty one is none).
@@ -274,7 +304,20 @@ fn session(read: &ReadArgs) -> Option<&str> {
 
 fn check_run(run: &RunArgs) -> anyhow::Result<()> {
     check_seconds(run.seconds, run.warmup)?;
+    check_rate(run.rate)?;
     check_concurrency(run.concurrency)
+}
+
+fn check_rate(rate: Option<f64>) -> anyhow::Result<()> {
+    if rate.is_some_and(|r| !(r > 0.0 && r <= 1e6)) {
+        bail!("a rate must be above 0 and at most 1000000 per second");
+    }
+    Ok(())
+}
+
+/// The prefix of a paced run's kind.
+fn paced(rate: Option<f64>) -> &'static str {
+    if rate.is_some() { "paced_" } else { "" }
 }
 
 fn check_seconds(seconds: u64, warmup: u64) -> anyhow::Result<()> {

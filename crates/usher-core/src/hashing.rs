@@ -37,6 +37,7 @@ impl Hasher {
             std::thread::Builder::new()
                 .name(format!("usher-argon2-{i}"))
                 .spawn(move || {
+                    lower_priority();
                     let mut memory = Vec::new();
                     loop {
                         let job = match queue.lock() {
@@ -83,6 +84,27 @@ impl Hasher {
         });
         self.jobs.send(job).map_err(|_| Error::Internal("hashing threads stopped".into()))?;
         rx.await.map_err(|_| Error::Internal("a hashing job was dropped".into()))
+    }
+}
+
+/// How much the hashing threads yield to the rest of the server (Linux nice
+/// value): during a sign-in storm, requests that need a few microseconds of CPU
+/// get it first, so their latency stays low; sign-ins alone still use every core.
+const HASHING_NICE: i32 = 10;
+
+/// Lowers the calling thread's scheduling priority (Linux: per thread).
+fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    {
+        // SAFETY: gettid has no preconditions; setpriority on our own thread id
+        // only changes this thread's nice value and reports failure by return code.
+        let failed = unsafe {
+            let tid = libc::gettid();
+            libc::setpriority(libc::PRIO_PROCESS, tid as libc::id_t, HASHING_NICE) != 0
+        };
+        if failed {
+            tracing::debug!("could not lower the priority of a hashing thread");
+        }
     }
 }
 
