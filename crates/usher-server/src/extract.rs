@@ -6,7 +6,10 @@ use axum::{
     extract::{ConnectInfo, FromRequest, FromRequestParts, Request},
     http::{HeaderMap, Method, header, request::Parts},
 };
-use axum_extra::extract::CookieJar;
+use axum_extra::extract::{
+    CookieJar,
+    cookie::{Cookie, SameSite},
+};
 use serde::de::DeserializeOwned;
 use usher_core::{RequestContext, auth::Principal, secrets};
 
@@ -114,4 +117,22 @@ pub async fn session_principal(headers: &HeaderMap, state: &AppState) -> ApiResu
     let jar = CookieJar::from_headers(headers);
     let Some(cookie) = jar.get(SESSION_COOKIE) else { return Ok(None) };
     Ok(state.usher.authenticate_session(cookie.value()).await?)
+}
+
+/// The session cookie, for the API and the web UI alike: HttpOnly,
+/// SameSite=Lax, Secure behind HTTPS.
+pub fn session_cookie(state: &AppState, secret: String) -> Cookie<'static> {
+    Cookie::build((SESSION_COOKIE, secret))
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.config.secure_cookies())
+        .path("/")
+        .build()
+}
+
+/// The cookie that removes the session cookie.
+pub fn session_removal(state: &AppState) -> Cookie<'static> {
+    let mut c = session_cookie(state, String::new());
+    c.make_removal();
+    c
 }

@@ -4,31 +4,15 @@ use axum::{
     http::{HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
 };
-use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
+use axum_extra::extract::cookie::CookieJar;
 use usher_api_types::{LoginRequest, Problem, UserBody};
 
 use super::user_body;
 use crate::{
     app::AppState,
     error::ApiResult,
-    extract::{ApiJson, Authed, CSRF_HEADER, Ctx, SESSION_COOKIE},
+    extract::{ApiJson, Authed, CSRF_HEADER, Ctx, session_cookie, session_removal},
 };
-
-/// The session cookie: HttpOnly, SameSite=Lax, Secure behind HTTPS.
-pub fn session_cookie(state: &AppState, secret: String) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, secret))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies())
-        .path("/")
-        .build()
-}
-
-pub fn removal_cookie(state: &AppState) -> Cookie<'static> {
-    let mut c = session_cookie(state, String::new());
-    c.make_removal();
-    c
-}
 
 /// Sign in with a user ID or email and a password. Sets the session cookie and
 /// returns the CSRF token for later changes in the `X-CSRF-Token` header.
@@ -63,5 +47,5 @@ pub async fn logout(
     jar: CookieJar,
 ) -> ApiResult<Response> {
     state.usher.logout(&ctx, &me).await?;
-    Ok((jar.add(removal_cookie(&state)), StatusCode::NO_CONTENT).into_response())
+    Ok((jar.add(session_removal(&state)), StatusCode::NO_CONTENT).into_response())
 }

@@ -16,7 +16,7 @@ use usher_core::{Error, auth::Principal, secrets};
 use usher_domain::{FieldError, Language, PasswordPolicy};
 
 use super::i18n::{Tr, negotiate};
-use crate::{app::AppState, extract::SESSION_COOKIE};
+use crate::app::AppState;
 
 /// The cookie that remembers the language picked on a public page.
 pub const LANG_COOKIE: &str = "usher_lang";
@@ -439,22 +439,7 @@ fn described_by(name: &str, hint: bool, errors: bool) -> String {
     ids.join(" ")
 }
 
-/// The session cookie: HttpOnly, SameSite=Lax, Secure behind HTTPS. The same
-/// as the API's (`api::auth::session_cookie`, private to the API module).
-pub fn session_cookie(state: &AppState, secret: String) -> Cookie<'static> {
-    Cookie::build((SESSION_COOKIE, secret))
-        .http_only(true)
-        .same_site(SameSite::Lax)
-        .secure(state.config.secure_cookies())
-        .path("/")
-        .build()
-}
-
-pub fn session_removal(state: &AppState) -> Cookie<'static> {
-    let mut c = session_cookie(state, String::new());
-    c.make_removal();
-    c
-}
+pub use crate::extract::{session_cookie, session_removal};
 
 /// Remembers a language chosen on a public page for the browser session
 /// (enough to carry it from the sign-in form to the page its post returns).
