@@ -351,7 +351,7 @@ impl Usher {
                 let default = now + Duration::days(i64::from(policy.default_lifetime_days));
                 Some(max.map_or(default, |m| default.min(m)))
             }
-            Expiry::Never if policy.allow_never_expiring && max.is_none() => None,
+            Expiry::Never if policy.allows_never_expiring() => None,
             Expiry::Never => {
                 errors.push(FieldError::new(
                     "expires_at",

@@ -127,6 +127,11 @@ impl Default for TokenPolicy {
 }
 
 impl TokenPolicy {
+    /// Whether a token may be created without an expiry: allowed, and no cap.
+    pub fn allows_never_expiring(&self) -> bool {
+        self.allow_never_expiring && self.max_lifetime_days.is_none()
+    }
+
     pub fn validate(&self) -> Result<(), Invalid> {
         let mut errors = Vec::new();
         if !(1..=3650).contains(&self.default_lifetime_days) {

@@ -81,13 +81,7 @@ pub async fn password_policy_presets(Authed(me): Authed) -> ApiResult<Json<Vec<P
     responses((status = 200, body = TokenPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn get_token_policy(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<TokenPolicyBody>> {
     let admin = me.admin()?;
-    let p = state.usher.token_policy_for(&admin).await?;
-    Ok(Json(TokenPolicyBody {
-        default_lifetime_days: p.default_lifetime_days,
-        max_lifetime_days: p.max_lifetime_days,
-        allow_never_expiring: p.allow_never_expiring,
-        scopes: p.scopes,
-    }))
+    Ok(Json(token_policy_body(state.usher.token_policy_for(&admin).await?)))
 }
 
 /// Replace the API token policy (administrators): lifetime cap, "never expires", allowed scopes.
@@ -106,11 +100,14 @@ pub async fn put_token_policy(
         allow_never_expiring: b.allow_never_expiring,
         scopes: b.scopes,
     };
-    let p = state.usher.set_token_policy(&ctx, &admin, policy).await?;
-    Ok(Json(TokenPolicyBody {
+    Ok(Json(token_policy_body(state.usher.set_token_policy(&ctx, &admin, policy).await?)))
+}
+
+fn token_policy_body(p: TokenPolicy) -> TokenPolicyBody {
+    TokenPolicyBody {
         default_lifetime_days: p.default_lifetime_days,
         max_lifetime_days: p.max_lifetime_days,
         allow_never_expiring: p.allow_never_expiring,
         scopes: p.scopes,
-    }))
+    }
 }

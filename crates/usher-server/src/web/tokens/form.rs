@@ -168,7 +168,7 @@ impl ExpiryPicker {
 
 /// Whether "Never" may be chosen: allowed, and no cap on lifetimes.
 pub fn never_allowed(policy: &TokenPolicy) -> bool {
-    policy.allow_never_expiring && policy.max_lifetime_days.is_none()
+    policy.allows_never_expiring()
 }
 
 #[cfg(test)]
