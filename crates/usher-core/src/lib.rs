@@ -1,18 +1,22 @@
 //! Usher's services: every business rule lives here, so the REST API, the web UI
 //! and the CLI all call the same functions. Storage is behind the [`Store`] trait.
 
+pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
 pub mod directory;
 mod error;
 mod hashing;
+pub mod invitations;
+pub mod mail;
 pub mod passwords;
 pub mod secrets;
 pub mod settings;
 pub mod setup;
 pub mod store;
 pub mod tokens;
+pub mod users;
 
 use std::{sync::Arc, time::Duration};
 
@@ -30,6 +34,8 @@ pub struct CoreConfig {
     pub argon2_memory_kib: u32,
     pub argon2_iterations: u32,
     pub argon2_lanes: u32,
+    /// The address people use to reach the server, for links in emails (no trailing slash).
+    pub base_url: String,
 }
 
 impl Default for CoreConfig {
@@ -41,6 +47,7 @@ impl Default for CoreConfig {
             argon2_memory_kib: 19_456,
             argon2_iterations: 2,
             argon2_lanes: 1,
+            base_url: "http://127.0.0.1:8080".into(),
         }
     }
 }

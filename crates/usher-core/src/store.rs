@@ -188,8 +188,18 @@ pub struct AuditQuery {
     pub limit: u32,
 }
 
+/// Everything Usher stores. Areas added later have their own traits, defined next
+/// to their services (`mail`, `invitations`, `access`, `users`).
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store:
+    crate::mail::MailStore
+    + crate::invitations::InvitationStore
+    + crate::access::AccessStore
+    + crate::users::UserAdminStore
+    + Send
+    + Sync
+    + 'static
+{
     async fn ping(&self) -> StoreResult<()>;
 
     async fn default_organization(&self) -> StoreResult<Option<Organization>>;

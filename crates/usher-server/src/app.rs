@@ -50,15 +50,17 @@ pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
     } else {
         Arc::new(usher_store_postgres::PostgresStore::connect(url).await.context("opening the PostgreSQL database")?)
     };
-    let core =
-        CoreConfig { session_idle: config.session_idle, session_max: config.session_max, ..CoreConfig::default() };
+    let core = CoreConfig {
+        session_idle: config.session_idle,
+        session_max: config.session_max,
+        base_url: config.base_url.clone(),
+        ..CoreConfig::default()
+    };
     Ok(Usher::new(store, core)?)
 }
 
 /// Builds the server: database, first-start initialization, router, listener.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
-    let usher = open_usher(&config).await?;
-    let init = usher.initialize().await?;
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
@@ -66,6 +68,8 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     if config.listen.port() == 0 && config.base_url.ends_with(":0") {
         config.base_url = format!("http://{addr}");
     }
+    let usher = open_usher(&config).await?;
+    let init = usher.initialize().await?;
     let setup_link = init.setup_token.map(|t| format!("{}/setup/{t}", config.base_url));
     let state = AppState { usher, config: Arc::new(config) };
     let router = router(state.clone());

@@ -83,7 +83,11 @@ macro_rules! user_columns {
     };
 }
 
+mod access;
+mod invitations;
+mod mail;
 mod tokens;
+mod users;
 
 fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
     let roles: Option<String> = row.try_get("roles")?;

@@ -1,0 +1,9 @@
+//! MailStore queries.
+
+use async_trait::async_trait;
+use usher_core::mail::MailStore;
+
+use super::SqliteStore;
+
+#[async_trait]
+impl MailStore for SqliteStore {}
