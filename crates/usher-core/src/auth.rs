@@ -89,6 +89,28 @@ impl Admin<'_> {
     pub fn org_id(&self) -> Uuid {
         self.0.user.org_id
     }
+
+    /// Fails unless this administrator may act on `target`: same organization, and
+    /// only an Administrator may change an Administrator. A user outside the
+    /// organization answers as not found, so ids of other organizations leak nothing.
+    pub fn may_manage(&self, target: &User) -> Result<()> {
+        if target.org_id != self.org_id() {
+            return Err(Error::NotFound);
+        }
+        if target.has_role(Role::Administrator) && !self.user().has_role(Role::Administrator) {
+            return Err(Error::Forbidden("Only an Administrator may change an Administrator."));
+        }
+        Ok(())
+    }
+
+    /// Fails unless this administrator may give the `roles` (User Managers may not
+    /// make Administrators).
+    pub fn may_grant(&self, roles: &[Role]) -> Result<()> {
+        if roles.contains(&Role::Administrator) && !self.user().has_role(Role::Administrator) {
+            return Err(Error::Forbidden("Only an Administrator may give the Administrator role."));
+        }
+        Ok(())
+    }
 }
 
 /// A successful sign-in: the session secret goes to the client (cookie), once.
