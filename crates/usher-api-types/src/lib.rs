@@ -6,6 +6,15 @@ use serde::{Deserialize, Deserializer, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
+mod access;
+pub use access::*;
+mod invitations;
+pub use invitations::*;
+mod security;
+pub use security::*;
+mod users;
+pub use users::*;
+
 /// `POST /api/v1/auth/login`
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

@@ -1,13 +1,19 @@
-//! Closed-loop HTTP load: each worker owns a keep-alive client (one connection)
-//! and sends its next request as soon as the previous answer is read.
+//! Closed-loop HTTP load: each worker owns one keep-alive HTTP/1.1 connection
+//! (hyper, no pool) and sends its next request as soon as the previous answer is read.
 
 use std::{
+    future::Future,
     net::IpAddr,
+    pin::Pin,
     sync::Arc,
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::client::conn::http1::SendRequest;
+use hyper_util::rt::TokioIo;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 
@@ -75,45 +81,120 @@ pub async fn login_secret(base: &str, login: &str, password: &str) -> anyhow::Re
 #[derive(Clone)]
 pub enum Probe {
     /// `POST /api/v1/auth/login` with a JSON body; 200 is a success.
-    Login { url: String, body: Arc<Vec<u8>> },
+    Login { target: Target, body: Bytes },
     /// `GET` with an optional credential header (session cookie or bearer token); 200 is a success.
-    Get { url: String, credential: Option<(header::HeaderName, String)> },
+    Get { target: Target, credential: Option<(header::HeaderName, String)> },
+}
+
+/// Where a probe's requests go: `host:port` and the path.
+#[derive(Clone)]
+pub struct Target {
+    authority: String,
+    path: String,
+}
+
+impl Target {
+    fn new(base: &str, path: &str) -> Self {
+        Self { authority: base.trim_start_matches("http://").to_owned(), path: path.to_owned() }
+    }
+}
+
+/// One keep-alive HTTP/1.1 connection, driven by the worker's own task (no
+/// connection pool, no second task per request): the load generator should
+/// spend as little of the shared CPUs as possible.
+struct Connection {
+    sender: SendRequest<Full<Bytes>>,
+    driver: Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>,
+}
+
+impl Connection {
+    async fn open(authority: &str) -> Result<Self, String> {
+        let stream = tokio::net::TcpStream::connect(authority).await.map_err(|e| format!("connect: {e}"))?;
+        stream.set_nodelay(true).map_err(|e| format!("nodelay: {e}"))?;
+        let (sender, conn) =
+            hyper::client::conn::http1::handshake(TokioIo::new(stream)).await.map_err(|e| format!("handshake: {e}"))?;
+        Ok(Self { sender, driver: Box::pin(conn) })
+    }
+
+    /// Sends one request and reads the whole answer, polling the connection meanwhile.
+    async fn send(&mut self, request: http::Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String> {
+        let exchange = async {
+            let res = self.sender.send_request(request).await.map_err(|e| format!("request: {e}"))?;
+            let status = res.status();
+            let body = res.into_body().collect().await.map_err(|e| format!("reading the answer: {e}"))?.to_bytes();
+            Ok((status, body))
+        };
+        tokio::select! {
+            biased;
+            outcome = exchange => outcome,
+            closed = &mut self.driver => Err(format!("connection closed: {closed:?}")),
+        }
+    }
 }
 
 impl Probe {
     pub fn login(base: &str, login: &str, password: &str) -> anyhow::Result<Self> {
         let body = serde_json::to_vec(&json!({ "login": login, "password": password }))?;
-        Ok(Self::Login { url: format!("{base}{LOGIN_PATH}"), body: Arc::new(body) })
+        Ok(Self::Login { target: Target::new(base, LOGIN_PATH), body: Bytes::from(body) })
     }
 
     pub fn get(base: &str, path: &str, secret: Option<&str>) -> Self {
         Self::Get {
-            url: format!("{base}{path}"),
+            target: Target::new(base, path),
             credential: secret.map(|s| (header::COOKIE, format!("{SESSION_COOKIE}={s}"))),
         }
     }
 
     /// `GET` authenticated with an API token (`Authorization: Bearer`).
     pub fn get_bearer(base: &str, path: &str, token: &str) -> Self {
-        Self::Get { url: format!("{base}{path}"), credential: Some((header::AUTHORIZATION, format!("Bearer {token}"))) }
+        Self::Get {
+            target: Target::new(base, path),
+            credential: Some((header::AUTHORIZATION, format!("Bearer {token}"))),
+        }
     }
 
-    /// Sends the request and reads the whole answer.
-    async fn once(&self, client: &reqwest::Client) -> Result<(), String> {
-        let req = match self {
-            Self::Login { url, body } => {
-                client.post(url).header(header::CONTENT_TYPE, "application/json").body(body.as_ref().clone())
-            }
-            Self::Get { url, credential: Some((name, value)) } => client.get(url).header(name, value),
-            Self::Get { url, credential: None } => client.get(url),
+    fn target(&self) -> &Target {
+        match self {
+            Self::Login { target, .. } | Self::Get { target, .. } => target,
+        }
+    }
+
+    fn request(&self) -> http::Request<Full<Bytes>> {
+        let target = self.target();
+        let builder = http::Request::builder()
+            .uri(target.path.as_str())
+            .header(header::HOST, target.authority.as_str())
+            .header(header::USER_AGENT, USER_AGENT);
+        let built = match self {
+            Self::Login { body, .. } => builder
+                .method(http::Method::POST)
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Full::new(body.clone())),
+            Self::Get { credential: Some((name, value)), .. } => builder.header(name, value).body(Full::default()),
+            Self::Get { credential: None, .. } => builder.body(Full::default()),
         };
-        let res = req.send().await.map_err(|e| format!("request: {e}"))?;
-        let status = res.status();
-        let body = res.bytes().await.map_err(|e| format!("reading the answer: {e}"))?;
-        if status == StatusCode::OK {
-            Ok(())
-        } else {
-            Err(format!("status {status}: {}", String::from_utf8_lossy(&body).chars().take(200).collect::<String>()))
+        built.expect("a request built from checked parts")
+    }
+
+    /// Sends the request on the worker's connection (opening one if needed) and
+    /// reads the whole answer; a failed connection is dropped and reopened next time.
+    async fn once(&self, conn: &mut Option<Connection>) -> Result<(), String> {
+        let open = match conn {
+            Some(open) => open,
+            None => conn.insert(Connection::open(&self.target().authority).await?),
+        };
+        let outcome =
+            tokio::time::timeout(REQUEST_TIMEOUT, open.send(self.request())).await.unwrap_or(Err("timed out".into()));
+        match outcome {
+            Ok((StatusCode::OK, _)) => Ok(()),
+            Ok((status, body)) => Err(format!(
+                "status {status}: {}",
+                String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
+            )),
+            Err(e) => {
+                *conn = None;
+                Err(e)
+            }
         }
     }
 }
@@ -149,7 +230,7 @@ async fn worker(
     measure_from: Instant,
     deadline: Instant,
 ) -> anyhow::Result<Tally> {
-    let client = client()?;
+    let mut conn = None;
     let mut tally = Tally::default();
     let mut next = pace.map(|(first, _)| first);
     loop {
@@ -163,7 +244,7 @@ async fn worker(
         if start >= deadline {
             break;
         }
-        let outcome = probe.once(&client).await;
+        let outcome = probe.once(&mut conn).await;
         let took = start.elapsed();
         let counted = start >= measure_from;
         match outcome {

@@ -232,7 +232,7 @@ impl Usher {
     }
 }
 
-fn changed_fields(a: &Profile, b: &Profile) -> Vec<&'static str> {
+pub(crate) fn changed_fields(a: &Profile, b: &Profile) -> Vec<&'static str> {
     let mut out = Vec::new();
     let pairs = [
         ("first_name", a.first_name != b.first_name),

@@ -26,9 +26,44 @@ pub mod action {
     pub const TOKEN_REVOKED: &str = "token.revoked";
     pub const TOKEN_REGENERATED: &str = "token.regenerated";
     pub const TOKEN_DELETED: &str = "token.deleted";
+    pub const INVITATION_CREATED: &str = "invitation.created";
+    pub const INVITATION_RESENT: &str = "invitation.resent";
+    pub const INVITATION_WITHDRAWN: &str = "invitation.withdrawn";
+    pub const INVITATION_ACCEPTED: &str = "invitation.accepted";
+    pub const INVITATION_TEMPLATE_UPDATED: &str = "settings.invitation_template.updated";
+    pub const PASSWORD_RESET_REQUESTED: &str = "user.password.reset_requested";
+    pub const PASSWORD_RESET_COMPLETED: &str = "user.password.reset_completed";
+    pub const USER_UPDATED: &str = "user.updated";
+    pub const USER_DISABLED: &str = "user.disabled";
+    pub const USER_ENABLED: &str = "user.enabled";
+    pub const USER_DELETED: &str = "user.deleted";
+    pub const USER_PASSWORD_RESET: &str = "user.password_reset";
+    pub const USER_SESSIONS_ENDED: &str = "user.sessions_ended";
+    pub const ROLES_CHANGED: &str = "role.changed";
+    pub const GROUP_CREATED: &str = "group.created";
+    pub const GROUP_UPDATED: &str = "group.updated";
+    pub const GROUP_DELETED: &str = "group.deleted";
+    pub const GROUP_MEMBERS_CHANGED: &str = "group.members_changed";
+    pub const APP_CREATED: &str = "app.created";
+    pub const APP_UPDATED: &str = "app.updated";
+    pub const APP_DELETED: &str = "app.deleted";
+    pub const APP_PEOPLE_CHANGED: &str = "app.people_changed";
+    pub const APP_GROUPS_CHANGED: &str = "app.groups_changed";
+
+    pub const MFA_ENABLED: &str = "user.mfa.enabled";
+    pub const MFA_DISABLED: &str = "user.mfa.disabled";
+    pub const MFA_RESET: &str = "user.mfa.reset";
+    pub const MFA_RECOVERY_CODES_REGENERATED: &str = "user.mfa.recovery_codes_regenerated";
+    pub const MFA_SETTING_UPDATED: &str = "settings.mfa.updated";
+    pub const REAUTHENTICATION_FAILED: &str = "user.reauthentication_failed";
+    pub const SESSION_ENDED: &str = "session.ended";
+    pub const SESSIONS_ENDED: &str = "session.ended_many";
+    pub const LOCKOUT_STARTED: &str = "auth.lockout.started";
+    pub const LOCKOUT_LIFTED: &str = "auth.lockout.lifted";
+    pub const PASSWORD_EXPIRED: &str = "user.password.expired";
 
     /// Every action above, for filters and translations.
-    pub const ALL: [&str; 15] = [
+    pub const ALL: &[&str] = &[
         LOGIN_SUCCEEDED,
         LOGIN_FAILED,
         LOGOUT,
@@ -44,6 +79,40 @@ pub mod action {
         TOKEN_REVOKED,
         TOKEN_REGENERATED,
         TOKEN_DELETED,
+        INVITATION_CREATED,
+        INVITATION_RESENT,
+        INVITATION_WITHDRAWN,
+        INVITATION_ACCEPTED,
+        INVITATION_TEMPLATE_UPDATED,
+        PASSWORD_RESET_REQUESTED,
+        PASSWORD_RESET_COMPLETED,
+        USER_UPDATED,
+        USER_DISABLED,
+        USER_ENABLED,
+        USER_DELETED,
+        USER_PASSWORD_RESET,
+        USER_SESSIONS_ENDED,
+        ROLES_CHANGED,
+        GROUP_CREATED,
+        GROUP_UPDATED,
+        GROUP_DELETED,
+        GROUP_MEMBERS_CHANGED,
+        APP_CREATED,
+        APP_UPDATED,
+        APP_DELETED,
+        APP_PEOPLE_CHANGED,
+        APP_GROUPS_CHANGED,
+        MFA_ENABLED,
+        MFA_DISABLED,
+        MFA_RESET,
+        MFA_RECOVERY_CODES_REGENERATED,
+        MFA_SETTING_UPDATED,
+        REAUTHENTICATION_FAILED,
+        SESSION_ENDED,
+        SESSIONS_ENDED,
+        LOCKOUT_STARTED,
+        LOCKOUT_LIFTED,
+        PASSWORD_EXPIRED,
     ];
 }
 

@@ -8,6 +8,8 @@ use uuid::Uuid;
 use crate::{
     Error, RequestContext, Result, Usher,
     audit::{Entry, action, audit_event},
+    mfa::SignIn,
+    protection::Keys,
     secrets,
     store::{Organization, Session, User, UserStatus},
 };
@@ -132,14 +134,12 @@ impl Usher {
 
     /// Signs in with a user ID or email and a password. Every failure answers the
     /// same [`Error::BadCredentials`] after the same amount of work, whether the
-    /// user exists or not; every attempt is audited.
-    pub async fn login(
-        &self,
-        ctx: &RequestContext,
-        org: Option<&str>,
-        login: &str,
-        password: &str,
-    ) -> Result<LoginOutcome> {
+    /// user exists or not; every attempt is audited and counted (see
+    /// [`crate::protection`]): a locked account or address, known or not, answers
+    /// [`Error::Locked`] before any password check. A user with two-step
+    /// verification gets a ticket for [`Usher::login_second_step`] instead of a
+    /// session; an expired password must be changed before anything else.
+    pub async fn login(&self, ctx: &RequestContext, org: Option<&str>, login: &str, password: &str) -> Result<SignIn> {
         let org = self.organization(org).await?;
         let found = match &org {
             Some(org) if !login.trim().is_empty() => self.store.user_by_login(org.id, &fold(login)).await?,
@@ -149,6 +149,17 @@ impl Usher {
             Some((user, hash)) => (Some(user), hash),
             None => (None, None),
         };
+        let org_id = org.as_ref().map(|o| o.id);
+        let now = Utc::now();
+        let keys = Keys::of_attempt(org_id, user.as_ref(), login, ctx.address.as_deref());
+        let guard = match self.check_throttle(&keys, now).await {
+            Ok(guard) => guard,
+            Err(e) => {
+                self.audit_failed_sign_in(ctx, org_id, user.as_ref(), "locked", login, "password").await?;
+                return Err(e);
+            }
+        };
+        guard.slow_down().await;
         let password_ok = self.hasher.verify(password, hash).await?;
         let failure = match &user {
             None => Some("unknown_user"),
@@ -156,20 +167,24 @@ impl Usher {
             Some(u) if u.status != UserStatus::Active => Some("account_disabled"),
             Some(_) => None,
         };
-        let org_id = org.as_ref().map(|o| o.id);
         if let Some(reason) = failure {
-            if let Some(org_id) = org_id {
-                let details = json!({ "reason": reason, "login": login.chars().take(200).collect::<String>() });
-                self.audit(
-                    ctx,
-                    Entry { org_id, action: action::LOGIN_FAILED, actor: None, target: user.as_ref(), details },
-                )
-                .await?;
-            }
+            self.count_failure(ctx, org_id, &keys, user.as_ref()).await?;
+            self.audit_failed_sign_in(ctx, org_id, user.as_ref(), reason, login, "password").await?;
             return Err(Error::BadCredentials);
         }
         let Some(user) = user else { return Err(Error::BadCredentials) };
-        self.start_session(ctx, user, Utc::now()).await
+        let facts = self.store.sign_in_facts(user.org_id, user.id).await?;
+        if facts.totp {
+            // Failures are forgotten only after the second step, so a known
+            // password cannot reset the count between guesses of codes.
+            return self.issue_ticket(&user, now).await;
+        }
+        if guard.account_failures > 0 {
+            self.store.clear_throttle(&keys.account).await?;
+        }
+        let enrol = crate::mfa::required(facts.mfa_setting.as_ref());
+        let user = self.expire_password_if_due(ctx, user, facts.password_policy.as_ref(), now).await?;
+        Ok(SignIn::Session(self.open_session(ctx, user, now, enrol, json!({})).await?))
     }
 
     /// Opens a session for a user who just proved who they are: the sign-in time,
@@ -177,10 +192,28 @@ impl Usher {
     pub(crate) async fn start_session(
         &self,
         ctx: &RequestContext,
-        mut user: User,
+        user: User,
         now: DateTime<Utc>,
     ) -> Result<LoginOutcome> {
-        let secret = secrets::random_secret()?;
+        let enrol = self.enrolment_due(&user).await?;
+        self.open_session(ctx, user, now, enrol, json!({})).await
+    }
+
+    /// [`Usher::start_session`] with the restriction to two-step enrolment decided
+    /// (the secret then starts with [`crate::mfa::ENROLMENT_PREFIX`]) and details
+    /// for the audit entry.
+    pub(crate) async fn open_session(
+        &self,
+        ctx: &RequestContext,
+        mut user: User,
+        now: DateTime<Utc>,
+        enrolment_only: bool,
+        details: serde_json::Value,
+    ) -> Result<LoginOutcome> {
+        let mut secret = secrets::random_secret()?;
+        if enrolment_only {
+            secret.insert_str(0, crate::mfa::ENROLMENT_PREFIX);
+        }
         let max = Duration::from_std(self.config.session_max).unwrap_or(Duration::hours(10));
         let session = Session {
             id: Uuid::now_v7(),
@@ -200,7 +233,7 @@ impl Usher {
                 action: action::LOGIN_SUCCEEDED,
                 actor: Some(&user),
                 target: Some(&user),
-                details: json!({}),
+                details,
             },
         );
         self.store.sign_in(&session, &event).await?;

@@ -11,6 +11,13 @@ pub enum Error {
     BadCredentials,
     #[error("authentication required")]
     Unauthenticated,
+    /// Too many failed sign-ins: the account or the client address is locked for
+    /// this many more seconds (the same answer whether the account exists or not).
+    #[error("sign-in locked for {retry_after_secs} s")]
+    Locked { retry_after_secs: u64 },
+    /// A wrong or already used second-step code (the sign-in ticket still works).
+    #[error("wrong second-step code")]
+    BadCode,
     #[error("forbidden: {0}")]
     Forbidden(&'static str),
     #[error("not found")]

@@ -10,8 +10,12 @@ mod error;
 mod hashing;
 pub mod invitations;
 pub mod mail;
+pub mod mfa;
 pub mod passwords;
+pub mod protection;
 pub mod secrets;
+pub mod security;
+pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod store;
@@ -36,6 +40,10 @@ pub struct CoreConfig {
     pub argon2_lanes: u32,
     /// The address people use to reach the server, for links in emails (no trailing slash).
     pub base_url: String,
+    /// How failed sign-ins slow down and lock accounts and addresses.
+    pub lockout: protection::LockoutPolicy,
+    /// Maximum password age of administrators, set by the operator only; `None`: never expires.
+    pub admin_password_max_age_days: Option<u32>,
 }
 
 impl Default for CoreConfig {
@@ -48,6 +56,8 @@ impl Default for CoreConfig {
             argon2_iterations: 2,
             argon2_lanes: 1,
             base_url: "http://127.0.0.1:8080".into(),
+            lockout: protection::LockoutPolicy::default(),
+            admin_password_max_age_days: None,
         }
     }
 }
@@ -58,12 +68,14 @@ pub struct Usher {
     pub(crate) store: Arc<dyn Store>,
     pub(crate) hasher: hashing::Hasher,
     pub(crate) config: Arc<CoreConfig>,
+    /// Wakes this node's email delivery worker when mail is queued.
+    pub(crate) mail_wake: Arc<tokio::sync::Notify>,
 }
 
 impl Usher {
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self> {
         let hasher = hashing::Hasher::new(&config)?;
-        Ok(Self { store, hasher, config: Arc::new(config) })
+        Ok(Self { store, hasher, config: Arc::new(config), mail_wake: Arc::default() })
     }
 
     pub fn config(&self) -> &CoreConfig {

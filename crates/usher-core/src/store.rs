@@ -196,6 +196,7 @@ pub trait Store:
     + crate::invitations::InvitationStore
     + crate::access::AccessStore
     + crate::users::UserAdminStore
+    + crate::security::SecurityStore
     + Send
     + Sync
     + 'static

@@ -1,8 +1,545 @@
-//! Administration of users: create, details, edit, disable/enable, delete,
-//! temporary-password reset, failed sign-ins (issue 4).
+//! Administration of users (Administrators and User Managers): create, details,
+//! edit, failed sign-ins, sessions, password reset, disable/enable, delete.
+//!
+//! Every service takes an [`Admin`] proof, checks the token scope, and checks the
+//! target with [`Admin::may_manage`], so User Managers never change Administrators
+//! and ids of other organizations answer "not found". Rules that must hold under
+//! concurrency (unique user ID and email, "never disable or delete the last active
+//! Administrator") are enforced by the store in one statement or transaction.
 
 use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use rand::Rng;
+use serde_json::json;
+use usher_domain::{Access, Email, FieldError, Invalid, LoginName, Phone, Resource, Role, ShortText};
+use uuid::Uuid;
+
+use crate::{
+    Error, RequestContext, Result, Usher,
+    accounts::{ProfileInput, changed_fields},
+    audit::{Entry, action},
+    auth::{Admin, Principal},
+    passwords::{PasswordOwner, check_policy},
+    store::{AuditEvent, NewUser, Profile, Session, StoreResult, User, UserStatus},
+};
+
+/// The store reports a refused change of the last active Administrator with this
+/// constraint name.
+pub const LAST_ADMINISTRATOR: &str = "last_administrator";
 
 /// Storage for this area; part of [`crate::Store`].
 #[async_trait]
-pub trait UserAdminStore: Send + Sync {}
+pub trait UserAdminStore: Send + Sync {
+    /// Sets the status of a user of `org_id`. Disabling deletes the user's sessions
+    /// in the same transaction and returns how many ended. Disabling an active
+    /// Administrator fails with `Conflict { constraint: LAST_ADMINISTRATOR }` when
+    /// no other active Administrator would remain (checked atomically).
+    /// Enabling makes the user `active`, or `invited` when they have no password.
+    async fn set_user_status(&self, org_id: Uuid, user: Uuid, disable: bool, at: DateTime<Utc>) -> StoreResult<u64>;
+
+    /// Deletes a user of `org_id` with everything that cascades (roles, sessions,
+    /// tokens, password history, memberships); the audit log keeps its entries.
+    /// Same last-Administrator rule as [`UserAdminStore::set_user_status`].
+    async fn delete_user(&self, org_id: Uuid, user: Uuid) -> StoreResult<()>;
+
+    /// Replaces the password with one the user must change at their next sign-in:
+    /// the previous hash joins the history (which keeps `keep` entries), an invited
+    /// user becomes active, and the user's sessions end. Returns how many ended.
+    async fn set_temporary_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<u64>;
+
+    /// The user's sessions that are neither expired nor idle since before `idle_since`,
+    /// newest first.
+    async fn user_sessions(
+        &self,
+        user: Uuid,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+    ) -> StoreResult<Vec<Session>>;
+
+    /// Ends every session of the user; returns how many ended.
+    async fn delete_user_sessions(&self, user: Uuid) -> StoreResult<u64>;
+
+    /// The newest `limit` audit events with this action about this user.
+    async fn events_about(&self, user: Uuid, action: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
+
+    /// The active users of an organization holding a role (e.g. every User Manager,
+    /// to notify them).
+    async fn active_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<Vec<User>>;
+}
+
+/// A user to create, as an administrator typed it; parsed by [`Usher::admin_create_user`].
+#[derive(Debug, Clone, Default)]
+pub struct CreateUser {
+    pub user_id: String,
+    pub email: Option<String>,
+    pub first_name: String,
+    pub last_name: String,
+    pub phone: Option<String>,
+    /// Organization role names; `None` gives the `user` role.
+    pub roles: Option<Vec<String>>,
+    pub invite: Invite,
+}
+
+/// Whether a new user is invited to set their password.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Invite {
+    #[default]
+    No,
+    /// Email the invitation (the user needs an email address).
+    Email,
+    /// Make the invitation and answer its link, for the administrator to pass on.
+    Link,
+}
+
+/// A user just created, with the invitation link when one was asked for without email.
+#[derive(Debug, Clone)]
+pub struct CreatedUser {
+    pub user: User,
+    pub invitation_link: Option<String>,
+}
+
+/// How an administrator resets someone's password.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ResetMode {
+    /// A generated password, shown once, to change at the next sign-in.
+    Temporary,
+    /// A reset link emailed to the user; the old password works until it is used.
+    Link,
+}
+
+/// One failed sign-in, as the user details page shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailedLogin {
+    pub at: DateTime<Utc>,
+    pub address: Option<String>,
+    pub client: Option<String>,
+    /// `bad_password`, `account_disabled`, ...
+    pub reason: String,
+}
+
+/// How many failed sign-ins the details show.
+pub const FAILED_LOGINS_SHOWN: u32 = 5;
+
+/// The field a uniqueness conflict on creation is about, with a message for
+/// people; `None` for any other conflict.
+pub fn taken_field(constraint: &str) -> Option<FieldError> {
+    match constraint {
+        "users_email" => Some(FieldError::new("email", "taken", "This email address is already used by another user.")),
+        "users_user_id" => Some(FieldError::new("user_id", "taken", "This user ID is already taken.")),
+        _ => None,
+    }
+}
+
+impl Principal {
+    /// Whether this caller signed in with a temporary password and must change it
+    /// before doing anything else (sessions only: API tokens are not affected).
+    pub fn must_change_password(&self) -> bool {
+        self.session_id.is_some() && self.user.must_change_password
+    }
+}
+
+const UPPER: &[u8] = b"ABCDEFGHJKLMNPQRSTUVWXYZ";
+const LOWER: &[u8] = b"abcdefghijkmnopqrstuvwxyz";
+const DIGITS: &[u8] = b"23456789";
+
+/// A random password in groups of four unambiguous letters and digits joined by
+/// dashes (`Xk7m-Pq3r-...`): at least 16 random characters (over 90 bits), each
+/// class present, long enough for `min_length`.
+pub fn temporary_password(min_length: u32) -> String {
+    let alphabet: Vec<u8> = [UPPER, LOWER, DIGITS].concat();
+    // n groups are 5n - 1 characters long.
+    let groups = (min_length as usize + 1).div_ceil(5).max(4);
+    let mut rng = rand::rng();
+    loop {
+        let chars: Vec<u8> = (0..groups * 4).map(|_| alphabet[rng.random_range(0..alphabet.len())]).collect();
+        let has = |set: &[u8]| chars.iter().any(|c| set.contains(c));
+        if has(UPPER) && has(LOWER) && has(DIGITS) {
+            let parts: Vec<String> = chars.chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
+            return parts.join("-");
+        }
+    }
+}
+
+fn keep<T>(errors: &mut Vec<FieldError>, r: Result<T, Invalid>) -> Option<T> {
+    r.map_err(|e| errors.extend(e.0)).ok()
+}
+
+fn required_text(errors: &mut Vec<FieldError>, field: &str, raw: &str) -> Option<String> {
+    match ShortText::parse(field, raw) {
+        Ok(Some(t)) => Some(t.into_string()),
+        Ok(None) => {
+            errors.push(FieldError::new(field, "required", "This field is required."));
+            None
+        }
+        Err(e) => {
+            errors.extend(e.0);
+            None
+        }
+    }
+}
+
+/// Parses a new user, reporting every problem at once.
+fn parse_new_user(input: &CreateUser) -> Result<(LoginName, Option<Email>, Profile, Vec<Role>), Invalid> {
+    let mut errors = Vec::new();
+    let user_id = keep(&mut errors, LoginName::parse(&input.user_id));
+    let raw_email = input.email.as_deref().map(str::trim).filter(|e| !e.is_empty());
+    let email = raw_email.and_then(|e| keep(&mut errors, Email::parse(e)));
+    let first_name = required_text(&mut errors, "first_name", &input.first_name);
+    let last_name = required_text(&mut errors, "last_name", &input.last_name);
+    let phone = match input.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        Some(p) => keep(&mut errors, Phone::parse(p)).map(|p| p.as_str().to_owned()),
+        None => None,
+    };
+    let mut roles = Vec::new();
+    for raw in input.roles.clone().unwrap_or_else(|| vec![Role::User.as_str().to_owned()]) {
+        if let Some(role) = keep(&mut errors, raw.trim().parse::<Role>()) {
+            roles.push(role);
+        }
+    }
+    roles.sort();
+    roles.dedup();
+    if roles.contains(&Role::Administrator) && raw_email.is_none() {
+        errors.push(FieldError::new("email", "required", "Administrators must have an email address."));
+    } else if input.invite != Invite::No && raw_email.is_none() {
+        errors.push(FieldError::new("email", "required", "An invitation needs the user's email address."));
+    }
+    match (user_id, first_name, last_name) {
+        (Some(user_id), Some(first_name), Some(last_name)) if errors.is_empty() => {
+            let profile =
+                Profile { first_name: Some(first_name), last_name: Some(last_name), phone, ..Profile::default() };
+            Ok((user_id, email, profile, roles))
+        }
+        _ => Err(Invalid(errors)),
+    }
+}
+
+impl Usher {
+    /// A user of the administrator's organization; others answer "not found".
+    async fn user_in_org(&self, admin: &Admin<'_>, id: Uuid) -> Result<User> {
+        self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)
+    }
+
+    /// A user the administrator may change (scope `users:write`), never themselves
+    /// when `not_self` says why.
+    async fn managed_user(&self, admin: &Admin<'_>, id: Uuid, not_self: Option<&'static str>) -> Result<User> {
+        admin.principal().require(Resource::Users, Access::Write)?;
+        let user = self.user_in_org(admin, id).await?;
+        admin.may_manage(&user)?;
+        if let Some(why) = not_self
+            && user.id == admin.user().id
+        {
+            return Err(Error::Forbidden(why));
+        }
+        Ok(user)
+    }
+
+    async fn audit_admin(
+        &self,
+        ctx: &RequestContext,
+        admin: &Admin<'_>,
+        action: &'static str,
+        target: &User,
+        details: serde_json::Value,
+    ) -> Result<()> {
+        let entry = Entry { org_id: admin.org_id(), action, actor: Some(admin.user()), target: Some(target), details };
+        self.audit(ctx, entry).await
+    }
+
+    /// Creates a user without a password (status `invited`): user ID unique in the
+    /// organization (case-insensitive), email unique and required for
+    /// Administrators; only Administrators give the Administrator role. With an
+    /// [`Invite`], the user is invited to set their password. A
+    /// duplicate (even one created at the same instant) fails with
+    /// [`Error::Conflict`] naming the constraint (see [`taken_field`]).
+    pub async fn admin_create_user(
+        &self,
+        ctx: &RequestContext,
+        admin: &Admin<'_>,
+        input: CreateUser,
+    ) -> Result<CreatedUser> {
+        admin.principal().require(Resource::Users, Access::Write)?;
+        let (user_id, email, profile, roles) = parse_new_user(&input)?;
+        admin.may_grant(&roles)?;
+        let new = NewUser {
+            id: Uuid::now_v7(),
+            org_id: admin.org_id(),
+            user_id: user_id.as_str().to_owned(),
+            user_id_key: user_id.key(),
+            email: email.as_ref().map(|e| e.as_str().to_owned()),
+            email_key: email.as_ref().map(Email::key),
+            profile,
+            status: UserStatus::Invited,
+            roles,
+            password_hash: None,
+            created_at: Utc::now(),
+        };
+        self.store.insert_user(&new).await?;
+        let user = self.store.user(new.id).await?.ok_or(Error::NotFound)?;
+        let details = json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles });
+        self.audit_admin(ctx, admin, action::USER_CREATED, &user, details).await?;
+        let invitation_link = match input.invite {
+            Invite::No => None,
+            Invite::Email => self.invite_user(ctx, admin, &user, true).await.map(|_| None)?,
+            Invite::Link => Some(self.invite_user(ctx, admin, &user, false).await?.link),
+        };
+        Ok(CreatedUser { user, invitation_link })
+    }
+
+    /// One user's details (scope `users:read`). User Managers may read
+    /// Administrators' details, not change them.
+    pub async fn user_details(&self, admin: &Admin<'_>, id: Uuid) -> Result<User> {
+        admin.principal().require(Resource::Users, Access::Read)?;
+        self.user_in_org(admin, id).await
+    }
+
+    /// Changes a user's profile (never the email), reporting every bad field at once.
+    pub async fn admin_update_user(
+        &self,
+        ctx: &RequestContext,
+        admin: &Admin<'_>,
+        id: Uuid,
+        input: ProfileInput,
+    ) -> Result<User> {
+        let user = self.managed_user(admin, id, None).await?;
+        let before = user.profile.clone();
+        let after = input.apply_to(before.clone())?;
+        if after == before {
+            return Ok(user);
+        }
+        self.store.update_profile(user.id, &after, Utc::now()).await?;
+        let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
+        let details = json!({ "fields": changed_fields(&before, &after) });
+        self.audit_admin(ctx, admin, action::USER_UPDATED, &updated, details).await?;
+        Ok(updated)
+    }
+
+    /// The last [`FAILED_LOGINS_SHOWN`] failed sign-ins of a user, newest first,
+    /// read from the audit log (scope `users:read`).
+    pub async fn failed_logins(&self, admin: &Admin<'_>, id: Uuid) -> Result<Vec<FailedLogin>> {
+        let user = self.user_details(admin, id).await?;
+        let events = self.store.events_about(user.id, action::LOGIN_FAILED, FAILED_LOGINS_SHOWN).await?;
+        Ok(events
+            .into_iter()
+            .map(|e| FailedLogin {
+                at: e.at,
+                address: e.address,
+                client: e.client,
+                reason: e.details.get("reason").and_then(|r| r.as_str()).unwrap_or("unknown").to_owned(),
+            })
+            .collect())
+    }
+
+    /// A user's live sessions, newest first (scope `users:read`).
+    pub async fn user_sessions(&self, admin: &Admin<'_>, id: Uuid) -> Result<Vec<Session>> {
+        let user = self.user_details(admin, id).await?;
+        let now = Utc::now();
+        let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
+        Ok(self.store.user_sessions(user.id, now, now - idle).await?)
+    }
+
+    /// Ends every session of a user (the browser is signed out at its next request);
+    /// returns how many ended.
+    pub async fn end_user_sessions(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<u64> {
+        let user = self.managed_user(admin, id, None).await?;
+        let ended = self.store.delete_user_sessions(user.id).await?;
+        self.audit_admin(ctx, admin, action::USER_SESSIONS_ENDED, &user, json!({ "sessions_ended": ended })).await?;
+        Ok(ended)
+    }
+
+    /// Resets someone else's password. [`ResetMode::Temporary`] answers a generated
+    /// password (shown once) that meets the organization's policy and must be
+    /// changed at the next sign-in; the user's sessions end and an invited user can
+    /// now sign in. [`ResetMode::Link`] emails a reset link valid one day and
+    /// answers `None` (422 `no_email` or `disabled` when it cannot be sent).
+    pub async fn reset_password(
+        &self,
+        ctx: &RequestContext,
+        admin: &Admin<'_>,
+        id: Uuid,
+        mode: ResetMode,
+    ) -> Result<Option<String>> {
+        let user = self
+            .managed_user(admin, id, Some("Change your own password in My profile, with your current one."))
+            .await?;
+        match mode {
+            ResetMode::Temporary => {
+                let policy = self.password_policy(user.org_id).await?;
+                let owner = PasswordOwner {
+                    user_id: &user.user_id,
+                    email: user.email.as_deref(),
+                    names: [user.profile.first_name.as_deref(), user.profile.last_name.as_deref()],
+                };
+                let password = (0..1000)
+                    .map(|_| temporary_password(policy.min_length))
+                    .find(|p| check_policy(&policy, p, &owner, "password").is_empty())
+                    .ok_or_else(|| Error::Internal("no generated password met the password policy".into()))?;
+                let hash = self.hasher.hash(&password).await?;
+                let ended = self.store.set_temporary_password(user.id, &hash, Utc::now(), policy.history).await?;
+                let details = json!({ "mode": "temporary", "sessions_ended": ended });
+                self.audit_admin(ctx, admin, action::USER_PASSWORD_RESET, &user, details).await?;
+                Ok(Some(password))
+            }
+            ResetMode::Link => {
+                self.send_password_reset_link(ctx, admin, &user).await?;
+                self.audit_admin(ctx, admin, action::USER_PASSWORD_RESET, &user, json!({ "mode": "link" })).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    /// Disables a user: they cannot sign in, and their sessions and API tokens stop
+    /// at once. Not yourself; User Managers not an Administrator; never the last
+    /// active Administrator.
+    pub async fn disable_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<User> {
+        let user = self.managed_user(admin, id, Some("You cannot disable your own account.")).await?;
+        if user.status == UserStatus::Disabled {
+            return Ok(user);
+        }
+        let ended = self.store.set_user_status(admin.org_id(), user.id, true, Utc::now()).await.map_err(last_admin)?;
+        let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
+        let details = json!({ "previous_status": user.status.as_str(), "sessions_ended": ended });
+        self.audit_admin(ctx, admin, action::USER_DISABLED, &updated, details).await?;
+        Ok(updated)
+    }
+
+    /// Enables a disabled user again (active, or invited if they never set a password).
+    pub async fn enable_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<User> {
+        let user = self.managed_user(admin, id, None).await?;
+        if user.status != UserStatus::Disabled {
+            return Ok(user);
+        }
+        self.store.set_user_status(admin.org_id(), user.id, false, Utc::now()).await?;
+        let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
+        self.audit_admin(ctx, admin, action::USER_ENABLED, &updated, json!({ "status": updated.status.as_str() }))
+            .await?;
+        Ok(updated)
+    }
+
+    /// Deletes a user: account data, tokens, sessions, role assignments and group
+    /// memberships go; audit entries stay, naming the user as they were; apps stay.
+    /// When an app is left without an owner, every User Manager is emailed.
+    pub async fn delete_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<()> {
+        let user = self.managed_user(admin, id, Some("You cannot delete your own account.")).await?;
+        let orphaned = self.store.apps_solely_owned_by(user.id).await?;
+        self.store.delete_user(admin.org_id(), user.id).await.map_err(last_admin)?;
+        let apps: Vec<&str> = orphaned.iter().map(|(_, name)| name.as_str()).collect();
+        let details = json!({
+            "user_id": user.user_id, "email": user.email, "roles": user.roles, "apps_without_owner": apps,
+        });
+        self.audit_admin(ctx, admin, action::USER_DELETED, &user, details).await?;
+        if !orphaned.is_empty() {
+            self.notify_apps_without_owner(admin, &user, &apps).await?;
+        }
+        Ok(())
+    }
+
+    /// Emails every User Manager of the organization the apps a deletion left
+    /// without an owner.
+    async fn notify_apps_without_owner(&self, admin: &Admin<'_>, deleted: &User, apps: &[&str]) -> Result<()> {
+        let managers = self.store.active_users_with_role(admin.org_id(), Role::UserManager).await?;
+        let list: String = apps.iter().map(|a| format!("  - {a}\n")).collect();
+        let text = format!(
+            "{actor} deleted the user {name} ({user_id}), who was the only owner of:\n\n{list}\n\
+             These apps now have no owner. Give each one an owner in Usher: {base}/admin/apps\n",
+            actor = admin.user().display_name(),
+            name = deleted.display_name(),
+            user_id = deleted.user_id,
+            base = self.config.base_url,
+        );
+        let subject = if apps.len() == 1 {
+            format!("The app {} has no owner", apps[0])
+        } else {
+            format!("{} apps have no owner", apps.len())
+        };
+        for manager in managers {
+            if let Some(to) = manager.email {
+                self.queue_mail(admin.org_id(), crate::mail::Mail { to, subject: subject.clone(), text: text.clone() })
+                    .await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The last-Administrator refusal as a conflict people understand.
+fn last_admin(e: crate::StoreError) -> Error {
+    match e {
+        crate::StoreError::Conflict { constraint } if constraint == LAST_ADMINISTRATOR => {
+            Error::Conflict("the organization must keep at least one active Administrator".into())
+        }
+        other => other.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn temporary_passwords_are_long_mixed_and_different() {
+        let a = temporary_password(8);
+        assert_eq!(a.len(), 19, "{a}");
+        assert_eq!(a.matches('-').count(), 3);
+        assert!(a.chars().any(|c| c.is_ascii_uppercase()) && a.chars().any(|c| c.is_ascii_lowercase()));
+        assert!(a.chars().any(|c| c.is_ascii_digit()));
+        assert!(!a.contains(['0', 'O', 'l', '1', 'I']));
+        assert_ne!(a, temporary_password(8));
+        for min in [19, 20, 24, 25, 40, 128] {
+            assert!(temporary_password(min).len() >= min as usize, "{min}");
+        }
+    }
+
+    #[test]
+    fn temporary_passwords_meet_the_strict_preset() {
+        let strict = usher_domain::PasswordPolicy::presets().into_iter().find(|(n, _)| *n == "strict").unwrap().1;
+        let owner = PasswordOwner { user_id: "ann", email: Some("ann@example.org"), names: [Some("Ann"), None] };
+        let ok =
+            (0..20).filter(|_| check_policy(&strict, &temporary_password(strict.min_length), &owner, "p").is_empty());
+        assert!(ok.count() >= 19);
+    }
+
+    #[test]
+    fn new_users_report_every_problem_at_once() {
+        let input = CreateUser {
+            user_id: "two words".into(),
+            email: Some("nope".into()),
+            first_name: String::new(),
+            last_name: "Lovelace".into(),
+            phone: Some("12".into()),
+            roles: Some(vec!["administrator".into(), "king".into()]),
+            invite: Invite::Email,
+        };
+        let err = parse_new_user(&input).unwrap_err();
+        let got: Vec<_> = err.0.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                ("user_id", "invalid"),
+                ("email", "invalid"),
+                ("first_name", "required"),
+                ("phone", "invalid"),
+                ("roles", "unknown_role")
+            ]
+        );
+        let admin_without_email = CreateUser {
+            user_id: "ada".into(),
+            first_name: "Ada".into(),
+            last_name: "Lovelace".into(),
+            roles: Some(vec!["administrator".into()]),
+            ..Default::default()
+        };
+        let err = parse_new_user(&admin_without_email).unwrap_err();
+        assert_eq!((err.0[0].field.as_str(), err.0[0].code.as_str()), ("email", "required"));
+        let plain = CreateUser { roles: None, ..admin_without_email };
+        let (id, email, profile, roles) = parse_new_user(&plain).unwrap();
+        assert_eq!((id.as_str(), email, roles), ("ada", None, vec![Role::User]));
+        assert_eq!(profile.first_name.as_deref(), Some("Ada"));
+    }
+
+    #[test]
+    fn conflicts_name_their_field() {
+        assert_eq!(taken_field("users_email").unwrap().field, "email");
+        assert_eq!(taken_field("users_user_id").unwrap().field, "user_id");
+        assert!(taken_field("invitations_pending").is_none());
+    }
+}

@@ -14,5 +14,5 @@ pub use error::{FieldError, Invalid};
 pub use identity::{Email, LoginName, fold};
 pub use policy::{PasswordPolicy, TokenPolicy};
 pub use profile::{Language, Phone, ShortText, TimeZone};
-pub use role::Role;
+pub use role::{AppRole, Role, RoleName};
 pub use scope::{Access, Resource, Scope};

@@ -33,6 +33,7 @@ pub struct Server {
     pub state: AppState,
     listener: tokio::net::TcpListener,
     router: Router,
+    mailer: crate::mail::Mailer,
 }
 
 /// Opens the configured database, applies migrations and builds the services.
@@ -54,6 +55,8 @@ pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
         session_idle: config.session_idle,
         session_max: config.session_max,
         base_url: config.base_url.clone(),
+        lockout: config.lockout.clone(),
+        admin_password_max_age_days: config.admin_password_max_age_days,
         ..CoreConfig::default()
     };
     Ok(Usher::new(store, core)?)
@@ -68,19 +71,33 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
     if config.listen.port() == 0 && config.base_url.ends_with(":0") {
         config.base_url = format!("http://{addr}");
     }
+    let mailer = crate::mail::Mailer::from_config(&config)?;
     let usher = open_usher(&config).await?;
     let init = usher.initialize().await?;
     let setup_link = init.setup_token.map(|t| format!("{}/setup/{t}", config.base_url));
     let state = AppState { usher, config: Arc::new(config) };
     let router = router(state.clone());
-    Ok(Server { addr, setup_link, state, listener, router })
+    Ok(Server { addr, setup_link, state, listener, router, mailer })
 }
 
 impl Server {
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// Serves until `shutdown` completes, then finishes in-flight requests. The
+    /// email delivery worker runs alongside and stops with the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let (stop, stopped) = tokio::sync::watch::channel(false);
+        let retry = usher_core::mail::RetryPolicy { base: self.state.config.smtp_retry_base, ..Default::default() };
+        let jobs = tokio::spawn(crate::jobs::run(self.state.usher.clone(), stopped.clone()));
+        let worker = tokio::spawn(crate::mail::run(self.state.usher.clone(), self.mailer, retry, stopped));
         let app = self.router.into_make_service_with_connect_info::<SocketAddr>();
-        axum::serve(self.listener, app).with_graceful_shutdown(shutdown).await
+        let served = axum::serve(self.listener, app)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop.send(true);
+            })
+            .await;
+        let _ = worker.await;
+        let _ = jobs.await;
+        served
     }
 }
 

@@ -18,10 +18,17 @@ pub struct Config {
     pub base_url: String,
     pub smtp_url: Option<SecretString>,
     pub smtp_from: Option<String>,
+    /// The email delivery worker's wait after a first failed attempt (doubled after
+    /// each further one, at most an hour); tests shorten it.
+    pub smtp_retry_base: Duration,
     pub session_idle: Duration,
     pub session_max: Duration,
     /// Read the client address from `X-Forwarded-For` (only behind a proxy you run).
     pub trust_proxy: bool,
+    /// Maximum password age of administrators in days (operator-only; `None`: never expires).
+    pub admin_password_max_age_days: Option<u32>,
+    /// How failed sign-ins lock accounts and addresses.
+    pub lockout: usher_core::protection::LockoutPolicy,
     /// `tracing` filter, e.g. `info` or `usher=debug`.
     pub log: String,
 }
@@ -36,23 +43,33 @@ struct Layer {
     base_url: Option<String>,
     smtp_url: Option<String>,
     smtp_from: Option<String>,
+    smtp_retry_base_ms: Option<u64>,
     session_idle_minutes: Option<u64>,
     session_max_hours: Option<u64>,
     trust_proxy: Option<bool>,
     log: Option<String>,
+    admin_password_max_age_days: Option<u64>,
+    lockout_failures: Option<u64>,
+    lockout_address_failures: Option<u64>,
+    lockout_minutes: Option<u64>,
 }
 
-const KEYS: [&str; 10] = [
+const KEYS: [&str; 15] = [
     "listen",
     "data_dir",
     "database_url",
     "base_url",
     "smtp_url",
     "smtp_from",
+    "smtp_retry_base_ms",
     "session_idle_minutes",
     "session_max_hours",
     "trust_proxy",
     "log",
+    "admin_password_max_age_days",
+    "lockout_failures",
+    "lockout_address_failures",
+    "lockout_minutes",
 ];
 const SECRET_KEYS: [&str; 2] = ["database_url", "smtp_url"];
 
@@ -94,6 +111,7 @@ impl Config {
     }
 
     fn from_layer(l: Layer) -> anyhow::Result<Self> {
+        let lockout = lockout_policy(&l)?;
         let listen_text = l.listen.unwrap_or_else(|| "127.0.0.1:8080".into());
         let listen: SocketAddr = listen_text
             .parse()
@@ -116,16 +134,24 @@ impl Config {
         if idle == 0 || max == 0 {
             bail!("session_idle_minutes and session_max_hours must be at least 1");
         }
+        let admin_password_max_age_days = match l.admin_password_max_age_days {
+            Some(d @ 1..=3650) => Some(d as u32),
+            Some(_) => bail!("admin_password_max_age_days must be between 1 and 3650"),
+            None => None,
+        };
         Ok(Self {
             listen,
             data_dir,
             database_url: SecretString::from(database_url),
             base_url,
-            smtp_url: l.smtp_url.map(SecretString::from),
-            smtp_from: l.smtp_from,
+            smtp_url: l.smtp_url.filter(|u| !u.trim().is_empty()).map(SecretString::from),
+            smtp_from: l.smtp_from.map(|f| f.trim().to_owned()).filter(|f| !f.is_empty()),
+            smtp_retry_base: Duration::from_millis(l.smtp_retry_base_ms.unwrap_or(30_000).max(1)),
             session_idle: Duration::from_secs(idle * 60),
             session_max: Duration::from_secs(max * 3600),
             trust_proxy: l.trust_proxy.unwrap_or(false),
+            admin_password_max_age_days,
+            lockout,
             log: l.log.unwrap_or_else(|| "info".into()),
         })
     }
@@ -148,11 +174,41 @@ fn merge(base: Layer, over: Layer) -> Layer {
         base_url: over.base_url.or(base.base_url),
         smtp_url: over.smtp_url.or(base.smtp_url),
         smtp_from: over.smtp_from.or(base.smtp_from),
+        smtp_retry_base_ms: over.smtp_retry_base_ms.or(base.smtp_retry_base_ms),
         session_idle_minutes: over.session_idle_minutes.or(base.session_idle_minutes),
         session_max_hours: over.session_max_hours.or(base.session_max_hours),
         trust_proxy: over.trust_proxy.or(base.trust_proxy),
         log: over.log.or(base.log),
+        admin_password_max_age_days: over.admin_password_max_age_days.or(base.admin_password_max_age_days),
+        lockout_failures: over.lockout_failures.or(base.lockout_failures),
+        lockout_address_failures: over.lockout_address_failures.or(base.lockout_address_failures),
+        lockout_minutes: over.lockout_minutes.or(base.lockout_minutes),
     }
+}
+
+/// The sign-in lockout from `lockout_*` keys (defaults: 5 failures lock an account,
+/// 20 an address, for 15 minutes).
+fn lockout_policy(l: &Layer) -> anyhow::Result<usher_core::protection::LockoutPolicy> {
+    let default = usher_core::protection::LockoutPolicy::default();
+    let failures = |v: Option<u64>, default: u32, key: &str| -> anyhow::Result<u32> {
+        match v {
+            None => Ok(default),
+            Some(n @ 1..=1000) => Ok(n as u32),
+            Some(_) => bail!("{key} must be between 1 and 1000"),
+        }
+    };
+    let minutes = match l.lockout_minutes {
+        None => default.account_lock,
+        Some(m @ 1..=1440) => Duration::from_secs(m * 60),
+        Some(_) => bail!("lockout_minutes must be between 1 and 1440"),
+    };
+    Ok(usher_core::protection::LockoutPolicy {
+        account_failures: failures(l.lockout_failures, default.account_failures, "lockout_failures")?,
+        address_failures: failures(l.lockout_address_failures, default.address_failures, "lockout_address_failures")?,
+        account_lock: minutes,
+        address_lock: minutes,
+        window: minutes,
+    })
 }
 
 /// Reads `USHER_<KEY>` and, for secrets, `USHER_<KEY>_FILE`.
@@ -184,6 +240,7 @@ fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<
         base_url: values.get("base_url").cloned(),
         smtp_url: values.get("smtp_url").cloned(),
         smtp_from: values.get("smtp_from").cloned(),
+        smtp_retry_base_ms: num("smtp_retry_base_ms")?,
         session_idle_minutes: num("session_idle_minutes")?,
         session_max_hours: num("session_max_hours")?,
         trust_proxy: values
@@ -195,6 +252,10 @@ fn env_layer(env: impl IntoIterator<Item = (String, String)>) -> anyhow::Result<
             })
             .transpose()?,
         log: values.get("log").cloned(),
+        admin_password_max_age_days: num("admin_password_max_age_days")?,
+        lockout_failures: num("lockout_failures")?,
+        lockout_address_failures: num("lockout_address_failures")?,
+        lockout_minutes: num("lockout_minutes")?,
     };
     Ok((layer, warnings))
 }
@@ -251,5 +312,29 @@ mod tests {
         std::fs::write(&file, "lisen = \"0.0.0.0:9000\"\n").unwrap();
         let err = Config::load(Some(&file), env(&[]), Overrides::default()).unwrap_err();
         assert!(format!("{err:#}").contains("lisen"), "{err:#}");
+    }
+
+    #[test]
+    fn sign_in_security_settings() {
+        let (c, _) = Config::load(None, env(&[]), Overrides::default()).unwrap();
+        assert_eq!((c.admin_password_max_age_days, c.lockout.account_failures), (None, 5));
+        let pairs = [
+            ("USHER_ADMIN_PASSWORD_MAX_AGE_DAYS", "90"),
+            ("USHER_LOCKOUT_FAILURES", "3"),
+            ("USHER_LOCKOUT_ADDRESS_FAILURES", "50"),
+            ("USHER_LOCKOUT_MINUTES", "5"),
+        ];
+        let (c, w) = Config::load(None, env(&pairs), Overrides::default()).unwrap();
+        assert!(w.is_empty());
+        assert_eq!(c.admin_password_max_age_days, Some(90));
+        assert_eq!((c.lockout.account_failures, c.lockout.address_failures), (3, 50));
+        assert_eq!(c.lockout.account_lock, Duration::from_secs(300));
+        for bad in [
+            ("USHER_LOCKOUT_MINUTES", "0"),
+            ("USHER_ADMIN_PASSWORD_MAX_AGE_DAYS", "0"),
+            ("USHER_LOCKOUT_FAILURES", "x"),
+        ] {
+            assert!(Config::load(None, env(&[bad]), Overrides::default()).is_err(), "{bad:?}");
+        }
     }
 }

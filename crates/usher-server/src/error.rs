@@ -17,11 +17,13 @@ pub struct ApiError {
     pub title: &'static str,
     pub detail: String,
     pub errors: Vec<ProblemField>,
+    /// Seconds to wait before trying again (`Retry-After`), for refusals that pass.
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, kind, title, detail: detail.into(), errors: Vec::new() }
+        Self { status, kind, title, detail: detail.into(), errors: Vec::new(), retry_after: None }
     }
 
     pub fn not_found() -> Self {
@@ -80,6 +82,27 @@ impl From<Error> for ApiError {
                 "The user ID or password is incorrect.",
             ),
             Error::Unauthenticated => Self::unauthenticated(),
+            Error::Locked { retry_after_secs } => {
+                let mut err = Self::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    "sign-in-locked",
+                    "Too many failed sign-ins",
+                    format!(
+                        "Sign-in is locked after too many failed attempts. Try again in {} minute(s), or reset \
+                         your password by email.",
+                        retry_after_secs.div_ceil(60)
+                    ),
+                );
+                err.retry_after = Some(retry_after_secs);
+                err
+            }
+            Error::BadCode => Self::new(
+                StatusCode::UNAUTHORIZED,
+                "bad-code",
+                "Wrong code",
+                "The code is incorrect or was already used. Enter the current code from your authenticator app, \
+                 or a recovery code.",
+            ),
             Error::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
             Error::NotFound => Self::not_found(),
             Error::Conflict(what) => Self::new(
@@ -134,8 +157,12 @@ impl IntoResponse for ApiError {
         };
         let unauthorized = self.status == StatusCode::UNAUTHORIZED;
         let bad_token = self.kind == "invalid-token";
+        let retry_after = self.retry_after;
         let mut res = (self.status, axum::Json(body)).into_response();
         res.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/problem+json"));
+        if let Some(secs) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+            res.headers_mut().insert(header::RETRY_AFTER, secs);
+        }
         if bad_token {
             res.headers_mut().insert(
                 header::WWW_AUTHENTICATE,

@@ -3,8 +3,8 @@
 use std::net::SocketAddr;
 
 use axum::{
-    extract::{ConnectInfo, FromRequest, FromRequestParts, Request},
-    http::{HeaderMap, Method, header, request::Parts},
+    extract::{ConnectInfo, FromRequest, FromRequestParts, OriginalUri, Request},
+    http::{HeaderMap, Method, StatusCode, header, request::Parts},
 };
 use axum_extra::extract::{
     CookieJar,
@@ -108,8 +108,34 @@ impl FromRequestParts<AppState> for Authed {
                 return Err(ApiError::csrf());
             }
         }
+        if principal.must_change_password() {
+            let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
+            if !allowed_before_password_change(&parts.method, path) {
+                return Err(ApiError::new(
+                    StatusCode::FORBIDDEN,
+                    "password-change-required",
+                    "Password change required",
+                    "An administrator reset your password. Change it with PUT /api/v1/me/password (current_password: \
+                     the temporary password) before doing anything else.",
+                ));
+            }
+        } else if crate::api::mfa::enrolment_session(&parts.headers) {
+            let path = parts.extensions.get::<OriginalUri>().map_or(parts.uri.path(), |u| u.0.path());
+            if !crate::api::mfa::allowed_while_enrolling(&parts.method, path) {
+                return Err(crate::api::mfa::enrolment_required());
+            }
+        }
         Ok(Self(principal))
     }
+}
+
+/// What a session signed in with a temporary password may still do: read who
+/// it is, change the password, sign out.
+fn allowed_before_password_change(method: &Method, path: &str) -> bool {
+    matches!(
+        (method, path.trim_end_matches('/')),
+        (&Method::GET, "/api/v1/me") | (&Method::PUT, "/api/v1/me/password") | (&Method::POST, "/api/v1/auth/logout")
+    )
 }
 
 /// The principal behind the request's session cookie, if any.

@@ -7,6 +7,8 @@ pub mod app;
 pub mod config;
 pub mod error;
 pub mod extract;
+pub mod jobs;
+pub mod mail;
 pub mod web;
 
 pub use app::{Server, build, open_usher};

@@ -1,9 +1,607 @@
-//! AccessStore queries.
+//! Roles, groups and apps on PostgreSQL. Lists of ids travel as one uuid
+//! array (`= ANY`, `unnest`), so a set is read or replaced in one statement
+//! whatever its size. Replacing a set locks its parent row first, and role
+//! changes lock the organization row, so concurrent changes are serialized.
 
 use async_trait::async_trait;
-use usher_core::access::AccessStore;
+use chrono::{DateTime, Utc};
+use sqlx::{Postgres, Row, Transaction, postgres::PgRow};
+use usher_core::{
+    access::{AccessStore, App, AppAccess, AppRoleOf, Group, SetChange, StoredRoles},
+    store::{StoreError, StoreResult, User},
+};
+use usher_domain::{AppRole, Role};
+use uuid::Uuid;
 
-use super::PostgresStore;
+use super::{PostgresStore, map_err, user_from_row};
+
+macro_rules! group_columns {
+    () => {
+        "g.id AS g_id, g.org_id AS g_org_id, g.name AS g_name, g.description AS g_description, \
+         g.created_at AS g_created_at, g.updated_at AS g_updated_at, \
+         (SELECT count(*) FROM group_members gm WHERE gm.group_id = g.id) AS g_member_count"
+    };
+}
+
+macro_rules! app_columns {
+    () => {
+        "a.id AS a_id, a.org_id AS a_org_id, a.name AS a_name, a.description AS a_description, a.url AS a_url, \
+         a.created_at AS a_created_at, a.updated_at AS a_updated_at"
+    };
+}
+
+/// Name conflicts get their own constraint names; the rest as everywhere.
+fn access_err(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && db.is_unique_violation()
+    {
+        let name = db.constraint().unwrap_or_default();
+        if name == "groups_org_name_key" {
+            return StoreError::Conflict { constraint: "groups_name".into() };
+        }
+        if name == "apps_org_name_key" {
+            return StoreError::Conflict { constraint: "apps_name".into() };
+        }
+    }
+    map_err(e)
+}
+
+fn group_from_row(row: &PgRow) -> Result<Group, sqlx::Error> {
+    Ok(Group {
+        id: row.try_get("g_id")?,
+        org_id: row.try_get("g_org_id")?,
+        name: row.try_get("g_name")?,
+        description: row.try_get("g_description")?,
+        created_at: row.try_get("g_created_at")?,
+        updated_at: row.try_get("g_updated_at")?,
+        member_count: row.try_get::<i64, _>("g_member_count")?.max(0) as u64,
+    })
+}
+
+fn app_from_row(row: &PgRow) -> Result<App, sqlx::Error> {
+    Ok(App {
+        id: row.try_get("a_id")?,
+        org_id: row.try_get("a_org_id")?,
+        name: row.try_get("a_name")?,
+        description: row.try_get("a_description")?,
+        url: row.try_get("a_url")?,
+        created_at: row.try_get("a_created_at")?,
+        updated_at: row.try_get("a_updated_at")?,
+    })
+}
+
+fn app_role(s: &str) -> Result<AppRole, sqlx::Error> {
+    s.parse().map_err(|_| sqlx::Error::Decode(format!("unknown app role {s:?}").into()))
+}
+
+fn all<T>(rows: &[PgRow], f: fn(&PgRow) -> Result<T, sqlx::Error>) -> StoreResult<Vec<T>> {
+    rows.iter().map(f).collect::<Result<_, _>>().map_err(map_err)
+}
+
+fn app_role_of(row: &PgRow) -> Result<AppRoleOf, sqlx::Error> {
+    Ok(AppRoleOf {
+        role: app_role(&row.try_get::<String, _>("role")?)?,
+        app_id: row.try_get("app_id")?,
+        app_name: row.try_get("app_name")?,
+    })
+}
+
+const LOCK_GROUP: &str = "SELECT 1 FROM groups WHERE id = $1 FOR UPDATE";
+const LOCK_APP: &str = "SELECT 1 FROM apps WHERE id = $1 FOR UPDATE";
+/// Role changes of one organization run one after the other, so two
+/// concurrent demotions cannot both see the other Administrator still there.
+const LOCK_ORG: &str = "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE";
+
+const APP_ROLES_OF: &str = "SELECT r.role, r.app_id, a.name AS app_name FROM app_roles r JOIN apps a ON a.id = r.app_id \
+     WHERE r.user_id = $1 ORDER BY a.name_key, a.id, r.role";
+
+impl PostgresStore {
+    async fn tx(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(map_err)
+    }
+
+    /// A transaction holding the lock of one row, so replaces of the same set
+    /// (members of a group, people or groups of an app) run one after the other.
+    async fn locked(&self, lock: &'static str, id: Uuid) -> StoreResult<Transaction<'static, Postgres>> {
+        let mut tx = self.tx().await?;
+        sqlx::query(lock).bind(id).execute(&mut *tx).await.map_err(map_err)?;
+        Ok(tx)
+    }
+}
 
 #[async_trait]
-impl AccessStore for PostgresStore {}
+impl AccessStore for PostgresStore {
+    async fn apps_solely_owned_by(&self, user: Uuid) -> StoreResult<Vec<(Uuid, String)>> {
+        let rows = sqlx::query(
+            "SELECT a.id, a.name FROM app_roles r JOIN apps a ON a.id = r.app_id \
+             WHERE r.user_id = $1 AND r.role = 'app_owner' AND NOT EXISTS \
+             (SELECT 1 FROM app_roles o WHERE o.app_id = r.app_id AND o.role = 'app_owner' AND o.user_id <> $1) \
+             ORDER BY a.name_key",
+        )
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("id")?, r.try_get("name")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+
+    async fn org_users(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.id = ANY($2) AND u.org_id = $1 ORDER BY u.user_id_key"
+        ))
+        .bind(org_id)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, user_from_row)
+    }
+
+    async fn insert_group(&self, g: &Group, name_key: &str) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO groups (id, org_id, name, name_key, description, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(g.id)
+        .bind(g.org_id)
+        .bind(&g.name)
+        .bind(name_key)
+        .bind(&g.description)
+        .bind(g.created_at)
+        .bind(g.updated_at)
+        .execute(&self.pool)
+        .await
+        .map_err(access_err)?;
+        Ok(())
+    }
+
+    async fn group(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Group>> {
+        let row = sqlx::query(concat!("SELECT ", group_columns!(), " FROM groups g WHERE g.id = $1 AND g.org_id = $2"))
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(group_from_row).transpose().map_err(map_err)
+    }
+
+    async fn groups_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM groups g WHERE g.org_id = $1 AND ($2::text IS NULL OR g.name_key > $2) ORDER BY g.name_key LIMIT $3"
+        ))
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, group_from_row)
+    }
+
+    async fn org_groups(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Group>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM groups g WHERE g.id = ANY($2) AND g.org_id = $1 ORDER BY g.name_key"
+        ))
+        .bind(org_id)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, group_from_row)
+    }
+
+    async fn update_group(&self, g: &Group, name_key: &str) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE groups SET name = $1, name_key = $2, description = $3, updated_at = $4 WHERE id = $5 AND org_id = $6",
+        )
+        .bind(&g.name)
+        .bind(name_key)
+        .bind(&g.description)
+        .bind(g.updated_at)
+        .bind(g.id)
+        .bind(g.org_id)
+        .execute(&self.pool)
+        .await
+        .map_err(access_err)?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn delete_group(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM groups WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn group_members(&self, group: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM group_members m JOIN users u ON u.id = m.user_id \
+             WHERE m.group_id = $1 AND ($2::text IS NULL OR u.user_id_key > $2) ORDER BY u.user_id_key LIMIT $3"
+        ))
+        .bind(group)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, user_from_row)
+    }
+
+    async fn set_group_members(&self, group: Uuid, users: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange> {
+        let list = users.to_vec();
+        let mut tx = self.locked(LOCK_GROUP, group).await?;
+        let removed: Vec<Uuid> = sqlx::query_scalar(
+            "DELETE FROM group_members WHERE group_id = $1 \
+             AND NOT (user_id = ANY($2)) RETURNING user_id",
+        )
+        .bind(group)
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let added: Vec<Uuid> = sqlx::query_scalar(
+            "INSERT INTO group_members (group_id, user_id, added_at) \
+             SELECT $1, x, $3 FROM unnest($2::uuid[]) AS x ON CONFLICT DO NOTHING RETURNING user_id",
+        )
+        .bind(group)
+        .bind(&list)
+        .bind(at)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(SetChange { added, removed })
+    }
+
+    async fn add_group_member(&self, group: Uuid, user: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+        )
+        .bind(group)
+        .bind(user)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn remove_group_member(&self, group: Uuid, user: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
+            .bind(group)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn groups_of(&self, user: Uuid) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY g.name_key"
+        ))
+        .bind(user)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, group_from_row)
+    }
+
+    async fn insert_app(&self, a: &App, name_key: &str, owner: Option<Uuid>) -> StoreResult<()> {
+        let mut tx = self.tx().await?;
+        sqlx::query(
+            "INSERT INTO apps (id, org_id, name, name_key, description, url, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+        )
+        .bind(a.id)
+        .bind(a.org_id)
+        .bind(&a.name)
+        .bind(name_key)
+        .bind(&a.description)
+        .bind(&a.url)
+        .bind(a.created_at)
+        .bind(a.updated_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(access_err)?;
+        if let Some(owner) = owner {
+            sqlx::query("INSERT INTO app_roles (app_id, user_id, role, created_at) VALUES ($1, $2, 'app_owner', $3)")
+                .bind(a.id)
+                .bind(owner)
+                .bind(a.created_at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn app(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<App>> {
+        let row = sqlx::query(concat!("SELECT ", app_columns!(), " FROM apps a WHERE a.id = $1 AND a.org_id = $2"))
+            .bind(id)
+            .bind(org_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(app_from_row).transpose().map_err(map_err)
+    }
+
+    async fn apps_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<App>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM apps a WHERE a.org_id = $1 AND ($2::text IS NULL OR a.name_key > $2) ORDER BY a.name_key LIMIT $3"
+        ))
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, app_from_row)
+    }
+
+    async fn org_apps(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<App>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            " FROM apps a WHERE a.id = ANY($2) AND a.org_id = $1 ORDER BY a.name_key"
+        ))
+        .bind(org_id)
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, app_from_row)
+    }
+
+    async fn update_app(&self, a: &App, name_key: &str) -> StoreResult<()> {
+        let done = sqlx::query(
+            "UPDATE apps SET name = $1, name_key = $2, description = $3, url = $4, updated_at = $5 WHERE id = $6 AND org_id = $7",
+        )
+        .bind(&a.name)
+        .bind(name_key)
+        .bind(&a.description)
+        .bind(&a.url)
+        .bind(a.updated_at)
+        .bind(a.id)
+        .bind(a.org_id)
+        .execute(&self.pool)
+        .await
+        .map_err(access_err)?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn delete_app(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+        let done = sqlx::query("DELETE FROM apps WHERE id = $1 AND org_id = $2")
+            .bind(id)
+            .bind(org_id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    }
+
+    async fn app_people(&self, app: Uuid) -> StoreResult<Vec<(AppRole, User)>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ar.role AS app_role, ",
+            user_columns!(),
+            " FROM app_roles ar JOIN users u ON u.id = ar.user_id WHERE ar.app_id = $1 ORDER BY u.user_id_key, ar.role"
+        ))
+        .bind(app)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((app_role(&r.try_get::<String, _>("app_role")?)?, user_from_row(r)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+
+    async fn set_app_people(
+        &self,
+        app: Uuid,
+        role: AppRole,
+        users: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange> {
+        let list = users.to_vec();
+        let mut tx = self.locked(LOCK_APP, app).await?;
+        let removed: Vec<Uuid> = sqlx::query_scalar(
+            "DELETE FROM app_roles WHERE app_id = $1 AND role = $2 \
+             AND NOT (user_id = ANY($3)) RETURNING user_id",
+        )
+        .bind(app)
+        .bind(role.as_str())
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let added: Vec<Uuid> = sqlx::query_scalar(
+            "INSERT INTO app_roles (app_id, user_id, role, created_at) \
+             SELECT $1, x, $2, $4 FROM unnest($3::uuid[]) AS x ON CONFLICT DO NOTHING RETURNING user_id",
+        )
+        .bind(app)
+        .bind(role.as_str())
+        .bind(&list)
+        .bind(at)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(SetChange { added, removed })
+    }
+
+    async fn app_groups(&self, app: Uuid) -> StoreResult<Vec<Group>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            group_columns!(),
+            " FROM app_groups ag JOIN groups g ON g.id = ag.group_id WHERE ag.app_id = $1 ORDER BY g.name_key"
+        ))
+        .bind(app)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        all(&rows, group_from_row)
+    }
+
+    async fn set_app_groups(&self, app: Uuid, groups: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange> {
+        let list = groups.to_vec();
+        let mut tx = self.locked(LOCK_APP, app).await?;
+        let removed: Vec<Uuid> = sqlx::query_scalar(
+            "DELETE FROM app_groups WHERE app_id = $1 \
+             AND NOT (group_id = ANY($2)) RETURNING group_id",
+        )
+        .bind(app)
+        .bind(&list)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let added: Vec<Uuid> = sqlx::query_scalar(
+            "INSERT INTO app_groups (app_id, group_id, added_at) \
+             SELECT $1, x, $3 FROM unnest($2::uuid[]) AS x ON CONFLICT DO NOTHING RETURNING group_id",
+        )
+        .bind(app)
+        .bind(&list)
+        .bind(at)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(SetChange { added, removed })
+    }
+
+    async fn app_roles_on(&self, user: Uuid, app: Uuid) -> StoreResult<Vec<AppRole>> {
+        let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM app_roles WHERE user_id = $1 AND app_id = $2")
+            .bind(user)
+            .bind(app)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        roles.iter().map(|r| app_role(r)).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn app_roles_of(&self, user: Uuid) -> StoreResult<Vec<AppRoleOf>> {
+        let rows = sqlx::query(APP_ROLES_OF).bind(user).fetch_all(&self.pool).await.map_err(map_err)?;
+        all(&rows, app_role_of)
+    }
+
+    async fn apps_of(&self, user: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<(App, AppAccess)>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            app_columns!(),
+            ", EXISTS (SELECT 1 FROM app_groups ag JOIN group_members m ON m.group_id = ag.group_id \
+                WHERE ag.app_id = a.id AND m.user_id = $1) AS via_group, \
+             EXISTS (SELECT 1 FROM app_roles r WHERE r.app_id = a.id AND r.role = 'app_owner' AND r.user_id = $1) AS owner, \
+             EXISTS (SELECT 1 FROM app_roles r WHERE r.app_id = a.id AND r.role = 'app_developer' AND r.user_id = $1) \
+                AS developer \
+             FROM apps a WHERE a.id IN ( \
+                SELECT ag.app_id FROM group_members m JOIN app_groups ag ON ag.group_id = m.group_id WHERE m.user_id = $1 \
+                UNION SELECT r.app_id FROM app_roles r WHERE r.user_id = $1) \
+             AND ($2::text IS NULL OR a.name_key > $2) ORDER BY a.name_key LIMIT $3"
+        ))
+        .bind(user)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter()
+            .map(|r| {
+                let access = AppAccess {
+                    via_group: r.try_get("via_group")?,
+                    owner: r.try_get("owner")?,
+                    developer: r.try_get("developer")?,
+                };
+                Ok((app_from_row(r)?, access))
+            })
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+
+    async fn replace_roles(
+        &self,
+        org_id: Uuid,
+        user: Uuid,
+        org_roles: &[Role],
+        app_roles: &[(AppRole, Uuid)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<StoredRoles> {
+        let mut tx = self.locked(LOCK_ORG, org_id).await?;
+        let old: Vec<String> = sqlx::query_scalar("DELETE FROM user_roles WHERE user_id = $1 RETURNING role")
+            .bind(user)
+            .fetch_all(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        let mut before_org: Vec<Role> = old.iter().filter_map(|r| r.parse().ok()).collect();
+        before_org.sort();
+        let rows = sqlx::query(APP_ROLES_OF).bind(user).fetch_all(&mut *tx).await.map_err(map_err)?;
+        let before_apps = all(&rows, app_role_of)?;
+        for role in org_roles {
+            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
+                .bind(user)
+                .bind(role.as_str())
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        sqlx::query("DELETE FROM app_roles WHERE user_id = $1").bind(user).execute(&mut *tx).await.map_err(map_err)?;
+        for (role, app) in app_roles {
+            sqlx::query("INSERT INTO app_roles (app_id, user_id, role, created_at) VALUES ($1, $2, $3, $4)")
+                .bind(app)
+                .bind(user)
+                .bind(role.as_str())
+                .bind(at)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        if before_org.contains(&Role::Administrator) && !org_roles.contains(&Role::Administrator) {
+            let left: i64 = sqlx::query_scalar(
+                "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
+                 WHERE r.role = 'administrator' AND u.org_id = $1 AND u.status = 'active'",
+            )
+            .bind(org_id)
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(map_err)?;
+            if left == 0 {
+                tx.rollback().await.map_err(map_err)?;
+                return Err(StoreError::Conflict { constraint: "last_administrator".into() });
+            }
+        }
+        sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(StoredRoles { org: before_org, apps: before_apps })
+    }
+}

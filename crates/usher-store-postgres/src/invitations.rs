@@ -1,9 +1,314 @@
-//! InvitationStore queries.
+//! InvitationStore queries: invitations and password-reset links.
 
 use async_trait::async_trait;
-use usher_core::invitations::InvitationStore;
+use chrono::{DateTime, Utc};
+use sqlx::{Row, postgres::PgRow};
+use usher_core::{
+    invitations::{Invitation, InvitationStore},
+    store::{Organization, Profile, StoreError, StoreResult},
+};
+use uuid::Uuid;
 
-use super::PostgresStore;
+use super::{PostgresStore, map_err};
+
+macro_rules! invitation_columns {
+    () => {
+        "i.id, i.org_id, i.email, i.email_key, i.user_id, i.roles, i.invited_by, i.invited_by_name, \
+         i.digest, i.created_at, i.expires_at, i.accepted_at, i.accepted_user_id, i.withdrawn_at"
+    };
+}
+
+fn invitation_from_row(row: &PgRow) -> Result<Invitation, sqlx::Error> {
+    let roles: String = row.try_get("roles")?;
+    Ok(Invitation {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        email: row.try_get("email")?,
+        email_key: row.try_get("email_key")?,
+        user: row.try_get("user_id")?,
+        roles: roles.split_whitespace().filter_map(|r| r.parse().ok()).collect(),
+        invited_by: row.try_get("invited_by")?,
+        invited_by_name: row.try_get("invited_by_name")?,
+        digest: row.try_get("digest")?,
+        created_at: row.try_get("created_at")?,
+        expires_at: row.try_get("expires_at")?,
+        accepted_at: row.try_get("accepted_at")?,
+        accepted_user: row.try_get("accepted_user_id")?,
+        withdrawn_at: row.try_get("withdrawn_at")?,
+    })
+}
+
+fn org_from_row(row: &PgRow) -> Result<Organization, sqlx::Error> {
+    Ok(Organization {
+        id: row.try_get("o_id")?,
+        slug: row.try_get("o_slug")?,
+        name: row.try_get("o_name")?,
+        created_at: row.try_get("o_created_at")?,
+    })
+}
+
+/// A broken uniqueness rule here can only be the one pending invitation per address.
+fn map_pending(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() && db.constraint() == Some("invitations_pending") => {
+            StoreError::Conflict { constraint: "invitations_pending".into() }
+        }
+        _ => map_err(e),
+    }
+}
+
+fn role_text(invitation: &Invitation) -> String {
+    invitation.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" ")
+}
 
 #[async_trait]
-impl InvitationStore for PostgresStore {}
+impl InvitationStore for PostgresStore {
+    async fn insert_invitation(&self, i: &Invitation, now: DateTime<Utc>, replace_pending: bool) -> StoreResult<()> {
+        // Two invitations of one address: the second insert waits for the first
+        // and then hits the pending index.
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "UPDATE invitations SET closed_at = $1, \
+             withdrawn_at = CASE WHEN expires_at > $1 THEN $1 ELSE withdrawn_at END \
+             WHERE org_id = $2 AND email_key = $3 AND closed_at IS NULL AND (expires_at <= $1 OR $4)",
+        )
+        .bind(now)
+        .bind(i.org_id)
+        .bind(&i.email_key)
+        .bind(replace_pending)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO invitations (id, org_id, email, email_key, user_id, roles, invited_by, invited_by_name, \
+             digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(i.id)
+        .bind(i.org_id)
+        .bind(&i.email)
+        .bind(&i.email_key)
+        .bind(i.user)
+        .bind(role_text(i))
+        .bind(i.invited_by)
+        .bind(&i.invited_by_name)
+        .bind(&i.digest)
+        .bind(i.created_at)
+        .bind(i.expires_at)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_pending)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn invitations_page(&self, org_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Invitation>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            invitation_columns!(),
+            " FROM invitations i WHERE i.org_id = $1 AND ($2::uuid IS NULL OR i.id < $2) ORDER BY i.id DESC LIMIT $3"
+        ))
+        .bind(org_id)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(invitation_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn invitation(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Invitation>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            invitation_columns!(),
+            " FROM invitations i WHERE i.org_id = $1 AND i.id = $2"
+        ))
+        .bind(org_id)
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(invitation_from_row).transpose().map_err(map_err)
+    }
+
+    async fn invitation_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Invitation, Organization)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            invitation_columns!(),
+            ", o.id AS o_id, o.slug AS o_slug, o.name AS o_name, o.created_at AS o_created_at \
+             FROM invitations i JOIN organizations o ON o.id = i.org_id WHERE i.digest = $1"
+        ))
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| Ok((invitation_from_row(&r)?, org_from_row(&r)?))).transpose().map_err(map_err)
+    }
+
+    async fn invitation_organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>> {
+        let row = sqlx::query(
+            "SELECT id AS o_id, slug AS o_slug, name AS o_name, created_at AS o_created_at FROM organizations WHERE id = $1",
+        )
+        .bind(org_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(org_from_row).transpose().map_err(map_err)
+    }
+
+    async fn withdraw_invitation(&self, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE invitations SET withdrawn_at = $1, closed_at = COALESCE(closed_at, $1) \
+             WHERE org_id = $2 AND id = $3 AND accepted_at IS NULL AND withdrawn_at IS NULL",
+        )
+        .bind(at)
+        .bind(org_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn renew_invitation(
+        &self,
+        org_id: Uuid,
+        id: Uuid,
+        digest: &[u8],
+        expires_at: DateTime<Utc>,
+        _now: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE invitations SET digest = $1, expires_at = $2, closed_at = NULL \
+             WHERE org_id = $3 AND id = $4 AND accepted_at IS NULL AND withdrawn_at IS NULL",
+        )
+        .bind(digest)
+        .bind(expires_at)
+        .bind(org_id)
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_pending)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn take_invitation(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Invitation>> {
+        let row = sqlx::query(
+            "UPDATE invitations SET accepted_at = $1, closed_at = $1 \
+             WHERE digest = $2 AND closed_at IS NULL AND expires_at > $1 \
+             RETURNING id, org_id, email, email_key, user_id, roles, invited_by, invited_by_name, digest, created_at, \
+             expires_at, accepted_at, accepted_user_id, withdrawn_at",
+        )
+        .bind(now)
+        .bind(digest)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(invitation_from_row).transpose().map_err(map_err)
+    }
+
+    async fn release_invitation(&self, id: Uuid) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE invitations SET accepted_at = NULL, closed_at = NULL WHERE id = $1 AND withdrawn_at IS NULL",
+        )
+        .bind(id)
+        .execute(&self.pool)
+        .await
+        .map_err(map_pending)?;
+        Ok(())
+    }
+
+    async fn set_invitation_user(&self, id: Uuid, user: Uuid) -> StoreResult<()> {
+        sqlx::query("UPDATE invitations SET accepted_user_id = $1 WHERE id = $2")
+            .bind(user)
+            .bind(id)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn activate_invited_user(
+        &self,
+        user: Uuid,
+        p: &Profile,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE users SET first_name = $1, last_name = $2, phone = $3, password_hash = $4, password_changed_at = $5, \
+             must_change_password = false, status = 'active', updated_at = $6 WHERE id = $7 AND status = 'invited'",
+        )
+        .bind(&p.first_name)
+        .bind(&p.last_name)
+        .bind(&p.phone)
+        .bind(password_hash)
+        .bind(at)
+        .bind(at)
+        .bind(user)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn insert_password_reset(
+        &self,
+        digest: &[u8],
+        user: Uuid,
+        created_at: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        sqlx::query("INSERT INTO password_resets (digest, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
+            .bind(digest)
+            .bind(user)
+            .bind(created_at)
+            .bind(expires_at)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn count_password_resets(&self, user: Uuid, since: DateTime<Utc>) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar("SELECT count(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2")
+            .bind(user)
+            .bind(since)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn password_reset_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+        sqlx::query_scalar(
+            "SELECT user_id FROM password_resets WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
+        )
+        .bind(digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn take_password_reset(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let user: Option<Uuid> = sqlx::query_scalar(
+            "UPDATE password_resets SET used_at = $1 WHERE digest = $2 AND used_at IS NULL AND expires_at > $1 \
+             RETURNING user_id",
+        )
+        .bind(now)
+        .bind(digest)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if let Some(user) = user {
+            sqlx::query("UPDATE password_resets SET used_at = $1 WHERE user_id = $2 AND used_at IS NULL")
+                .bind(now)
+                .bind(user)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(user)
+    }
+}

@@ -22,14 +22,28 @@ pub struct PostgresStore {
     pool: PgPool,
 }
 
+/// A pooled connection idle longer than this is checked before it is handed out.
+const IDLE_PING_AFTER: Duration = Duration::from_secs(30);
+
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://…`) and applies pending
     /// migrations. Several nodes may start at once: the migrator holds an
     /// advisory lock while it runs.
     pub async fn connect(url: &str) -> StoreResult<Self> {
+        // sqlx pings a pooled connection before every use by default: a second
+        // round trip per query. Ping only connections that sat idle a while.
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_PING_AFTER {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(backend)?;
@@ -86,6 +100,7 @@ macro_rules! user_columns {
 mod access;
 mod invitations;
 mod mail;
+mod security;
 mod tokens;
 mod users;
 

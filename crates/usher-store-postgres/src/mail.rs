@@ -1,9 +1,182 @@
-//! MailStore queries.
+//! MailStore queries: the outbox and token expiry reminders.
 
 use async_trait::async_trait;
-use usher_core::mail::MailStore;
+use chrono::{DateTime, Utc};
+use sqlx::{Row, postgres::PgRow};
+use usher_core::{
+    mail::{Mail, MailStore, OutboxMessage, ReminderRenderer},
+    store::{ApiToken, StoreResult},
+};
+use uuid::Uuid;
 
-use super::PostgresStore;
+use super::{PostgresStore, map_err, user_from_row};
+
+/// Leases due messages: rows another node is leasing right now are skipped, not
+/// waited for, and the lease is re-checked on the locked row.
+const CLAIM: &str = "UPDATE outbox SET lease_owner = $1, lease_until = $3 WHERE id IN ( \
+     SELECT id FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL AND next_attempt_at <= $2 \
+     AND (lease_until IS NULL OR lease_until <= $2) ORDER BY next_attempt_at LIMIT $4 FOR UPDATE SKIP LOCKED) \
+     AND sent_at IS NULL AND failed_at IS NULL AND (lease_until IS NULL OR lease_until <= $2) \
+     RETURNING id, org_id, to_address, subject, body, created_at, attempts, next_attempt_at, sent_at, last_error";
+
+fn message_from_row(row: &PgRow) -> Result<OutboxMessage, sqlx::Error> {
+    Ok(OutboxMessage {
+        id: row.try_get("id")?,
+        org_id: row.try_get("org_id")?,
+        mail: Mail { to: row.try_get("to_address")?, subject: row.try_get("subject")?, text: row.try_get("body")? },
+        created_at: row.try_get("created_at")?,
+        attempts: row.try_get::<i32, _>("attempts")?.max(0) as u32,
+        next_attempt_at: row.try_get("next_attempt_at")?,
+        sent_at: row.try_get("sent_at")?,
+        last_error: row.try_get("last_error")?,
+    })
+}
+
+fn reminded_token_from_row(row: &PgRow) -> Result<ApiToken, sqlx::Error> {
+    let scopes: String = row.try_get("scopes")?;
+    Ok(ApiToken {
+        id: row.try_get("t_id")?,
+        user_id: row.try_get("t_user_id")?,
+        org_id: row.try_get("t_org_id")?,
+        description: row.try_get("description")?,
+        client: row.try_get("client")?,
+        scopes: scopes.split_whitespace().map(str::to_owned).collect(),
+        digest: row.try_get("digest")?,
+        first_chars: row.try_get("first_chars")?,
+        last_chars: row.try_get("last_chars")?,
+        created_at: row.try_get("t_created_at")?,
+        expires_at: row.try_get("t_expires_at")?,
+        revoked_at: row.try_get("revoked_at")?,
+        last_used_at: row.try_get("last_used_at")?,
+        created_by: row.try_get("created_by")?,
+    })
+}
+
+async fn insert_mail_on<'e>(
+    exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
+    m: &OutboxMessage,
+) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO outbox (id, org_id, to_address, subject, body, created_at, attempts, next_attempt_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(m.id)
+    .bind(m.org_id)
+    .bind(&m.mail.to)
+    .bind(&m.mail.subject)
+    .bind(&m.mail.text)
+    .bind(m.created_at)
+    .bind(i32::try_from(m.attempts).unwrap_or(i32::MAX))
+    .bind(m.next_attempt_at)
+    .execute(exec)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
 
 #[async_trait]
-impl MailStore for PostgresStore {}
+impl MailStore for PostgresStore {
+    async fn insert_mail(&self, message: &OutboxMessage) -> StoreResult<()> {
+        insert_mail_on(&self.pool, message).await
+    }
+
+    async fn claim_mail(
+        &self,
+        owner: Uuid,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<OutboxMessage>> {
+        let rows = sqlx::query(CLAIM)
+            .bind(owner)
+            .bind(now)
+            .bind(lease_until)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let mut messages = rows.iter().map(message_from_row).collect::<Result<Vec<_>, _>>().map_err(map_err)?;
+        messages.sort_by_key(|m| (m.next_attempt_at, m.id));
+        Ok(messages)
+    }
+
+    async fn mark_mail_sent(&self, id: Uuid, owner: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE outbox SET sent_at = $1, lease_owner = NULL, lease_until = NULL, last_error = NULL \
+             WHERE id = $2 AND lease_owner = $3",
+        )
+        .bind(at)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn mark_mail_failed(
+        &self,
+        id: Uuid,
+        owner: Uuid,
+        error: &str,
+        at: DateTime<Utc>,
+        retry_at: Option<DateTime<Utc>>,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = $1, \
+             next_attempt_at = COALESCE($2, next_attempt_at), failed_at = CASE WHEN $2::timestamptz IS NULL THEN $3 END, \
+             lease_owner = NULL, lease_until = NULL WHERE id = $4 AND lease_owner = $5",
+        )
+        .bind(error)
+        .bind(retry_at)
+        .bind(at)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn queue_token_reminders(
+        &self,
+        now: DateTime<Utc>,
+        horizon: DateTime<Utc>,
+        limit: u32,
+        render: &ReminderRenderer,
+    ) -> StoreResult<u64> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Rows another node is marking are skipped; the marked rows come back with
+        // their owners in the same statement.
+        let rows = sqlx::query(concat!(
+            "UPDATE api_tokens t SET expiry_reminded_at = $1, expiry_reminded_for = t.expires_at FROM users u \
+             WHERE u.id = t.user_id AND t.id IN ( \
+             SELECT t2.id FROM api_tokens t2 JOIN users u2 ON u2.id = t2.user_id \
+             WHERE t2.revoked_at IS NULL AND t2.expires_at > $1 AND t2.expires_at <= $2 \
+             AND (t2.expiry_reminded_for IS NULL OR t2.expiry_reminded_for <> t2.expires_at) \
+             AND u2.status = 'active' ORDER BY t2.expires_at LIMIT $3 FOR UPDATE OF t2 SKIP LOCKED) \
+             AND (t.expiry_reminded_for IS NULL OR t.expiry_reminded_for <> t.expires_at) \
+             RETURNING ",
+            user_columns!(),
+            ", t.id AS t_id, t.user_id AS t_user_id, t.org_id AS t_org_id, t.description, t.client, t.scopes, \
+             t.digest, t.first_chars, t.last_chars, t.created_at AS t_created_at, t.expires_at AS t_expires_at, \
+             t.revoked_at, t.last_used_at, t.created_by"
+        ))
+        .bind(now)
+        .bind(horizon)
+        .bind(i64::from(limit))
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let marked = rows.len() as u64;
+        for row in &rows {
+            let token = reminded_token_from_row(row).map_err(map_err)?;
+            let user = user_from_row(row).map_err(map_err)?;
+            if let Some(message) = render(&token, &user) {
+                insert_mail_on(&mut *tx, &message).await?;
+            }
+        }
+        tx.commit().await.map_err(map_err)?;
+        Ok(marked)
+    }
+}

@@ -32,7 +32,14 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await.map_err(backend)?;
+        // A file on this machine cannot hang up: skip sqlx's ping before every
+        // use, a round trip through the connection's worker thread per query.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .test_before_acquire(false)
+            .connect_with(options)
+            .await
+            .map_err(backend)?;
         let store = Self { pool };
         store.migrate().await?;
         Ok(store)
@@ -86,6 +93,7 @@ macro_rules! user_columns {
 mod access;
 mod invitations;
 mod mail;
+mod security;
 mod tokens;
 mod users;
 

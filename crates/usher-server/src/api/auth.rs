@@ -1,26 +1,28 @@
 use axum::{
-    Json,
     extract::State,
-    http::{HeaderMap, HeaderValue, StatusCode},
+    http::StatusCode,
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::CookieJar;
-use usher_api_types::{LoginRequest, Problem, UserBody};
+use usher_api_types::{LoginAnswer, LoginRequest, Problem};
 
-use super::user_body;
 use crate::{
     app::AppState,
     error::ApiResult,
-    extract::{ApiJson, Authed, CSRF_HEADER, Ctx, session_cookie, session_removal},
+    extract::{ApiJson, Authed, Ctx, session_removal},
 };
 
 /// Sign in with a user ID or email and a password. Sets the session cookie and
-/// returns the CSRF token for later changes in the `X-CSRF-Token` header.
+/// returns the CSRF token for later changes in the `X-CSRF-Token` header. With
+/// two-step verification on, answers `{mfa_required: true, ticket}` instead and
+/// sets no session: finish with `POST /api/v1/auth/login/mfa`.
 #[utoipa::path(post, path = "/auth/login", tag = "auth", request_body = LoginRequest,
     responses(
-        (status = 200, body = UserBody, headers(("x-csrf-token" = String, description = "Send back on changes"))),
+        (status = 200, body = LoginAnswer, headers(("x-csrf-token" = String, description = "Send back on changes (when signed in)"))),
         (status = 401, body = Problem, description = "Same answer whether or not the user exists"),
         (status = 422, body = Problem),
+        (status = 429, body = Problem, headers(("retry-after" = u64, description = "Seconds until the lock ends")),
+            description = "Too many failed sign-ins for this account or address; the same for unknown users"),
     ))]
 pub async fn login(
     State(state): State<AppState>,
@@ -28,13 +30,8 @@ pub async fn login(
     jar: CookieJar,
     ApiJson(req): ApiJson<LoginRequest>,
 ) -> ApiResult<Response> {
-    let outcome = state.usher.login(&ctx, req.organization.as_deref(), &req.login, &req.password).await?;
-    let mut headers = HeaderMap::new();
-    if let Ok(v) = HeaderValue::from_str(&outcome.csrf_token) {
-        headers.insert(CSRF_HEADER, v);
-    }
-    let jar = jar.add(session_cookie(&state, outcome.session_secret));
-    Ok((jar, headers, Json(user_body(&outcome.user))).into_response())
+    let answer = state.usher.login(&ctx, req.organization.as_deref(), &req.login, &req.password).await?;
+    Ok(super::mfa::login_response(&state, jar, answer))
 }
 
 /// Sign out: ends the current session.

@@ -1,8 +1,15 @@
 //! REST API v1 under `/api/v1`, described by the OpenAPI document at `/api/openapi.json`.
 
+mod apps;
 mod audit;
 mod auth;
+mod groups;
+pub mod invitations;
 mod me;
+pub mod mfa;
+pub mod recovery;
+mod roles;
+mod sessions;
 mod settings;
 pub mod tokens;
 mod users;
@@ -47,6 +54,25 @@ pub fn router() -> OpenApiRouter<AppState> {
     let v1 = OpenApiRouter::new()
         .routes(routes!(auth::login))
         .routes(routes!(auth::logout))
+        .routes(routes!(mfa::login_mfa))
+        .routes(routes!(mfa::mfa_status))
+        .routes(routes!(mfa::start_totp, mfa::disable_totp))
+        .routes(routes!(mfa::confirm_totp))
+        .routes(routes!(mfa::regenerate_recovery_codes))
+        .routes(routes!(mfa::get_mfa_setting, mfa::put_mfa_setting))
+        .routes(routes!(mfa::user_security))
+        .routes(routes!(mfa::reset_user_mfa))
+        .routes(routes!(mfa::unlock_user))
+        .routes(routes!(sessions::list_my_sessions, sessions::end_my_sessions))
+        .routes(routes!(sessions::end_my_session))
+        .routes(routes!(recovery::request_password_reset))
+        .routes(routes!(recovery::complete_password_reset))
+        .routes(routes!(invitations::list_invitations, invitations::create_invitation))
+        .routes(routes!(invitations::get_public_invitation, invitations::withdraw_invitation))
+        .routes(routes!(invitations::resend_invitation))
+        .routes(routes!(invitations::accept_invitation))
+        .routes(routes!(invitations::get_invitation_template, invitations::put_invitation_template))
+        .routes(routes!(invitations::preview_invitation_template))
         .routes(routes!(me::get_me, me::patch_me))
         .routes(routes!(me::change_password))
         .routes(routes!(settings::get_password_policy, settings::put_password_policy))
@@ -57,9 +83,24 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(tokens::get_my_token, tokens::patch_my_token, tokens::delete_my_token))
         .routes(routes!(tokens::revoke_my_token))
         .routes(routes!(tokens::regenerate_my_token))
-        .routes(routes!(users::list_users))
+        .routes(routes!(users::list_users, users::create_user))
+        .routes(routes!(users::get_user, users::patch_user, users::delete_user))
+        .routes(routes!(users::failed_logins))
+        .routes(routes!(users::list_sessions, users::end_sessions))
+        .routes(routes!(users::reset_password))
+        .routes(routes!(users::disable_user))
+        .routes(routes!(users::enable_user))
         .routes(routes!(tokens::list_user_tokens, tokens::create_user_token))
-        .routes(routes!(tokens::delete_user_token));
+        .routes(routes!(tokens::delete_user_token))
+        .routes(routes!(roles::get_roles, roles::put_roles))
+        .routes(routes!(groups::list_groups, groups::create_group))
+        .routes(routes!(groups::get_group, groups::patch_group, groups::delete_group))
+        .routes(routes!(groups::list_members, groups::put_members, groups::add_member))
+        .routes(routes!(groups::remove_member))
+        .routes(routes!(apps::list_apps, apps::create_app))
+        .routes(routes!(apps::get_app, apps::patch_app, apps::delete_app))
+        .routes(routes!(apps::get_app_groups, apps::put_app_groups))
+        .routes(routes!(apps::my_apps));
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).routes(routes!(healthz));
     let doc = router.get_openapi().clone();
     router.route("/api/openapi.json", axum::routing::get(move || std::future::ready(Json(doc.clone()))))

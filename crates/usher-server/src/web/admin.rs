@@ -273,7 +273,7 @@ pub struct AuditParams {
 const AUDIT_PAGE: u32 = 50;
 
 /// The known actions, offered as suggestions for the filter.
-const ACTIONS: [&str; 15] = usher_core::audit::action::ALL;
+const ACTIONS: &[&str] = usher_core::audit::action::ALL;
 
 fn audit_href(action: &str, cursor: Option<Uuid>) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());

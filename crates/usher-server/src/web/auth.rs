@@ -9,7 +9,7 @@ use axum::{
 };
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::Deserialize;
-use usher_core::{Error, accounts::NewAccount, secrets};
+use usher_core::{Error, accounts::NewAccount, mfa::SignIn, secrets};
 use usher_domain::{Email, FieldError, Language, LoginName, PasswordPolicy, ShortText};
 
 use super::{
@@ -22,7 +22,7 @@ use super::{
 use crate::{app::AppState, extract::Ctx};
 
 /// The double-submit cookie that protects the sign-in form from login CSRF.
-const LOGIN_CSRF_COOKIE: &str = "usher_login_csrf";
+pub(super) const LOGIN_CSRF_COOKIE: &str = "usher_login_csrf";
 
 /// `/`: the profile for a signed-in visitor, the sign-in page for anyone else.
 pub async fn root(v: Visitor) -> Response {
@@ -83,7 +83,7 @@ pub struct LoginForm {
     organization: String,
 }
 
-fn login_csrf_cookie(state: &AppState, value: String) -> Cookie<'static> {
+pub(super) fn login_csrf_cookie(state: &AppState, value: String) -> Cookie<'static> {
     Cookie::build((LOGIN_CSRF_COOKIE, value))
         .http_only(true)
         .same_site(SameSite::Strict)
@@ -151,13 +151,16 @@ pub async fn login(
     }
     let org = Some(form.organization.as_str()).filter(|o| !o.trim().is_empty());
     match state.usher.login(&ctx, org, &form.login, &form.password).await {
-        Ok(outcome) => {
+        Ok(SignIn::Session(outcome)) => {
             let mut gone = login_csrf_cookie(&state, String::new());
             gone.make_removal();
+            let next = super::security::mfa::after_sign_in(&outcome);
             let jar = jar.add(session_cookie(&state, outcome.session_secret)).add(gone);
-            Ok((jar, see_other("/profile")).into_response())
+            Ok((jar, see_other(next)).into_response())
         }
+        Ok(SignIn::SecondStep { ticket, .. }) => Ok(super::security::mfa::second_step_page(t, expected, ticket)),
         Err(Error::BadCredentials) => again(StatusCode::UNAUTHORIZED, "login.failed", expected, jar),
+        Err(Error::Locked { .. }) => again(StatusCode::TOO_MANY_REQUESTS, "lockout.locked", expected, jar),
         Err(e) => Err(WebError::from_core(e, t, None)),
     }
 }

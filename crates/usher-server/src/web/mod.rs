@@ -5,12 +5,20 @@
 //! service and render the outcome.
 
 mod admin;
+mod apps;
 mod assets;
 mod auth;
+mod catalog;
+mod groups;
 pub mod i18n;
+mod invitations;
 mod page;
+mod password_change;
 mod profile;
+mod recovery;
+mod roles;
 mod scopes;
+mod security;
 mod token_policy;
 mod tokens;
 mod users;
@@ -27,18 +35,61 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/", get(auth::root))
         .route("/login", get(auth::login_page).post(auth::login))
+        .route("/forgot-password", get(recovery::forgot_page_get).post(recovery::forgot))
+        .route("/reset-password/{token}", get(recovery::reset_page).post(recovery::reset))
+        .route("/register/{token}", get(invitations::register_page).post(invitations::register))
+        .route("/admin/invitations", get(invitations::invitations_page).post(invitations::invite))
+        .route("/admin/invitations/{id}/resend", post(invitations::resend))
+        .route("/admin/invitations/{id}/withdraw", post(invitations::withdraw))
+        .route(
+            "/admin/settings/invitation-template",
+            get(invitations::template_page_get).post(invitations::template_post),
+        )
         .route("/logout", post(auth::logout))
         .route("/setup/{token}", get(auth::setup_page).post(auth::setup))
         .route("/profile", get(profile::profile_page).post(profile::save_profile))
-        .route("/profile/security", get(profile::security_page))
-        .route("/profile/security/password", post(profile::change_password))
+        .route(security::PATH, get(security::security_page))
+        .route("/profile/security/password", post(security::change_password))
+        .route("/profile/security/two-step/disable", post(security::disable_mfa))
+        .route("/profile/security/two-step/recovery-codes", post(security::regenerate_codes))
+        .route(security::mfa::ENROL_PATH, get(security::mfa::setup).post(security::mfa::confirm))
+        .route("/profile/security/two-step/restart", post(security::mfa::restart))
+        .route("/profile/security/sessions/{id}/end", post(security::end_session))
+        .route("/profile/security/sessions/end-others", post(security::end_other_sessions))
+        .route("/profile/security/sessions/end-all", post(security::end_all_sessions))
+        .route("/login/mfa", post(security::mfa::login_mfa))
+        .route("/admin/users/{id}/security", get(security::admin::user_security_page))
+        .route("/admin/users/{id}/security/mfa-reset", post(security::admin::reset_mfa))
+        .route("/admin/users/{id}/security/unlock", post(security::admin::unlock))
+        .route("/admin/settings/two-step", get(security::admin::settings_page).post(security::admin::save_settings))
         .route("/profile/tokens", get(tokens::tokens_page).post(tokens::create_token))
         .route("/profile/tokens/{id}/edit", get(tokens::edit_page).post(tokens::save_token))
         .route("/profile/tokens/{id}/regenerate", post(tokens::regenerate_token))
         .route("/profile/tokens/{id}/revoke", post(tokens::revoke_token))
         .route("/profile/tokens/{id}/delete", post(tokens::delete_token))
         .route("/admin/users", get(users::users_page))
+        .route("/admin/users/new", get(users::new_user_page).post(users::create_user))
+        .route("/admin/users/{id}", get(users::user_page).post(users::save_user))
+        .route("/admin/users/{id}/disable", post(users::disable_user))
+        .route("/admin/users/{id}/enable", post(users::enable_user))
+        .route("/admin/users/{id}/password-reset", post(users::reset_password))
+        .route("/admin/users/{id}/sessions/end", post(users::end_sessions))
+        .route("/admin/users/{id}/delete", get(users::confirm_delete_page).post(users::delete_user))
+        .route(password_change::PATH, get(password_change::password_change_page).post(password_change::change_password))
         .route("/admin/users/{id}/tokens", get(tokens::user_tokens_page).post(tokens::create_user_token))
+        .route("/admin/users/{id}/roles", get(roles::roles_page).post(roles::save_roles))
+        .route("/admin/groups", get(groups::groups_page).post(groups::create_group))
+        .route("/admin/groups/{id}", get(groups::group_page).post(groups::save_group))
+        .route("/admin/groups/{id}/members", post(groups::add_member))
+        .route("/admin/groups/{id}/members/{user_id}/remove", post(groups::remove_member))
+        .route("/admin/groups/{id}/delete", post(groups::delete_group))
+        .route("/admin/apps", get(apps::apps_page).post(apps::create_app))
+        .route("/admin/apps/{id}", get(apps::app_page).post(apps::save_app))
+        .route("/admin/apps/{id}/groups", post(apps::save_groups))
+        .route("/admin/apps/{id}/people/{role}", post(apps::add_person))
+        .route("/admin/apps/{id}/people/{role}/{user_id}/remove", post(apps::remove_person))
+        .route("/admin/apps/{id}/delete", post(apps::delete_app))
+        .route("/apps", get(catalog::my_apps_page))
         .route("/admin/users/{id}/tokens/{token_id}/delete", post(tokens::delete_user_token))
         .route("/admin/settings/password-policy", get(admin::policy_page).post(admin::save_policy))
         .route(

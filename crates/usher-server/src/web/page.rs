@@ -100,10 +100,15 @@ pub fn see_other(to: &str) -> Response {
     Redirect::to(to).into_response()
 }
 
-/// Errors shown as a page in the visitor's language, or a redirect to sign in.
+/// Errors shown as a page in the visitor's language, or a redirect to sign in
+/// (or to the forced password change).
 #[derive(Debug)]
 pub enum WebError {
     SignIn,
+    /// Signed in with a temporary password: nothing else until it is changed.
+    ChangePassword,
+    /// The organization requires two-step verification: nothing else until it is on.
+    EnrolTwoStep,
     Page { status: StatusCode, kind: &'static str, t: Tr, user: Option<NavUser> },
 }
 
@@ -127,7 +132,8 @@ impl WebError {
     /// A service error other than invalid input (handled by each form).
     pub fn from_core(e: Error, t: Tr, user: Option<NavUser>) -> Self {
         match e {
-            Error::Unauthenticated | Error::BadCredentials => Self::SignIn,
+            Error::Unauthenticated | Error::BadCredentials | Error::BadCode => Self::SignIn,
+            Error::Locked { .. } => Self::page(StatusCode::TOO_MANY_REQUESTS, "forbidden", t, user),
             Error::Forbidden(_) => Self::page(StatusCode::FORBIDDEN, "forbidden", t, user),
             Error::NotFound => Self::page(StatusCode::NOT_FOUND, "not_found", t, user),
             Error::Invalid(_) => Self::page(StatusCode::UNPROCESSABLE_ENTITY, "bad_request", t, user),
@@ -147,6 +153,8 @@ impl IntoResponse for WebError {
     fn into_response(self) -> Response {
         match self {
             WebError::SignIn => see_other("/login"),
+            WebError::ChangePassword => see_other(super::password_change::PATH),
+            WebError::EnrolTwoStep => see_other(super::security::mfa::ENROL_PATH),
             WebError::Page { status, kind, t, user } => {
                 let page = ErrorPage {
                     l: Layout::new(t, &format!("error.{kind}_title"), user, ""),
@@ -208,7 +216,17 @@ impl FromRequestParts<AppState> for SignedIn {
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> WebResult<Self> {
         let (lang, _) = anonymous_language(None, &parts.headers);
-        principal(&parts.headers, state, Tr(lang)).await?.map(Self).ok_or(WebError::SignIn)
+        let me = principal(&parts.headers, state, Tr(lang)).await?.ok_or(WebError::SignIn)?;
+        if me.must_change_password() && parts.uri.path() != super::password_change::PATH {
+            return Err(WebError::ChangePassword);
+        }
+        if !me.must_change_password()
+            && super::security::mfa::enrolment_session(&parts.headers)
+            && !super::security::mfa::allowed_while_enrolling(parts.uri.path())
+        {
+            return Err(WebError::EnrolTwoStep);
+        }
+        Ok(Self(me))
     }
 }
 

@@ -1,5 +1,5 @@
-//! "My profile": the Profile tab (personal details and preferences) and the
-//! Security tab (password change).
+//! "My profile": the Profile tab (personal details and preferences). The
+//! Security tab is in `security`.
 
 use askama::Template;
 use axum::{
@@ -9,7 +9,7 @@ use axum::{
 };
 use serde::Deserialize;
 use usher_core::{Error, accounts::ProfileInput, store::User};
-use usher_domain::{FieldError, Language, PasswordPolicy};
+use usher_domain::Language;
 
 use super::{
     i18n::local_time,
@@ -91,7 +91,7 @@ impl ProfileForm {
     }
 }
 
-fn language_choices(current: &str) -> Vec<Choice> {
+pub(super) fn language_choices(current: &str) -> Vec<Choice> {
     Language::ALL
         .into_iter()
         .map(|l| Choice {
@@ -103,7 +103,7 @@ fn language_choices(current: &str) -> Vec<Choice> {
         .collect()
 }
 
-fn timezone_choices(current: &str) -> Vec<Choice> {
+pub(super) fn timezone_choices(current: &str) -> Vec<Choice> {
     let mut zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
     zones.sort_unstable();
     zones
@@ -177,97 +177,6 @@ pub async fn save_profile(
             let errors = FieldErrors::translate(me.t(), &e.0, None);
             Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &profile_form(&me, &form, &errors, false)))
         }
-        Err(e) => Err(me.core_error(e)),
-    }
-}
-
-#[derive(Template)]
-#[template(path = "security.html")]
-struct SecurityPage {
-    l: Layout,
-    csrf: String,
-    inputs: Vec<Input>,
-    rules: Vec<String>,
-    changed: bool,
-    summary: bool,
-}
-
-fn security_page_of(me: &SignedIn, policy: &PasswordPolicy, errors: &FieldErrors, changed: bool) -> SecurityPage {
-    let t = me.t();
-    let password = |name, key, autocomplete| {
-        Input::new(t, name, key, "").kind("password").autocomplete(autocomplete).required().errors(errors)
-    };
-    SecurityPage {
-        l: me.layout("security.title", "profile"),
-        csrf: me.nav().csrf,
-        inputs: vec![
-            password("current_password", "security.current", "current-password"),
-            password("new_password", "security.new", "new-password").described_by_element("password-rules"),
-            password("repeat_password", "security.repeat", "new-password"),
-        ],
-        rules: t.policy_rules(policy),
-        changed,
-        summary: !errors.is_empty(),
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct SecurityQuery {
-    changed: Option<String>,
-}
-
-async fn policy_of(state: &AppState, me: &SignedIn) -> WebResult<PasswordPolicy> {
-    state.usher.password_policy(me.0.user.org_id).await.map_err(|e| me.core_error(e))
-}
-
-/// `GET /profile/security`.
-pub async fn security_page(
-    State(state): State<AppState>,
-    me: SignedIn,
-    WebQuery(q): WebQuery<SecurityQuery>,
-) -> WebResult {
-    let policy = policy_of(&state, &me).await?;
-    Ok(render(StatusCode::OK, &security_page_of(&me, &policy, &FieldErrors::default(), q.changed.is_some())))
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct PasswordForm {
-    #[serde(default)]
-    csrf_token: String,
-    #[serde(default)]
-    current_password: String,
-    #[serde(default)]
-    new_password: String,
-    #[serde(default)]
-    repeat_password: String,
-}
-
-impl CsrfForm for PasswordForm {
-    fn csrf_token(&self) -> &str {
-        &self.csrf_token
-    }
-}
-
-/// `POST /profile/security/password`: changes the password, or lists every
-/// rule the new one breaks.
-pub async fn change_password(
-    State(state): State<AppState>,
-    Ctx(ctx): Ctx,
-    me: SignedIn,
-    form: Result<Form<PasswordForm>, FormRejection>,
-) -> WebResult {
-    let form = me.accept(form)?;
-    let policy = policy_of(&state, &me).await?;
-    let failed = |errors: &[FieldError]| {
-        let errors = FieldErrors::translate(me.t(), errors, Some(&policy));
-        Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &security_page_of(&me, &policy, &errors, false)))
-    };
-    if form.new_password != form.repeat_password {
-        return failed(&[FieldError::new("repeat_password", "mismatch", "The two passwords do not match.")]);
-    }
-    match state.usher.change_password(&ctx, &me.0, &form.current_password, &form.new_password).await {
-        Ok(()) => Ok(see_other("/profile/security?changed=1")),
-        Err(Error::Invalid(e)) => failed(&e.0),
         Err(e) => Err(me.core_error(e)),
     }
 }

@@ -18,7 +18,11 @@ use usher_domain::{PasswordPolicy, Role};
 
 use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir};
 
+mod access;
+mod invitations;
+mod security;
 mod tokens;
+mod users;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";

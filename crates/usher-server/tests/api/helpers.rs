@@ -10,6 +10,9 @@ use usher_core::{RequestContext, Usher, accounts::NewAccount, store::User};
 use usher_domain::{Email, LoginName, Role, ShortText};
 use usher_server::{Config, Overrides};
 
+#[allow(unused_imports)] // `ReceivedMail` is there for tests that name the type.
+pub use crate::mailbox::{MailBox, ReceivedMail};
+
 /// Which engine the suite runs on, from `USHER_TEST_DATABASE` (`sqlite` or `postgres`).
 pub fn engine() -> String {
     std::env::var("USHER_TEST_DATABASE").unwrap_or_else(|_| "sqlite".into())
@@ -77,6 +80,8 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     pub usher: Usher,
     pub db_url: String,
+    /// The SMTP server this app delivers its email to.
+    pub mail: MailBox,
     _db: TestDb,
     _shutdown: oneshot::Sender<()>,
 }
@@ -86,11 +91,20 @@ pub const USER_PASSWORD: &str = "Velvet-Otter-Marmalade-42";
 
 impl TestApp {
     pub async fn spawn() -> Self {
+        Self::spawn_with(&[]).await
+    }
+
+    /// Spawns with extra `USHER_*` settings (they win over the defaults here,
+    /// e.g. another `USHER_SMTP_URL`).
+    pub async fn spawn_with(extra_env: &[(&str, &str)]) -> Self {
         let db = TestDb::new().await;
-        let env = vec![
+        let mail = MailBox::start();
+        let mut env = vec![
             ("USHER_DATABASE_URL".to_string(), db.url.clone()),
             ("USHER_LISTEN".to_string(), "127.0.0.1:0".to_string()),
+            ("USHER_SMTP_URL".to_string(), mail.url()),
         ];
+        env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let (config, _) = Config::load(None, env, Overrides::default()).expect("config");
         let server = usher_server::build(config).await.expect("server starts");
         let base = format!("http://{}", server.addr);
@@ -100,7 +114,7 @@ impl TestApp {
         tokio::spawn(server.run_until(async move {
             let _ = rx.await;
         }));
-        Self { base, setup_link, usher, db_url: db.url.clone(), _db: db, _shutdown: tx }
+        Self { base, setup_link, usher, db_url: db.url.clone(), mail, _db: db, _shutdown: tx }
     }
 
     /// A client with no session.

@@ -3,12 +3,23 @@
 //! runs the same suite on PostgreSQL.
 
 mod helpers;
+mod mailbox;
 
+mod access;
 mod audit;
 mod auth;
+mod authz;
 mod browser;
 mod errors;
+mod expiry;
+mod invitations;
+mod lockout;
+mod mail;
+mod mfa;
 mod passwords;
 mod profile;
+mod recovery;
+mod sessions;
 mod setup;
 mod tokens;
+mod users;

@@ -1,10 +1,21 @@
-//! The Users page: the organization's users, for administrators and user
-//! managers, each with a link to their API tokens.
+//! The Users pages, for Administrators and User Managers: the organization's
+//! users (each linking to their details and API tokens), "Create user", and each
+//! user's details page with its actions.
+
+mod create;
+mod details;
 
 use askama::Template;
-use axum::{extract::State, http::StatusCode};
+use axum::{
+    extract::{Path, State, rejection::PathRejection},
+    http::StatusCode,
+};
+pub use create::{create_user, new_user_page};
+pub use details::{
+    confirm_delete_page, delete_user, disable_user, enable_user, end_sessions, reset_password, save_user, user_page,
+};
 use serde::Deserialize;
-use usher_core::{Error, store::User};
+use usher_core::{Error, auth::Admin, store::User};
 use usher_domain::TimeZone;
 
 use super::{
@@ -13,12 +24,28 @@ use super::{
 };
 use crate::app::AppState;
 
+/// The caller's proof of managing users, or the "access denied" page.
+fn manager(me: &SignedIn) -> WebResult<Admin<'_>> {
+    me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))
+}
+
+/// A path that does not hold the ids it should names no page.
+fn path<T>(me: &SignedIn, path: Result<Path<T>, PathRejection>) -> WebResult<T> {
+    path.map(|Path(v)| v).map_err(|_| me.error(StatusCode::NOT_FOUND, "not_found"))
+}
+
+/// The address of a user's details page.
+fn user_href(id: uuid::Uuid) -> String {
+    format!("/admin/users/{id}")
+}
+
 /// Users a page.
 const USERS_PAGE: u32 = 50;
 
 /// One line of the users table, ready to show.
 pub struct UserRow {
     pub user_id: String,
+    pub href: String,
     pub name: String,
     pub email: String,
     pub roles: Vec<String>,
@@ -32,6 +59,7 @@ pub struct UserRow {
 #[template(path = "admin_users.html")]
 struct UsersPage {
     l: Layout,
+    notice: Option<String>,
     last_login_heading: String,
     rows: Vec<UserRow>,
     next: Option<String>,
@@ -41,6 +69,8 @@ struct UsersPage {
 #[derive(Debug, Default, Deserialize)]
 pub struct UsersParams {
     cursor: Option<String>,
+    /// Set after a deletion, to say so.
+    deleted: Option<String>,
 }
 
 fn users_href(cursor: &str) -> String {
@@ -58,6 +88,7 @@ fn user_row(t: Tr, tz: TimeZone, u: User) -> UserRow {
         .collect::<Vec<_>>()
         .join(" ");
     UserRow {
+        href: user_href(u.id),
         tokens_href: format!("/admin/users/{}/tokens", u.id),
         tokens_label: t.with("users.tokens_of", "name", u.display_name()),
         name: if name.is_empty() { dash() } else { name },
@@ -72,7 +103,7 @@ fn user_row(t: Tr, tz: TimeZone, u: User) -> UserRow {
 /// `GET /admin/users[?cursor=..]`: the organization's users in user-ID order,
 /// [`USERS_PAGE`] a page, for administrators and user managers.
 pub async fn users_page(State(state): State<AppState>, me: SignedIn, WebQuery(p): WebQuery<UsersParams>) -> WebResult {
-    let manager = me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
+    let manager = manager(&me)?;
     let cursor = p.cursor.as_deref().filter(|c| !c.is_empty());
     let page = match state.usher.list_users(&manager, cursor, USERS_PAGE).await {
         Ok(page) => page,
@@ -83,6 +114,7 @@ pub async fn users_page(State(state): State<AppState>, me: SignedIn, WebQuery(p)
     let tz = me.0.user.profile.timezone;
     let page = UsersPage {
         l: me.layout("users.title", "users"),
+        notice: p.deleted.as_ref().map(|_| t.get("user_admin.deleted").into_owned()),
         last_login_heading: t.with("users.last_login", "n", tz.name()),
         rows: page.items.into_iter().map(|u| user_row(t, tz, u)).collect(),
         next: page.next_cursor.as_deref().map(users_href),

@@ -1,0 +1,280 @@
+//! Roles, groups and apps (issue 4), and the one authorization policy
+//! ([`policy`]) that says who may do what to which resource.
+//!
+//! - Organization roles (Administrator, User Manager, Developer, User) live on
+//!   the user; app roles (App Owner, App Developer) tie a user to one app.
+//! - Groups gather users; an app lists the groups whose members may use it.
+//! - A user's "My apps" are the apps their groups give them, plus the apps they
+//!   own or develop.
+
+mod apps;
+mod groups;
+pub mod policy;
+mod roles;
+
+use async_trait::async_trait;
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use chrono::{DateTime, Utc};
+use usher_domain::{AppRole, FieldError, Invalid, Role};
+use uuid::Uuid;
+
+pub use apps::{AppChange, AppDetails, AppInput, MyApp, URL_MAX};
+pub use groups::GroupInput;
+pub use roles::{Assignment, RolesOf};
+
+use crate::{
+    RequestContext, Result, Usher,
+    audit::Entry,
+    auth::Principal,
+    store::{StoreResult, User},
+};
+
+/// A group of users, as stored, with how many members it has.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub description: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// Filled by reads; ignored by writes.
+    pub member_count: u64,
+}
+
+/// An application whose access Usher manages.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct App {
+    pub id: Uuid,
+    pub org_id: Uuid,
+    pub name: String,
+    pub description: String,
+    /// Where people open it, if known.
+    pub url: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// One app role of a user, with the app's name for display.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AppRoleOf {
+    pub role: AppRole,
+    pub app_id: Uuid,
+    pub app_name: String,
+}
+
+/// How a user reaches an app in "My apps".
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct AppAccess {
+    /// One of the user's groups has access.
+    pub via_group: bool,
+    pub owner: bool,
+    pub developer: bool,
+}
+
+/// What a replace of a set changed (ids added and removed).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SetChange {
+    pub added: Vec<Uuid>,
+    pub removed: Vec<Uuid>,
+}
+
+impl SetChange {
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty() && self.removed.is_empty()
+    }
+}
+
+/// A user's roles before a replace, as the store read them in its transaction.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StoredRoles {
+    pub org: Vec<Role>,
+    pub apps: Vec<AppRoleOf>,
+}
+
+/// Storage for roles, groups and apps; part of [`crate::Store`]. Every lookup
+/// by id is scoped to an organization, so ids of another organization are not
+/// found. Name uniqueness is the stores' unique indexes (conflicts
+/// `groups_name` and `apps_name`).
+#[async_trait]
+pub trait AccessStore: Send + Sync {
+    /// Apps whose only App Owner is this user (id, name), in name order: what
+    /// deleting the user would leave without an owner.
+    async fn apps_solely_owned_by(&self, user: Uuid) -> StoreResult<Vec<(Uuid, String)>>;
+
+    /// The users of the organization among `ids` (unknown or foreign ids are left out).
+    async fn org_users(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
+
+    async fn insert_group(&self, group: &Group, name_key: &str) -> StoreResult<()>;
+    async fn group(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Group>>;
+    /// Groups in name order, after the name key `after`.
+    async fn groups_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<Group>>;
+    /// The groups of the organization among `ids`.
+    async fn org_groups(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Group>>;
+    /// Saves name and description.
+    async fn update_group(&self, group: &Group, name_key: &str) -> StoreResult<()>;
+    async fn delete_group(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
+    /// Members in user-ID order, after the user-ID key `after`.
+    async fn group_members(&self, group: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;
+    /// Makes the members exactly `users` (already checked to be in the organization).
+    async fn set_group_members(&self, group: Uuid, users: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange>;
+    /// Adds one member; false when they already were one.
+    async fn add_group_member(&self, group: Uuid, user: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
+    /// Removes one member; false when they were not one.
+    async fn remove_group_member(&self, group: Uuid, user: Uuid) -> StoreResult<bool>;
+    /// A user's groups, in name order.
+    async fn groups_of(&self, user: Uuid) -> StoreResult<Vec<Group>>;
+
+    /// Inserts an app and, when given, its first App Owner, in one transaction.
+    async fn insert_app(&self, app: &App, name_key: &str, owner: Option<Uuid>) -> StoreResult<()>;
+    async fn app(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<App>>;
+    /// Apps in name order, after the name key `after`.
+    async fn apps_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<App>>;
+    /// The apps of the organization among `ids`.
+    async fn org_apps(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<App>>;
+    /// Saves name, description and URL.
+    async fn update_app(&self, app: &App, name_key: &str) -> StoreResult<()>;
+    async fn delete_app(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
+    /// The app's owners and developers, in user-ID order.
+    async fn app_people(&self, app: Uuid) -> StoreResult<Vec<(AppRole, User)>>;
+    /// Makes the users with `role` on the app exactly `users`.
+    async fn set_app_people(
+        &self,
+        app: Uuid,
+        role: AppRole,
+        users: &[Uuid],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange>;
+    /// The groups with access to the app, in name order.
+    async fn app_groups(&self, app: Uuid) -> StoreResult<Vec<Group>>;
+    /// Makes the groups with access exactly `groups`.
+    async fn set_app_groups(&self, app: Uuid, groups: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange>;
+    /// The user's roles on this one app.
+    async fn app_roles_on(&self, user: Uuid, app: Uuid) -> StoreResult<Vec<AppRole>>;
+    /// All of a user's app roles, in app-name order.
+    async fn app_roles_of(&self, user: Uuid) -> StoreResult<Vec<AppRoleOf>>;
+    /// The apps a user reaches through their groups or app roles, in name order,
+    /// after the name key `after`.
+    async fn apps_of(&self, user: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<(App, AppAccess)>>;
+
+    /// Replaces a user's organization and app roles in one transaction and
+    /// returns what they were. Fails with the conflict `last_administrator`
+    /// (and changes nothing) when the organization would be left without an
+    /// Administrator; role changes in one organization are serialized so two
+    /// concurrent demotions cannot both pass that check.
+    async fn replace_roles(
+        &self,
+        org_id: Uuid,
+        user: Uuid,
+        org_roles: &[Role],
+        app_roles: &[(AppRole, Uuid)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<StoredRoles>;
+}
+
+/// One page of a list and the cursor of the next (opaque, stable under inserts).
+#[derive(Debug, Clone)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// The name key a cursor carries, or a field error for a cursor we did not make.
+fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, Invalid> {
+    cursor
+        .filter(|c| !c.is_empty())
+        .map(|c| {
+            URL_SAFE_NO_PAD
+                .decode(c)
+                .ok()
+                .and_then(|b| String::from_utf8(b).ok())
+                .ok_or_else(|| Invalid::one("cursor", "invalid", "This cursor is not valid."))
+        })
+        .transpose()
+}
+
+/// A page from `limit` rows, the cursor pointing after the last one when the page is full.
+fn page_of<T>(items: Vec<T>, limit: u32, key: impl Fn(&T) -> String) -> Page<T> {
+    let next_cursor =
+        if items.len() == limit as usize { items.last().map(|last| URL_SAFE_NO_PAD.encode(key(last))) } else { None };
+    Page { items, next_cursor }
+}
+
+/// The longest group or app name.
+pub const NAME_MAX: usize = 100;
+/// The longest group or app description.
+pub const DESCRIPTION_MAX: usize = 2000;
+
+/// A group or app name: required, at most [`NAME_MAX`] characters, one line.
+fn parse_name(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let s = raw.trim();
+    if s.is_empty() {
+        errors.push(FieldError::new("name", "required", "The name is required."));
+    } else if s.chars().count() > NAME_MAX {
+        errors.push(FieldError::new("name", "too_long", format!("At most {NAME_MAX} characters.")));
+    } else if s.chars().any(char::is_control) {
+        errors.push(FieldError::new("name", "invalid", "Control characters are not allowed."));
+    }
+    s.to_owned()
+}
+
+/// A description: optional, at most [`DESCRIPTION_MAX`] characters, line breaks allowed.
+fn parse_description(raw: &str, errors: &mut Vec<FieldError>) -> String {
+    let s = raw.trim();
+    if s.chars().count() > DESCRIPTION_MAX {
+        errors.push(FieldError::new("description", "too_long", format!("At most {DESCRIPTION_MAX} characters.")));
+    } else if s.chars().any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t')) {
+        errors.push(FieldError::new("description", "invalid", "Control characters are not allowed."));
+    }
+    s.to_owned()
+}
+
+/// Ids without repeats, in the order given.
+fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
+    let mut seen = std::collections::HashSet::new();
+    ids.iter().copied().filter(|id| seen.insert(*id)).collect()
+}
+
+impl Usher {
+    /// The caller's App Owner / App Developer standing on one app.
+    async fn standing_on(&self, user: Uuid, app: Uuid) -> Result<policy::Standing> {
+        let roles = self.store.app_roles_on(user, app).await?;
+        Ok(policy::Standing { owner: roles.contains(&AppRole::Owner), developer: roles.contains(&AppRole::Developer) })
+    }
+
+    /// The caller's standing on any app (an App Owner of one app may list groups).
+    async fn standing_anywhere(&self, user: Uuid) -> Result<policy::Standing> {
+        let roles = self.store.app_roles_of(user).await?;
+        Ok(policy::Standing {
+            owner: roles.iter().any(|r| r.role == AppRole::Owner),
+            developer: roles.iter().any(|r| r.role == AppRole::Developer),
+        })
+    }
+
+    /// Checks `users` all belong to the organization; unknown ids are field
+    /// errors on `field`, so a foreign id leaks nothing but "unknown".
+    async fn known_users(&self, org_id: Uuid, ids: &[Uuid], field: &str) -> Result<Vec<User>> {
+        let ids = distinct(ids);
+        let found = self.store.org_users(org_id, &ids).await?;
+        let missing: Vec<FieldError> = ids
+            .iter()
+            .filter(|id| !found.iter().any(|u| u.id == **id))
+            .map(|id| FieldError::new(field, "unknown_user", format!("There is no user {id}.")))
+            .collect();
+        if missing.is_empty() { Ok(found) } else { Err(Invalid(missing).into()) }
+    }
+
+    async fn audit_access(
+        &self,
+        ctx: &RequestContext,
+        actor: &Principal,
+        action: &'static str,
+        target: Option<&User>,
+        mut details: serde_json::Value,
+    ) -> Result<()> {
+        if let (Some(id), Some(map)) = (actor.token_id, details.as_object_mut()) {
+            map.insert("via_token".into(), serde_json::json!(id));
+        }
+        self.audit(ctx, Entry { org_id: actor.user.org_id, action, actor: Some(&actor.user), target, details }).await
+    }
+}

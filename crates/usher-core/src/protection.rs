@@ -1,0 +1,485 @@
+//! Sign-in protection and password expiry.
+//!
+//! Failed sign-ins are counted in the database per account and per client
+//! address, so every server node sees the same counts and locks. From the third
+//! failure in a row each attempt on the account waits a little longer before it
+//! is checked; at the threshold the account (or address) is locked for a while
+//! and attempts are refused with the time to wait, before any password check. A
+//! name no account has is counted and locked the same way, so the answers never
+//! tell whether an account exists. The check is one indexed query.
+//!
+//! Passwords expire after the organization's maximum age (non-administrators) or
+//! the operator's (administrators): an expired password sets the
+//! must-change-password flag at sign-in, and owners are emailed a week before.
+
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+use sha2::{Digest, Sha256};
+use usher_domain::{Access, Language, PasswordPolicy, Resource, Role, fold};
+use uuid::Uuid;
+
+use crate::{
+    Error, RequestContext, Result, Usher,
+    audit::{Entry, action},
+    auth::Admin,
+    mail::Mail,
+    security::{FailureCount, ReminderScope, ThrottleRow},
+    store::User,
+};
+
+/// How failed sign-ins slow down and lock; operators may change it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failures within the window that lock an account.
+    pub account_failures: u32,
+    /// How long an account stays locked.
+    pub account_lock: StdDuration,
+    /// Failures within the window that lock a client address (any accounts).
+    pub address_failures: u32,
+    /// How long an address stays locked.
+    pub address_lock: StdDuration,
+    /// Failures older than this are forgotten.
+    pub window: StdDuration,
+}
+
+impl Default for LockoutPolicy {
+    /// 5 failures lock an account for 15 minutes; 20 lock an address for 15 minutes.
+    fn default() -> Self {
+        Self {
+            account_failures: 5,
+            account_lock: StdDuration::from_secs(15 * 60),
+            address_failures: 20,
+            address_lock: StdDuration::from_secs(15 * 60),
+            window: StdDuration::from_secs(15 * 60),
+        }
+    }
+}
+
+fn chrono(d: StdDuration) -> Duration {
+    Duration::from_std(d).unwrap_or(Duration::minutes(15))
+}
+
+/// The throttle keys of one attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Keys {
+    pub account: String,
+    pub address: Option<String>,
+}
+
+/// The key of an account.
+pub(crate) fn account_key(user: Uuid) -> String {
+    format!("u:{user}")
+}
+
+fn address_key(address: Option<&str>) -> Option<String> {
+    address.filter(|a| !a.is_empty()).map(|a| format!("a:{}", a.chars().take(64).collect::<String>()))
+}
+
+impl Keys {
+    /// The keys of a password attempt: the account when it exists, else the name
+    /// tried (digested: attacker-chosen text is not stored), and the address.
+    pub fn of_attempt(org: Option<Uuid>, user: Option<&User>, login: &str, address: Option<&str>) -> Self {
+        let account = match user {
+            Some(u) => account_key(u.id),
+            None => {
+                let mut h = Sha256::new();
+                h.update(org.unwrap_or_default().as_bytes());
+                h.update(fold(login).as_bytes());
+                format!("l:{}", hex::encode(&h.finalize()[..16]))
+            }
+        };
+        Self { account, address: address_key(address) }
+    }
+
+    pub fn of_user(user: Uuid, address: Option<&str>) -> Self {
+        Self { account: account_key(user), address: address_key(address) }
+    }
+}
+
+/// What the check found for an attempt that may go ahead.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Guard {
+    /// The account's failures in the current window.
+    pub account_failures: u32,
+}
+
+/// The wait before checking an attempt after `failures` recent failures: none for
+/// the first two, then 0.25 s doubling up to 2 s.
+pub fn delay_after(failures: u32) -> StdDuration {
+    if failures < 2 {
+        return StdDuration::ZERO;
+    }
+    let ms = 250u64.saturating_mul(1 << (failures - 2).min(3));
+    StdDuration::from_millis(ms.min(2000))
+}
+
+impl Guard {
+    /// Waits as long as the account's recent failures call for.
+    pub async fn slow_down(&self) {
+        let wait = delay_after(self.account_failures);
+        if !wait.is_zero() {
+            tokio::time::sleep(wait).await;
+        }
+    }
+}
+
+/// Whole seconds until `until`, at least 1.
+fn seconds_until(until: DateTime<Utc>, now: DateTime<Utc>) -> u64 {
+    let ms = (until - now).num_milliseconds().max(0) as u64;
+    ms.div_ceil(1000).max(1)
+}
+
+/// An account's lock as administrators see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockStatus {
+    /// Until when the account is locked; `None` when it is not.
+    pub locked_until: Option<DateTime<Utc>>,
+    /// Failed sign-ins in the current window.
+    pub recent_failures: u32,
+    pub last_failure_at: Option<DateTime<Utc>>,
+}
+
+/// A user's two-step verification and sign-in lock, for administrators.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserSecurity {
+    pub totp_enabled: bool,
+    pub recovery_codes_left: u32,
+    pub lock: LockStatus,
+    pub password_expires_at: Option<DateTime<Utc>>,
+}
+
+impl Usher {
+    /// The sign-in check: refuses a locked account or address with the time to
+    /// wait ([`Error::Locked`]); otherwise says how many failures the account has.
+    /// One indexed query.
+    pub(crate) async fn check_throttle(&self, keys: &Keys, now: DateTime<Utc>) -> Result<Guard> {
+        let rows = self.store.throttle(&keys.account, keys.address.as_deref()).await?;
+        let cutoff = now - chrono(self.config.lockout.window);
+        let mut guard = Guard::default();
+        let mut locked: Option<DateTime<Utc>> = None;
+        for row in rows {
+            if let Some(until) = row.locked_until.filter(|u| *u > now) {
+                locked = Some(locked.map_or(until, |l| l.max(until)));
+            }
+            if row.key == keys.account && row.window_start > cutoff {
+                guard.account_failures = row.failures;
+            }
+        }
+        match locked {
+            Some(until) => Err(Error::Locked { retry_after_secs: seconds_until(until, now) }),
+            None => Ok(guard),
+        }
+    }
+
+    /// Counts a failed attempt on the account and the address, locking them at
+    /// their thresholds (a new lock is audited when the organization is known).
+    pub(crate) async fn count_failure(
+        &self,
+        ctx: &RequestContext,
+        org_id: Option<Uuid>,
+        keys: &Keys,
+        user: Option<&User>,
+    ) -> Result<()> {
+        let now = Utc::now();
+        let policy = &self.config.lockout;
+        let cutoff = now - chrono(policy.window);
+        let mut counted: Vec<(&'static str, ThrottleRow, u32)> = Vec::new();
+        let account = FailureCount {
+            key: &keys.account,
+            now,
+            window_cutoff: cutoff,
+            threshold: policy.account_failures,
+            lock_until: now + chrono(policy.account_lock),
+        };
+        counted.push(("account", self.store.count_failure(&account).await?, policy.account_failures));
+        if let Some(address) = &keys.address {
+            let failure = FailureCount {
+                key: address,
+                now,
+                window_cutoff: cutoff,
+                threshold: policy.address_failures,
+                lock_until: now + chrono(policy.address_lock),
+            };
+            counted.push(("address", self.store.count_failure(&failure).await?, policy.address_failures));
+        }
+        let Some(org_id) = org_id else { return Ok(()) };
+        for (scope, row, threshold) in counted {
+            if row.failures >= threshold {
+                let details = json!({ "scope": scope, "failures": row.failures, "locked_until": row.locked_until });
+                let target = if scope == "account" { user } else { None };
+                let entry = Entry { org_id, action: action::LOCKOUT_STARTED, actor: None, target, details };
+                self.audit(ctx, entry).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends the failed sign-in to the audit log (when the organization is known).
+    pub(crate) async fn audit_failed_sign_in(
+        &self,
+        ctx: &RequestContext,
+        org_id: Option<Uuid>,
+        user: Option<&User>,
+        reason: &str,
+        login: &str,
+        step: &str,
+    ) -> Result<()> {
+        let Some(org_id) = org_id else { return Ok(()) };
+        let mut details = json!({ "reason": reason, "login": login.chars().take(200).collect::<String>() });
+        if step != "password" {
+            details["step"] = json!(step);
+        }
+        let entry = Entry { org_id, action: action::LOGIN_FAILED, actor: None, target: user, details };
+        self.audit(ctx, entry).await
+    }
+
+    /// A user's sign-in lock (scope `users:read`; Administrators and User Managers).
+    pub async fn lock_status(&self, admin: &Admin<'_>, id: Uuid) -> Result<LockStatus> {
+        admin.principal().require(Resource::Users, Access::Read)?;
+        let user = self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)?;
+        let now = Utc::now();
+        let cutoff = now - chrono(self.config.lockout.window);
+        let row = self.store.throttle_row(&account_key(user.id)).await?;
+        Ok(LockStatus {
+            locked_until: row.as_ref().and_then(|r| r.locked_until).filter(|u| *u > now),
+            recent_failures: row.as_ref().filter(|r| r.window_start > cutoff).map_or(0, |r| r.failures),
+            last_failure_at: row.map(|r| r.last_failure_at),
+        })
+    }
+
+    /// A user's two-step verification, lock and password expiry (scope `users:read`).
+    pub async fn user_security(&self, admin: &Admin<'_>, id: Uuid) -> Result<(User, UserSecurity)> {
+        let lock = self.lock_status(admin, id).await?;
+        let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
+        let totp = self.store.totp(user.id).await?.filter(|r| r.confirmed_at.is_some());
+        let password_expires_at = self.password_expires_at(&user).await?;
+        let security = UserSecurity {
+            totp_enabled: totp.is_some(),
+            recovery_codes_left: totp.map_or(0, |r| r.recovery_codes_left),
+            lock,
+            password_expires_at,
+        };
+        Ok((user, security))
+    }
+
+    /// Lifts a user's sign-in lock and forgets their failures (scope `users:write`).
+    /// Answers whether there was anything to lift.
+    pub async fn unlock_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<bool> {
+        admin.principal().require(Resource::Users, Access::Write)?;
+        let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
+        admin.may_manage(&user)?;
+        let status = self.lock_status(admin, id).await?;
+        let cleared = self.store.clear_throttle(&account_key(user.id)).await?;
+        let details = json!({ "was_locked": status.locked_until.is_some(), "failures": status.recent_failures });
+        let entry = Entry {
+            org_id: admin.org_id(),
+            action: action::LOCKOUT_LIFTED,
+            actor: Some(admin.user()),
+            target: Some(&user),
+            details,
+        };
+        self.audit(ctx, entry).await?;
+        Ok(cleared)
+    }
+
+    /// Forgets a user's failed sign-ins and lifts their lock, e.g. once they proved
+    /// who they are through an emailed password-reset link.
+    pub async fn forget_sign_in_failures(&self, user: Uuid) -> Result<()> {
+        self.store.clear_throttle(&account_key(user)).await?;
+        Ok(())
+    }
+
+    /// The maximum password age that applies to a user: the operator's for
+    /// administrators, the organization's for everyone else.
+    fn max_password_age(&self, user: &User, policy: Option<&serde_json::Value>) -> Option<u32> {
+        if user.has_role(Role::Administrator) {
+            self.config.admin_password_max_age_days
+        } else {
+            policy
+                .and_then(|v| v.get("max_age_days"))
+                .and_then(serde_json::Value::as_u64)
+                .and_then(|d| u32::try_from(d).ok())
+        }
+    }
+
+    /// When the user's password expires, if it does.
+    pub async fn password_expires_at(&self, user: &User) -> Result<Option<DateTime<Utc>>> {
+        let policy = serde_json::to_value(self.password_policy(user.org_id).await?).ok();
+        let max = self.max_password_age(user, policy.as_ref());
+        Ok(max.zip(user.password_changed_at).map(|(days, at)| at + Duration::days(i64::from(days))))
+    }
+
+    /// At sign-in: an expired password sets the must-change flag (audited), so the
+    /// new session can do nothing else until the password is changed.
+    pub(crate) async fn expire_password_if_due(
+        &self,
+        ctx: &RequestContext,
+        mut user: User,
+        policy: Option<&serde_json::Value>,
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        if user.must_change_password {
+            return Ok(user);
+        }
+        let Some(days) = self.max_password_age(&user, policy) else { return Ok(user) };
+        let Some(changed) = user.password_changed_at else { return Ok(user) };
+        if changed + Duration::days(i64::from(days)) > now {
+            return Ok(user);
+        }
+        self.store.require_password_change(user.id, now).await?;
+        user.must_change_password = true;
+        let details = json!({ "max_age_days": days, "password_changed_at": changed });
+        let entry =
+            Entry { org_id: user.org_id, action: action::PASSWORD_EXPIRED, actor: None, target: Some(&user), details };
+        self.audit(ctx, entry).await?;
+        Ok(user)
+    }
+
+    /// Emails everyone whose password expires within 7 days (or has expired) and
+    /// who was not reminded about this password yet. Safe to run on every node at
+    /// once: each user is claimed by one. Returns how many were reminded.
+    pub async fn queue_password_reminders(&self) -> Result<u64> {
+        let now = Utc::now();
+        let horizon = now + Duration::days(7);
+        let mut sent = 0;
+        for (org_id, value) in self.store.password_policies().await? {
+            let Ok(policy) = serde_json::from_value::<PasswordPolicy>(value) else { continue };
+            if let Some(days) = policy.max_age_days {
+                sent += self.remind(ReminderScope::NonAdministrators(org_id), days, horizon, now).await?;
+            }
+        }
+        if let Some(days) = self.config.admin_password_max_age_days {
+            sent += self.remind(ReminderScope::Administrators, days, horizon, now).await?;
+        }
+        Ok(sent)
+    }
+
+    async fn remind(&self, scope: ReminderScope, days: u32, horizon: DateTime<Utc>, now: DateTime<Utc>) -> Result<u64> {
+        let age = Duration::days(i64::from(days));
+        let mut sent = 0;
+        loop {
+            let batch = Uuid::now_v7();
+            let users = self.store.claim_password_reminders(scope, horizon - age, batch, now, 100).await?;
+            let claimed = users.len();
+            for user in users {
+                let (Some(to), Some(changed)) = (user.email.clone(), user.password_changed_at) else { continue };
+                let expires = crate::mail::texts::when(changed + age, user.profile.timezone);
+                let link = format!("{}/profile/security", self.config.base_url);
+                let (subject, text) =
+                    reminder_text(user.profile.language, &user.display_name(), &expires, changed + age <= now, &link);
+                self.queue_mail(user.org_id, Mail { to, subject, text }).await?;
+                sent += 1;
+            }
+            if claimed < 100 {
+                return Ok(sent);
+            }
+        }
+    }
+}
+
+/// Subject and text of the password-expiry reminder.
+fn reminder_text(lang: Language, name: &str, expires: &str, expired: bool, link: &str) -> (String, String) {
+    match (lang, expired) {
+        (Language::En, false) => (
+            format!("Your password expires on {expires}"),
+            format!(
+                "Hello {name},\n\nYour Usher password expires on {expires}. Choose a new one before then in My \
+                 profile, Security:\n{link}\n\nOtherwise you will be asked for a new password when you next sign in.\n"
+            ),
+        ),
+        (Language::En, true) => (
+            "Your password has expired".to_owned(),
+            format!(
+                "Hello {name},\n\nYour Usher password expired on {expires}. You will be asked to choose a new one \
+                 when you next sign in:\n{link}\n"
+            ),
+        ),
+        (Language::Fr, false) => (
+            format!("Votre mot de passe expire le {expires}"),
+            format!(
+                "Bonjour {name},\n\nVotre mot de passe Usher expire le {expires}. Choisissez-en un nouveau d'ici là \
+                 dans Mon profil, Sécurité :\n{link}\n\nSinon, un nouveau mot de passe vous sera demandé à votre \
+                 prochaine connexion.\n"
+            ),
+        ),
+        (Language::Fr, true) => (
+            "Votre mot de passe a expiré".to_owned(),
+            format!(
+                "Bonjour {name},\n\nVotre mot de passe Usher a expiré le {expires}. Un nouveau mot de passe vous \
+                 sera demandé à votre prochaine connexion :\n{link}\n"
+            ),
+        ),
+        (Language::Ru, false) => (
+            format!("Срок действия вашего пароля истекает {expires}"),
+            format!(
+                "Здравствуйте, {name}!\n\nСрок действия вашего пароля Usher истекает {expires}. Смените пароль \
+                 до этого времени в разделе «Мой профиль» → «Безопасность»:\n{link}\n\nИначе при следующем входе \
+                 вас попросят задать новый пароль.\n"
+            ),
+        ),
+        (Language::Ru, true) => (
+            "Срок действия вашего пароля истёк".to_owned(),
+            format!(
+                "Здравствуйте, {name}!\n\nСрок действия вашего пароля Usher истёк {expires}. При следующем входе \
+                 вас попросят задать новый пароль:\n{link}\n"
+            ),
+        ),
+    }
+}
+
+impl Usher {
+    /// Deletes expired sign-in tickets and forgotten failure counts (periodic).
+    pub async fn purge_sign_in_records(&self) -> Result<u64> {
+        let now = Utc::now();
+        let lockout = &self.config.lockout;
+        let longest = lockout.window.max(lockout.account_lock).max(lockout.address_lock);
+        Ok(self.store.purge_security(now, now - chrono(longest)).await?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_grow_then_stop_growing() {
+        let ms: Vec<u128> = (0..8).map(|f| delay_after(f).as_millis()).collect();
+        assert_eq!(ms, [0, 0, 250, 500, 1000, 2000, 2000, 2000]);
+    }
+
+    #[test]
+    fn unknown_names_get_a_digested_key_and_known_ones_their_id() {
+        let org = Uuid::now_v7();
+        let a = Keys::of_attempt(Some(org), None, " Ghost ", Some("10.0.0.1"));
+        let b = Keys::of_attempt(Some(org), None, "ghost", None);
+        assert_eq!(a.account, b.account, "folded like user IDs");
+        assert!(a.account.starts_with("l:") && a.account.len() == 34 && !a.account.contains("ghost"));
+        assert_eq!(a.address.as_deref(), Some("a:10.0.0.1"));
+        assert_eq!(b.address, None);
+        let other_org = Keys::of_attempt(Some(Uuid::now_v7()), None, "ghost", None);
+        assert_ne!(a.account, other_org.account);
+        let id = Uuid::now_v7();
+        assert_eq!(Keys::of_user(id, None).account, format!("u:{id}"));
+    }
+
+    #[test]
+    fn waits_round_up_to_a_second() {
+        let now = Utc::now();
+        assert_eq!(seconds_until(now + Duration::milliseconds(1500), now), 2);
+        assert_eq!(seconds_until(now, now), 1);
+        assert_eq!(seconds_until(now + Duration::minutes(15), now), 900);
+    }
+
+    #[test]
+    fn reminders_exist_in_every_language() {
+        for lang in Language::ALL {
+            for expired in [false, true] {
+                let (subject, text) =
+                    reminder_text(lang, "Ann", "2030-01-01 10:00 (UTC)", expired, "http://x/profile/security");
+                assert!(!subject.is_empty() && text.contains("http://x/profile/security") && text.contains("Ann"));
+            }
+        }
+    }
+}

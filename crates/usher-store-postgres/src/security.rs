@@ -1,0 +1,455 @@
+//! SecurityStore queries: authenticators, recovery codes, sign-in tickets,
+//! failure counts, sessions of a user and password-expiry reminders. A guarded UPDATE
+//! or an INSERT ... ON CONFLICT checks and changes atomically.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{Row, postgres::PgRow};
+use usher_core::{
+    security::{FailureCount, LoginTicket, ReminderScope, SecurityStore, SignInFacts, ThrottleRow, TotpRecord},
+    store::{Session, StoreError, StoreResult, User},
+};
+use uuid::Uuid;
+
+use super::{PostgresStore, map_err, user_from_row};
+
+fn count(n: i64) -> u32 {
+    u32::try_from(n.max(0)).unwrap_or(u32::MAX)
+}
+
+fn throttle_from_row(row: &PgRow) -> Result<ThrottleRow, sqlx::Error> {
+    Ok(ThrottleRow {
+        key: row.try_get("key")?,
+        failures: count(i64::from(row.try_get::<i32, _>("failures")?)),
+        window_start: row.try_get("window_start")?,
+        last_failure_at: row.try_get("last_failure_at")?,
+        locked_until: row.try_get("locked_until")?,
+    })
+}
+
+fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
+    Ok(Session {
+        id: row.try_get("id")?,
+        user_id: row.try_get("user_id")?,
+        secret_digest: row.try_get("secret_digest")?,
+        created_at: row.try_get("created_at")?,
+        last_active_at: row.try_get("last_active_at")?,
+        expires_at: row.try_get("expires_at")?,
+        address: row.try_get("address")?,
+        client: row.try_get("client")?,
+    })
+}
+
+async fn insert_codes(
+    tx: &mut sqlx::PgConnection,
+    user: Uuid,
+    codes: &[Vec<u8>],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+    for digest in codes {
+        sqlx::query("INSERT INTO mfa_recovery_codes (user_id, digest, created_at) VALUES ($1, $2, $3)")
+            .bind(user)
+            .bind(digest)
+            .bind(at)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl SecurityStore for PostgresStore {
+    async fn totp(&self, user: Uuid) -> StoreResult<Option<TotpRecord>> {
+        let row = sqlx::query(
+            "SELECT t.user_id, t.secret, t.created_at, t.confirmed_at, t.last_step, \
+             (SELECT count(*) FROM mfa_recovery_codes c WHERE c.user_id = t.user_id AND c.used_at IS NULL) AS codes \
+             FROM mfa_totp t WHERE t.user_id = $1",
+        )
+        .bind(user)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| {
+            Ok(TotpRecord {
+                user_id: r.try_get("user_id")?,
+                secret: r.try_get("secret")?,
+                created_at: r.try_get("created_at")?,
+                confirmed_at: r.try_get("confirmed_at")?,
+                last_step: r.try_get("last_step")?,
+                recovery_codes_left: count(r.try_get("codes")?),
+            })
+        })
+        .transpose()
+        .map_err(map_err)
+    }
+
+    async fn put_pending_totp(&self, user: Uuid, secret: &[u8], at: DateTime<Utc>) -> StoreResult<()> {
+        let done = sqlx::query(
+            "INSERT INTO mfa_totp (user_id, secret, created_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, \
+             last_step = NULL WHERE mfa_totp.confirmed_at IS NULL",
+        )
+        .bind(user)
+        .bind(secret)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 { Err(StoreError::Conflict { constraint: "mfa_enabled".into() }) } else { Ok(()) }
+    }
+
+    async fn confirm_totp(&self, user: Uuid, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = sqlx::query(
+            "UPDATE mfa_totp SET confirmed_at = $2, last_step = $3 WHERE user_id = $1 AND confirmed_at IS NULL",
+        )
+        .bind(user)
+        .bind(at)
+        .bind(step)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        if done.rows_affected() == 0 {
+            return Ok(false);
+        }
+        insert_codes(&mut tx, user, codes, at).await?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(true)
+    }
+
+    async fn use_totp_step(&self, user: Uuid, step: i64) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE mfa_totp SET last_step = $2 WHERE user_id = $1 AND confirmed_at IS NOT NULL \
+             AND (last_step IS NULL OR last_step < $2)",
+        )
+        .bind(user)
+        .bind(step)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_totp(&self, user: Uuid) -> StoreResult<bool> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let done = sqlx::query("DELETE FROM mfa_totp WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM mfa_recovery_codes WHERE user_id = $1")
+            .bind(user)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn replace_recovery_codes(&self, user: Uuid, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        insert_codes(&mut tx, user, codes, at).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn use_recovery_code(&self, user: Uuid, digest: &[u8], at: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query(
+            "UPDATE mfa_recovery_codes SET used_at = $3 WHERE user_id = $1 AND digest = $2 AND used_at IS NULL \
+             AND EXISTS (SELECT 1 FROM mfa_totp t WHERE t.user_id = $1 AND t.confirmed_at IS NOT NULL)",
+        )
+        .bind(user)
+        .bind(digest)
+        .bind(at)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn insert_login_ticket(&self, t: &LoginTicket) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO login_tickets (digest, user_id, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(&t.digest)
+        .bind(t.user_id)
+        .bind(t.created_at)
+        .bind(t.expires_at)
+        .bind(i64::from(t.attempts))
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn login_ticket(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<(LoginTicket, User)>> {
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", k.digest AS k_digest, k.created_at AS k_created_at, k.expires_at AS k_expires_at, k.attempts \
+             FROM login_tickets k JOIN users u ON u.id = k.user_id WHERE k.digest = $1 AND k.expires_at > $2"
+        ))
+        .bind(digest)
+        .bind(now)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let user = user_from_row(&row).map_err(map_err)?;
+        let ticket = LoginTicket {
+            digest: row.try_get("k_digest").map_err(map_err)?,
+            user_id: user.id,
+            created_at: row.try_get("k_created_at").map_err(map_err)?,
+            expires_at: row.try_get("k_expires_at").map_err(map_err)?,
+            attempts: count(i64::from(row.try_get::<i32, _>("attempts").map_err(map_err)?)),
+        };
+        Ok(Some((ticket, user)))
+    }
+
+    async fn login_ticket_failed(&self, digest: &[u8], max_attempts: u32) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query("UPDATE login_tickets SET attempts = attempts + 1 WHERE digest = $1")
+            .bind(digest)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        sqlx::query("DELETE FROM login_tickets WHERE digest = $1 AND attempts >= $2")
+            .bind(digest)
+            .bind(i64::from(max_attempts))
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn take_login_ticket(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM login_tickets WHERE digest = $1 AND expires_at > $2")
+            .bind(digest)
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn throttle(&self, account: &str, address: Option<&str>) -> StoreResult<Vec<ThrottleRow>> {
+        let rows = sqlx::query(
+            "SELECT key, failures, window_start, last_failure_at, locked_until FROM login_throttle WHERE key IN ($1, $2)",
+        )
+        .bind(account)
+        .bind(address)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(throttle_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn count_failure(&self, f: &FailureCount<'_>) -> StoreResult<ThrottleRow> {
+        let row = sqlx::query(
+            "INSERT INTO login_throttle (key, failures, window_start, last_failure_at, locked_until) \
+             VALUES ($1, 1, $2, $2, CASE WHEN $3 <= 1 THEN $4 END) \
+             ON CONFLICT (key) DO UPDATE SET \
+               failures = CASE WHEN login_throttle.window_start <= $5 THEN 1 ELSE login_throttle.failures + 1 END, \
+               window_start = CASE WHEN login_throttle.window_start <= $5 THEN $2 ELSE login_throttle.window_start END, \
+               last_failure_at = $2, \
+               locked_until = CASE WHEN (CASE WHEN login_throttle.window_start <= $5 THEN 1 \
+                 ELSE login_throttle.failures + 1 END) >= $3 THEN $4 ELSE login_throttle.locked_until END \
+             RETURNING key, failures, window_start, last_failure_at, locked_until",
+        )
+        .bind(f.key)
+        .bind(f.now)
+        .bind(i64::from(f.threshold))
+        .bind(f.lock_until)
+        .bind(f.window_cutoff)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        throttle_from_row(&row).map_err(map_err)
+    }
+
+    async fn throttle_row(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
+        let row = sqlx::query(
+            "SELECT key, failures, window_start, last_failure_at, locked_until FROM login_throttle WHERE key = $1",
+        )
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(throttle_from_row).transpose().map_err(map_err)
+    }
+
+    async fn clear_throttle(&self, key: &str) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM login_throttle WHERE key = $1")
+            .bind(key)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() > 0)
+    }
+
+    async fn purge_security(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> StoreResult<u64> {
+        let tickets = sqlx::query("DELETE FROM login_tickets WHERE expires_at <= $1")
+            .bind(now)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        let counts = sqlx::query(
+            "DELETE FROM login_throttle WHERE last_failure_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
+        )
+        .bind(idle_before)
+        .bind(now)
+        .execute(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(tickets.rows_affected() + counts.rows_affected())
+    }
+
+    async fn sign_in_facts(&self, org_id: Uuid, user: Uuid) -> StoreResult<SignInFacts> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = $2 AND confirmed_at IS NOT NULL) AS totp, \
+             (SELECT value FROM settings WHERE org_id = $1 AND key = 'mfa') AS mfa, \
+             (SELECT value FROM settings WHERE org_id = $1 AND key = 'password_policy') AS policy",
+        )
+        .bind(org_id)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(SignInFacts {
+            totp: row.try_get("totp").map_err(map_err)?,
+            mfa_setting: row.try_get("mfa").map_err(map_err)?,
+            password_policy: row.try_get("policy").map_err(map_err)?,
+        })
+    }
+
+    async fn require_password_change(&self, user: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET must_change_password = true, updated_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn live_sessions(
+        &self,
+        user: Uuid,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+        before: Option<Uuid>,
+        limit: u32,
+    ) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_active_at > $3 \
+             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5",
+        )
+        .bind(user)
+        .bind(now)
+        .bind(idle_since)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(session_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn delete_own_session(&self, user: Uuid, id: Uuid) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_sessions_except(&self, user: Uuid, keep: Option<Uuid>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+            .bind(user)
+            .bind(keep)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn password_policies(&self) -> StoreResult<Vec<(Uuid, serde_json::Value)>> {
+        let rows = sqlx::query("SELECT org_id, value FROM settings WHERE key = 'password_policy'")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("org_id")?, r.try_get("value")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+
+    async fn claim_password_reminders(
+        &self,
+        scope: ReminderScope,
+        changed_before: DateTime<Utc>,
+        batch: Uuid,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>> {
+        let (org, admins) = match scope {
+            ReminderScope::NonAdministrators(org) => (Some(org), false),
+            ReminderScope::Administrators => (None, true),
+        };
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
+             SELECT u.id, u.password_changed_at, $1, $2 FROM users u \
+             WHERE ($3 IS NULL OR u.org_id = $3) AND u.status = 'active' AND u.email IS NOT NULL \
+             AND u.password_changed_at IS NOT NULL AND u.password_changed_at <= $4 \
+             AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'administrator') = $5 \
+             AND NOT EXISTS (SELECT 1 FROM password_reminders p WHERE p.user_id = u.id \
+                             AND p.password_changed_at = u.password_changed_at) \
+             ORDER BY u.password_changed_at LIMIT $6 \
+             ON CONFLICT (user_id) DO UPDATE SET password_changed_at = excluded.password_changed_at, \
+               batch = excluded.batch, reminded_at = excluded.reminded_at \
+             WHERE password_reminders.password_changed_at <> excluded.password_changed_at",
+        )
+        .bind(batch)
+        .bind(at)
+        .bind(org)
+        .bind(changed_before)
+        .bind(admins)
+        .bind(i64::from(limit))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM password_reminders p JOIN users u ON u.id = p.user_id WHERE p.batch = $1"
+        ))
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+}
