@@ -109,7 +109,12 @@ pub enum WebError {
     ChangePassword,
     /// The organization requires two-step verification: nothing else until it is on.
     EnrolTwoStep,
-    Page { status: StatusCode, kind: &'static str, t: Tr, user: Option<NavUser> },
+    Page {
+        status: StatusCode,
+        kind: &'static str,
+        t: Tr,
+        user: Option<NavUser>,
+    },
 }
 
 #[derive(Template)]

@@ -60,6 +60,7 @@ pub async fn password_change_page(State(state): State<AppState>, me: SignedIn) -
     Ok(render(StatusCode::OK, &form_page(&me, &policy, &FieldErrors::default())))
 }
 
+/// The forced change form as posted; every field is text, so any body decodes.
 #[derive(Debug, Default, Deserialize)]
 pub struct PasswordChangeForm {
     #[serde(default)]

@@ -177,6 +177,7 @@ impl CsrfForm for ActionForm {
     }
 }
 
+/// `?done=`: the action just done, for its notice.
 #[derive(Debug, Default, Deserialize)]
 pub struct DoneQuery {
     done: Option<String>,
@@ -196,8 +197,7 @@ fn when(t: Tr, at: Option<DateTime<Utc>>, tz: usher_domain::TimeZone) -> String 
     at.map_or_else(|| t.get("users.never").into_owned(), |at| local_time(at, tz))
 }
 
-/// Renders the details page of user `id`, with the profile form as typed (and
-/// its errors) when a save failed.
+/// Renders the details page of user `id`, with what is `shown` once on top.
 pub async fn show(
     state: &AppState,
     me: &SignedIn,
@@ -209,6 +209,7 @@ pub async fn show(
     show_with(state, me, admin, id, None, shown, status).await
 }
 
+/// [`show`], with the profile form as typed (and its errors) when a save failed.
 async fn show_with(
     state: &AppState,
     me: &SignedIn,
