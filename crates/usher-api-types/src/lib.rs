@@ -8,6 +8,8 @@ use uuid::Uuid;
 
 mod access;
 pub use access::*;
+mod directory;
+pub use directory::*;
 mod invitations;
 pub use invitations::*;
 mod security;
@@ -53,6 +55,10 @@ pub struct UserBody {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Custom metadata values by field name (see `/api/v1/settings/metadata-fields`).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub metadata: serde_json::Map<String, serde_json::Value>,
 }
 
 /// `PATCH /api/v1/me`: absent fields stay as they are, `null` clears a field.

@@ -78,8 +78,10 @@ pub struct FailedLoginBody {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct SessionBody {
     pub id: Uuid,
-    /// The browser or client's user agent.
+    /// Browser and system, e.g. `Firefox on Linux`, or the program's name.
     pub client: Option<String>,
+    /// The raw user agent.
+    pub user_agent: Option<String>,
     pub address: Option<String>,
     pub created_at: DateTime<Utc>,
     pub last_active_at: DateTime<Utc>,

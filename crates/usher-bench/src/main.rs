@@ -6,6 +6,7 @@
 //! Load is only ever sent to a loopback address, and every run is bounded in
 //! time and in concurrency.
 
+mod directory;
 mod hash;
 mod load;
 mod report;
@@ -103,6 +104,44 @@ enum Command {
         #[command(flatten)]
         label: Label,
     },
+    /// Write N generated users as JSON lines for `usher users import` (bench/directory.sh).
+    UsersData {
+        /// How many users.
+        #[arg(long, default_value_t = 1_000_000)]
+        users: u64,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
+    /// Latency of each users-list query shape against a server holding `users-data` users.
+    Directory {
+        /// Server address, a loopback URL such as http://127.0.0.1:8080.
+        #[arg(long)]
+        base: String,
+        /// The session secret of an administrator.
+        #[arg(long, env = "BENCH_COOKIE", hide_env_values = true)]
+        cookie: String,
+        /// How many users `users-data` generated (with the same seed).
+        #[arg(long, default_value_t = 1_000_000)]
+        users: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Requests per query shape.
+        #[arg(long, default_value_t = 300)]
+        requests: usize,
+        /// The server's process ID, to record its memory.
+        #[arg(long)]
+        server_pid: Option<u32>,
+        #[command(flatten)]
+        label: Label,
+    },
+    /// Render directory records (from `directory` and bench/directory.sh) as a Markdown table.
+    DirectoryReport {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
     /// Render records (JSON lines, from the other subcommands and bench/run.sh) as Markdown tables.
     Report {
         /// Files of records; `-` reads standard input.
@@ -185,8 +224,15 @@ fn main() -> anyhow::Result<()> {
             print!("{}", report::render(&report::read(&files)?));
             Ok(())
         }
+        Command::UsersData { users, out, seed } => directory::generate(&out, users, seed),
+        Command::DirectoryReport { files } => {
+            print!("{}", directory::render(&report::read(&files)?));
+            Ok(())
+        }
         command => {
-            let runtime = tokio::runtime::Runtime::new()?;
+            // One thread drives every connection: the load generator takes at
+            // most one of the cores it shares with the server.
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
             runtime.block_on(run_http(command))
         }
     }
@@ -271,7 +317,13 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
                 emit(&record.json(&label.label));
             }
         }
-        Command::HashRate { .. } | Command::Report { .. } => bail!("not an HTTP subcommand"),
+        Command::Directory { base, cookie, users, seed, requests, server_pid, label } => {
+            let base = load::loopback_base(&base)?;
+            directory::measure(&base, &cookie, users, seed, requests.clamp(1, 10_000), server_pid, &label.label).await?;
+        }
+        Command::HashRate { .. } | Command::Report { .. } | Command::UsersData { .. } | Command::DirectoryReport { .. } => {
+            bail!("not an HTTP subcommand")
+        }
     }
     Ok(())
 }

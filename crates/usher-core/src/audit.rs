@@ -49,6 +49,8 @@ pub mod action {
     pub const APP_DELETED: &str = "app.deleted";
     pub const APP_PEOPLE_CHANGED: &str = "app.people_changed";
     pub const APP_GROUPS_CHANGED: &str = "app.groups_changed";
+    pub const METADATA_FIELDS_UPDATED: &str = "settings.metadata_fields.updated";
+    pub const USERS_IMPORTED: &str = "users.imported";
 
     pub const MFA_ENABLED: &str = "user.mfa.enabled";
     pub const MFA_DISABLED: &str = "user.mfa.disabled";

@@ -160,7 +160,7 @@ impl Usher {
             }
         };
         guard.slow_down().await;
-        let password_ok = self.hasher.verify(password, hash).await?;
+        let password_ok = self.hasher.verify(password, hash.clone()).await?;
         let failure = match &user {
             None => Some("unknown_user"),
             Some(_) if !password_ok => Some("bad_password"),
@@ -173,6 +173,8 @@ impl Usher {
             return Err(Error::BadCredentials);
         }
         let Some(user) = user else { return Err(Error::BadCredentials) };
+        // Imported bcrypt/PBKDF2 (or weaker argon2) hashes become argon2id now.
+        self.upgrade_password_hash(&user, hash.as_deref(), password).await;
         let facts = self.store.sign_in_facts(user.org_id, user.id).await?;
         if facts.totp {
             // Failures are forgotten only after the second step, so a known

@@ -133,9 +133,19 @@ fn hash_with(params: &Params, memory: &mut Vec<Block>, password: &[u8]) -> Resul
     ))
 }
 
-/// Verifies against an argon2 PHC string of any variant and cost; anything
-/// unreadable is simply "no match".
+/// Verifies against a stored hash: an argon2 PHC string of any variant and cost,
+/// or an imported bcrypt (`$2b$...`) or PBKDF2 (`$pbkdf2-sha256$...`) hash;
+/// anything unreadable is simply "no match".
 fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
+    match hash_kind(phc) {
+        Some(HashKind::Bcrypt) => return bcrypt::verify(password, phc).unwrap_or(false),
+        Some(HashKind::Pbkdf2) => {
+            use pbkdf2::PasswordVerifier;
+            return pbkdf2::phc::PasswordHash::new(phc)
+                .is_ok_and(|h| pbkdf2::Pbkdf2::default().verify_password(password, &h).is_ok());
+        }
+        _ => {}
+    }
     let parts: Vec<&str> = phc.split('$').collect();
     let [_, algorithm, version, costs, salt, hash] = parts[..] else { return false };
     let algorithm = match algorithm {
@@ -168,6 +178,68 @@ fn verify_with(memory: &mut Vec<Block>, password: &[u8], phc: &str) -> bool {
     bool::from(out.ct_eq(&expected))
 }
 
+/// The families of password hashes Usher can verify.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum HashKind {
+    Argon2,
+    Bcrypt,
+    Pbkdf2,
+}
+
+/// Which family a stored hash belongs to, from its prefix.
+pub(crate) fn hash_kind(phc: &str) -> Option<HashKind> {
+    if phc.starts_with("$argon2") {
+        Some(HashKind::Argon2)
+    } else if ["$2a$", "$2b$", "$2y$"].iter().any(|p| phc.starts_with(p)) {
+        Some(HashKind::Bcrypt)
+    } else if phc.starts_with("$pbkdf2") {
+        Some(HashKind::Pbkdf2)
+    } else {
+        None
+    }
+}
+
+/// Checks that an imported password hash is one Usher can verify: an argon2
+/// PHC string, bcrypt (`$2a$`, `$2b$`, `$2y$`, cost 4–31) or a PBKDF2 PHC string
+/// (`$pbkdf2`, `$pbkdf2-sha256`, `$pbkdf2-sha512`). Returns why not.
+pub fn check_password_hash(phc: &str) -> std::result::Result<(), &'static str> {
+    match hash_kind(phc) {
+        Some(HashKind::Argon2) => {
+            let parsed = argon2::password_hash::phc::PasswordHash::new(phc).map_err(|_| "not a valid argon2 PHC string")?;
+            let ok = argon2::Params::try_from(&parsed).is_ok() && parsed.salt.is_some() && parsed.hash.is_some();
+            if ok { Ok(()) } else { Err("not a valid argon2 PHC string") }
+        }
+        Some(HashKind::Bcrypt) => {
+            let cost = phc.get(4..6).and_then(|c| c.parse::<u32>().ok());
+            let ok = phc.len() == 60 && phc.as_bytes().get(6) == Some(&b'$') && cost.is_some_and(|c| (4..=31).contains(&c));
+            if ok { Ok(()) } else { Err("not a valid bcrypt hash") }
+        }
+        Some(HashKind::Pbkdf2) => {
+            let parsed = pbkdf2::phc::PasswordHash::new(phc).map_err(|_| "not a valid PBKDF2 PHC string")?;
+            let ok = pbkdf2::Algorithm::try_from(parsed.algorithm.as_str()).is_ok()
+                && pbkdf2::Params::try_from(&parsed).is_ok()
+                && parsed.salt.is_some()
+                && parsed.hash.is_some();
+            if ok { Ok(()) } else { Err("not a valid PBKDF2 PHC string") }
+        }
+        None => Err("not a PHC string of argon2id, bcrypt or PBKDF2"),
+    }
+}
+
+impl Hasher {
+    /// Whether a stored hash is argon2id at this server's cost, i.e. needs no
+    /// upgrade after a successful sign-in.
+    pub(crate) fn is_current(&self, phc: &str) -> bool {
+        let prefix = format!(
+            "$argon2id$v=19$m={},t={},p={}$",
+            self.params.m_cost(),
+            self.params.t_cost(),
+            self.params.p_cost()
+        );
+        phc.starts_with(&prefix)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use argon2::{PasswordHasher, PasswordVerifier};
@@ -197,6 +269,27 @@ mod tests {
         assert!(!verify_with(&mut memory, b"other passwore", &theirs));
         for junk in ["", "$argon2id$v=19$m=1,t=1,p=1$$", "$bcrypt$x", "$argon2id$v=19$m=999999999,t=2,p=1$AAAA$AAAA"] {
             assert!(!verify_with(&mut memory, b"x", junk), "{junk}");
+        }
+    }
+
+    #[test]
+    fn imported_bcrypt_and_pbkdf2_hashes_verify() {
+        let mut memory = Vec::new();
+        let bcrypt = bcrypt::hash("tr0ub4dor&3", 4).unwrap();
+        assert_eq!(hash_kind(&bcrypt), Some(HashKind::Bcrypt));
+        assert!(check_password_hash(&bcrypt).is_ok());
+        assert!(verify_with(&mut memory, b"tr0ub4dor&3", &bcrypt));
+        assert!(!verify_with(&mut memory, b"tr0ub4dor&4", &bcrypt));
+        // RFC 6070-style PBKDF2-SHA256 PHC string (from the pbkdf2 crate's tests).
+        let pbkdf2 = "$pbkdf2-sha256$i=4096,l=40$c2FsdFNBTFRzYWx0U0FMVHNhbHRTQUxUc2FsdFNBTFRzYWx0\
+                      $NIyJ28vTKy8y2BS4EW6EzysXNH68GAAYHE4qH7jdU+HGNVGMfaxH6Q";
+        assert!(check_password_hash(pbkdf2).is_ok(), "{:?}", check_password_hash(pbkdf2));
+        assert!(verify_with(&mut memory, b"passwordPASSWORDpassword", pbkdf2));
+        assert!(!verify_with(&mut memory, b"password", pbkdf2));
+        let ours = hash_with(&params(), &mut memory, b"x").unwrap();
+        assert!(check_password_hash(&ours).is_ok());
+        for bad in ["", "plain", "$2b$99$xx", "$pbkdf2-md5$i=1$AAAA$AAAA", "$argon2id$v=19$m=x$$", "$md5$x"] {
+            assert!(check_password_hash(bad).is_err(), "{bad}");
         }
     }
 

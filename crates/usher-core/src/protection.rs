@@ -1,12 +1,13 @@
 //! Sign-in protection and password expiry.
 //!
 //! Failed sign-ins are counted in the database per account and per client
-//! address, so every server node sees the same counts and locks. From the third
-//! failure in a row each attempt on the account waits a little longer before it
-//! is checked; at the threshold the account (or address) is locked for a while
-//! and attempts are refused with the time to wait, before any password check. A
-//! name no account has is counted and locked the same way, so the answers never
-//! tell whether an account exists. The check is one indexed query.
+//! address, so every server node sees the same counts and locks. After two
+//! failures in a row each attempt on the account waits a little longer before it
+//! is checked (0.25 s, doubling up to 2 s); at the threshold the account (or
+//! address) is locked for a while and attempts are refused with the time to wait,
+//! before any password check. A name no account has is counted and locked the
+//! same way, so the answers never tell whether an account exists. The check is one
+//! indexed query.
 //!
 //! Passwords expire after the organization's maximum age (non-administrators) or
 //! the operator's (administrators): an expired password sets the

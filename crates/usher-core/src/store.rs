@@ -82,6 +82,8 @@ pub struct User {
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     pub last_login_at: Option<DateTime<Utc>>,
+    /// Custom metadata values by field name (see [`crate::metadata`]).
+    pub metadata: crate::metadata::Metadata,
 }
 
 impl User {
@@ -197,6 +199,7 @@ pub trait Store:
     + crate::access::AccessStore
     + crate::users::UserAdminStore
     + crate::security::SecurityStore
+    + crate::directory::DirectoryStore
     + Send
     + Sync
     + 'static

@@ -115,8 +115,8 @@ impl FromRequestParts<AppState> for Authed {
                     StatusCode::FORBIDDEN,
                     "password-change-required",
                     "Password change required",
-                    "An administrator reset your password. Change it with PUT /api/v1/me/password (current_password: \
-                     the temporary password) before doing anything else.",
+                    "Your password must be changed (an administrator reset it, or it expired). Change it with PUT \
+                     /api/v1/me/password before doing anything else.",
                 ));
             }
         } else if crate::api::mfa::enrolment_session(&parts.headers) {

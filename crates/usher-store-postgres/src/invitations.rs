@@ -235,7 +235,8 @@ impl InvitationStore for PostgresStore {
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE users SET first_name = $1, last_name = $2, phone = $3, password_hash = $4, password_changed_at = $5, \
-             must_change_password = false, status = 'active', updated_at = $6 WHERE id = $7 AND status = 'invited'",
+             must_change_password = false, status = 'active', updated_at = $6, first_name_key = $8, last_name_key = $9 \
+             WHERE id = $7 AND status = 'invited'",
         )
         .bind(&p.first_name)
         .bind(&p.last_name)
@@ -244,6 +245,8 @@ impl InvitationStore for PostgresStore {
         .bind(at)
         .bind(at)
         .bind(user)
+        .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
+        .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

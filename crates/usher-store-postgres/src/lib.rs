@@ -33,7 +33,7 @@ impl PostgresStore {
         // sqlx pings a pooled connection before every use by default: a second
         // round trip per query. Ping only connections that sat idle a while.
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(std::env::var("QB_POOL").ok().and_then(|v| v.parse().ok()).unwrap_or(16))
             .acquire_timeout(Duration::from_secs(10))
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {
@@ -92,12 +92,13 @@ macro_rules! user_columns {
     () => {
         "u.id, u.org_id, u.user_id, u.email, u.first_name, u.last_name, u.phone, \
     u.contact_person, u.company, u.language, u.timezone, u.status, u.must_change_password, \
-    u.password_changed_at, u.created_at, u.updated_at, u.last_login_at, \
+    u.password_changed_at, u.created_at, u.updated_at, u.last_login_at, u.metadata, \
     (SELECT string_agg(role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles"
     };
 }
 
 mod access;
+mod directory;
 mod invitations;
 mod mail;
 mod security;
@@ -129,6 +130,7 @@ fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         last_login_at: row.try_get("last_login_at")?,
+        metadata: directory::metadata_from_row(row)?,
     })
 }
 
@@ -201,8 +203,9 @@ impl Store for PostgresStore {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, phone, \
-             contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)",
+             contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at, \
+             first_name_key, last_name_key) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)",
         )
         .bind(u.id)
         .bind(u.org_id)
@@ -221,6 +224,8 @@ impl Store for PostgresStore {
         .bind(&u.password_hash)
         .bind(u.password_hash.as_ref().map(|_| u.created_at))
         .bind(u.created_at)
+        .bind(usher_domain::fold(u.profile.first_name.as_deref().unwrap_or("")))
+        .bind(usher_domain::fold(u.profile.last_name.as_deref().unwrap_or("")))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -264,7 +269,7 @@ impl Store for PostgresStore {
     async fn update_profile(&self, id: Uuid, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
         let done = sqlx::query(
             "UPDATE users SET first_name = $1, last_name = $2, phone = $3, contact_person = $4, company = $5, \
-             language = $6, timezone = $7, updated_at = $8 WHERE id = $9",
+             language = $6, timezone = $7, updated_at = $8, first_name_key = $10, last_name_key = $11 WHERE id = $9",
         )
         .bind(&p.first_name)
         .bind(&p.last_name)
@@ -275,6 +280,8 @@ impl Store for PostgresStore {
         .bind(p.timezone.name())
         .bind(at)
         .bind(id)
+        .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
+        .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

@@ -97,7 +97,7 @@ const APP_ROLES_OF: &str = "SELECT r.role, r.app_id, a.name AS app_name FROM app
 
 impl SqliteStore {
     async fn tx(&self) -> StoreResult<Transaction<'static, Sqlite>> {
-        self.pool.begin().await.map_err(map_err)
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
     }
 }
 

@@ -235,7 +235,8 @@ impl InvitationStore for SqliteStore {
     ) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE users SET first_name = ?, last_name = ?, phone = ?, password_hash = ?, password_changed_at = ?, \
-             must_change_password = 0, status = 'active', updated_at = ? WHERE id = ? AND status = 'invited'",
+             must_change_password = 0, status = 'active', updated_at = ?, first_name_key = ?, last_name_key = ? \
+             WHERE id = ? AND status = 'invited'",
         )
         .bind(&p.first_name)
         .bind(&p.last_name)
@@ -243,6 +244,8 @@ impl InvitationStore for SqliteStore {
         .bind(password_hash)
         .bind(at)
         .bind(at)
+        .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
+        .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
         .bind(user)
         .execute(&self.pool)
         .await

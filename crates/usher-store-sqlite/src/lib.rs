@@ -1,4 +1,9 @@
 //! Usher's [`Store`] on SQLite (embedded, WAL). Its schema lives in `migrations/`.
+//!
+//! Every transaction here writes, so each starts with `BEGIN IMMEDIATE`: it takes
+//! the write lock up front, waiting up to the busy timeout, where a deferred
+//! transaction that read first would fail at once with `SQLITE_BUSY` when
+//! another connection wrote meanwhile.
 
 use std::{str::FromStr, time::Duration};
 
@@ -85,12 +90,13 @@ macro_rules! user_columns {
     () => {
         "u.id, u.org_id, u.user_id, u.email, u.first_name, u.last_name, u.phone, \
     u.contact_person, u.company, u.language, u.timezone, u.status, u.must_change_password, \
-    u.password_changed_at, u.created_at, u.updated_at, u.last_login_at, \
+    u.password_changed_at, u.created_at, u.updated_at, u.last_login_at, u.metadata, \
     (SELECT group_concat(role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles"
     };
 }
 
 mod access;
+mod directory;
 mod invitations;
 mod mail;
 mod security;
@@ -122,6 +128,7 @@ fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
         last_login_at: row.try_get("last_login_at")?,
+        metadata: directory::metadata_from_row(row)?,
     })
 }
 
@@ -190,11 +197,12 @@ impl Store for SqliteStore {
     }
 
     async fn insert_user(&self, u: &NewUser) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, phone, \
-             contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at, \
+             first_name_key, last_name_key) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(u.id)
         .bind(u.org_id)
@@ -214,6 +222,8 @@ impl Store for SqliteStore {
         .bind(u.password_hash.as_ref().map(|_| u.created_at))
         .bind(u.created_at)
         .bind(u.created_at)
+        .bind(usher_domain::fold(u.profile.first_name.as_deref().unwrap_or("")))
+        .bind(usher_domain::fold(u.profile.last_name.as_deref().unwrap_or("")))
         .execute(&mut *tx)
         .await
         .map_err(map_err)?;
@@ -257,7 +267,7 @@ impl Store for SqliteStore {
     async fn update_profile(&self, id: Uuid, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
         let done = sqlx::query(
             "UPDATE users SET first_name = ?, last_name = ?, phone = ?, contact_person = ?, company = ?, \
-             language = ?, timezone = ?, updated_at = ? WHERE id = ?",
+             language = ?, timezone = ?, updated_at = ?, first_name_key = ?, last_name_key = ? WHERE id = ?",
         )
         .bind(&p.first_name)
         .bind(&p.last_name)
@@ -267,6 +277,8 @@ impl Store for SqliteStore {
         .bind(p.language.code())
         .bind(p.timezone.name())
         .bind(at)
+        .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
+        .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
         .bind(id)
         .execute(&self.pool)
         .await
@@ -311,7 +323,7 @@ impl Store for SqliteStore {
     }
 
     async fn set_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO password_history (user_id, hash, created_at) \
              SELECT id, password_hash, ? FROM users WHERE id = ? AND password_hash IS NOT NULL",
@@ -359,7 +371,7 @@ impl Store for SqliteStore {
     }
 
     async fn sign_in(&self, session: &Session, event: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         sqlx::query(UPDATE_LAST_LOGIN)
             .bind(session.created_at)
             .bind(session.user_id)

@@ -144,7 +144,7 @@ impl MailStore for SqliteStore {
         limit: u32,
         render: &ReminderRenderer,
     ) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         // The UPDATE takes the write lock first; the marked rows are then read back
         // by their marker (this pass's time) through the expiry index.
         let marked = sqlx::query(

@@ -13,6 +13,24 @@ use uuid::Uuid;
 
 use super::{SqliteStore, map_err, user_from_row};
 
+/// The users a reminder pass may claim: active, with an email address, not yet
+/// reminded about this password.
+macro_rules! reminder_due {
+    () => {
+        "u.status = 'active' AND u.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM password_reminders p \
+         WHERE p.user_id = u.id AND p.password_changed_at = u.password_changed_at)"
+    };
+}
+
+/// Claims a user again only for a newer password (so concurrent passes claim once).
+macro_rules! reminder_upsert {
+    () => {
+        "ON CONFLICT (user_id) DO UPDATE SET password_changed_at = excluded.password_changed_at, \
+         batch = excluded.batch, reminded_at = excluded.reminded_at \
+         WHERE password_reminders.password_changed_at <> excluded.password_changed_at"
+    };
+}
+
 fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
@@ -105,7 +123,7 @@ impl SecurityStore for SqliteStore {
     }
 
     async fn confirm_totp(&self, user: Uuid, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         let done = sqlx::query(
             "UPDATE mfa_totp SET confirmed_at = ?2, last_step = ?3 WHERE user_id = ?1 AND confirmed_at IS NULL",
         )
@@ -137,7 +155,7 @@ impl SecurityStore for SqliteStore {
     }
 
     async fn delete_totp(&self, user: Uuid) -> StoreResult<bool> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         let done = sqlx::query("DELETE FROM mfa_totp WHERE user_id = ?")
             .bind(user)
             .execute(&mut *tx)
@@ -153,7 +171,7 @@ impl SecurityStore for SqliteStore {
     }
 
     async fn replace_recovery_codes(&self, user: Uuid, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         insert_codes(&mut tx, user, codes, at).await?;
         tx.commit().await.map_err(map_err)
     }
@@ -226,7 +244,7 @@ impl SecurityStore for SqliteStore {
     }
 
     async fn login_ticket_failed(&self, digest: &[u8], max_attempts: u32) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         sqlx::query("UPDATE login_tickets SET attempts = attempts + 1 WHERE digest = ?")
             .bind(digest)
             .execute(&mut *tx)
@@ -420,33 +438,36 @@ impl SecurityStore for SqliteStore {
         at: DateTime<Utc>,
         limit: u32,
     ) -> StoreResult<Vec<User>> {
-        let (org, admins) = match scope {
-            ReminderScope::NonAdministrators(org) => (Some(org), false),
-            ReminderScope::Administrators => (None, true),
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let claim = match scope {
+            ReminderScope::NonAdministrators(org) => sqlx::query(concat!(
+                "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
+                 SELECT u.id, u.password_changed_at, ?1, ?2 FROM users u \
+                 WHERE u.org_id = ?3 AND u.password_changed_at <= ?4 AND ",
+                reminder_due!(),
+                " AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'administrator') \
+                 ORDER BY u.password_changed_at LIMIT ?5 ",
+                reminder_upsert!()
+            ))
+            .bind(batch)
+            .bind(at)
+            .bind(org)
+            .bind(changed_before)
+            .bind(i64::from(limit)),
+            ReminderScope::Administrators => sqlx::query(concat!(
+                "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
+                 SELECT u.id, u.password_changed_at, ?1, ?2 FROM user_roles r JOIN users u ON u.id = r.user_id \
+                 WHERE r.role = 'administrator' AND u.password_changed_at <= ?3 AND ",
+                reminder_due!(),
+                " LIMIT ?4 ",
+                reminder_upsert!()
+            ))
+            .bind(batch)
+            .bind(at)
+            .bind(changed_before)
+            .bind(i64::from(limit)),
         };
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
-             SELECT u.id, u.password_changed_at, ?1, ?2 FROM users u \
-             WHERE (?3 IS NULL OR u.org_id = ?3) AND u.status = 'active' AND u.email IS NOT NULL \
-             AND u.password_changed_at IS NOT NULL AND u.password_changed_at <= ?4 \
-             AND EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'administrator') = ?5 \
-             AND NOT EXISTS (SELECT 1 FROM password_reminders p WHERE p.user_id = u.id \
-                             AND p.password_changed_at = u.password_changed_at) \
-             ORDER BY u.password_changed_at LIMIT ?6 \
-             ON CONFLICT (user_id) DO UPDATE SET password_changed_at = excluded.password_changed_at, \
-               batch = excluded.batch, reminded_at = excluded.reminded_at \
-             WHERE password_reminders.password_changed_at <> excluded.password_changed_at",
-        )
-        .bind(batch)
-        .bind(at)
-        .bind(org)
-        .bind(changed_before)
-        .bind(admins)
-        .bind(i64::from(limit))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
+        claim.execute(&mut *tx).await.map_err(map_err)?;
         let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),

@@ -57,7 +57,7 @@ impl SqliteStore {
 #[async_trait]
 impl UserAdminStore for SqliteStore {
     async fn set_user_status(&self, org_id: Uuid, user: Uuid, disable: bool, at: DateTime<Utc>) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         let changed = if disable {
             sqlx::query(concat!(
                 "UPDATE users SET status = 'disabled', updated_at = ?3 WHERE id = ?1 AND org_id = ?2 AND ",
@@ -113,7 +113,7 @@ impl UserAdminStore for SqliteStore {
     }
 
     async fn set_temporary_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<u64> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO password_history (user_id, hash, created_at) \
              SELECT id, password_hash, ? FROM users WHERE id = ? AND password_hash IS NOT NULL",

@@ -8,6 +8,13 @@ use usher_core::{RequestContext, accounts::NewAccount};
 use usher_domain::{Email, LoginName, ShortText};
 use usher_server::{Config, Overrides};
 
+mod users;
+
+/// mimalloc instead of the system allocator: the request path allocates many
+/// small, short-lived buffers, which glibc's malloc serves markedly slower (BENCHMARKS.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "usher", version, about = "Usher: self-hosted user and access management")]
 struct Cli {
@@ -44,6 +51,11 @@ enum Command {
     Admin {
         #[command(subcommand)]
         command: AdminCommand,
+    },
+    /// Import or export users (CSV or JSON lines).
+    Users {
+        #[command(subcommand)]
+        command: users::UsersCommand,
     },
 }
 
@@ -92,6 +104,7 @@ fn init_logging(filter: &str) {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Serve { .. } => serve(config).await,
+        Command::Users { command } => users::run(command, config).await,
         Command::Migrate => {
             usher_server::open_usher(&config).await?;
             println!("Database is up to date.");

@@ -134,6 +134,8 @@ impl Usher {
             self.store.set_password(user.id, &hash, now, policy.history).await?;
         }
         let ended = self.store.delete_user_sessions(user.id).await?;
+        // Proving control of the mailbox lifts a sign-in lock on the account.
+        self.forget_sign_in_failures(user.id).await?;
         self.audit(
             ctx,
             Entry {

@@ -251,3 +251,32 @@ pub async fn unlock_user(
     state.usher.unlock_user(&ctx, &me.user_manager()?, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_restricted_to_enrolment_reaches_only_enrolment_and_sign_out() {
+        let allowed = [
+            (Method::GET, "/api/v1/me"),
+            (Method::GET, "/api/v1/me/mfa/"),
+            (Method::POST, "/api/v1/me/mfa/totp"),
+            (Method::POST, "/api/v1/me/mfa/totp/confirm"),
+            (Method::POST, "/api/v1/auth/logout"),
+        ];
+        for (m, p) in &allowed {
+            assert!(allowed_while_enrolling(m, p), "{m} {p}");
+        }
+        let refused = [
+            (Method::PATCH, "/api/v1/me"),
+            (Method::DELETE, "/api/v1/me/mfa/totp"),
+            (Method::GET, "/api/v1/me/sessions"),
+            (Method::POST, "/api/v1/me/mfa/recovery-codes"),
+            (Method::GET, "/api/v1/users"),
+        ];
+        for (m, p) in &refused {
+            assert!(!allowed_while_enrolling(m, p), "{m} {p}");
+        }
+    }
+}

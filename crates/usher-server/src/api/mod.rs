@@ -3,9 +3,11 @@
 mod apps;
 mod audit;
 mod auth;
+mod directory;
 mod groups;
 pub mod invitations;
 mod me;
+mod metadata;
 pub mod mfa;
 pub mod recovery;
 mod roles;
@@ -78,6 +80,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::get_password_policy, settings::put_password_policy))
         .routes(routes!(settings::password_policy_presets))
         .routes(routes!(settings::get_token_policy, settings::put_token_policy))
+        .routes(routes!(metadata::get_metadata_fields, metadata::put_metadata_fields))
         .routes(routes!(audit::list_audit_events))
         .routes(routes!(tokens::list_my_tokens, tokens::create_my_token))
         .routes(routes!(tokens::get_my_token, tokens::patch_my_token, tokens::delete_my_token))
@@ -138,5 +141,6 @@ pub fn user_body(u: &User) -> UserBody {
         created_at: u.created_at,
         updated_at: u.updated_at,
         last_login_at: u.last_login_at,
+        metadata: u.metadata.clone(),
     }
 }

@@ -31,22 +31,39 @@ use crate::{
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct UserListParams {
+    /// Search. Plain text: a case-insensitive substring of first name, last name
+    /// or phone, or exactly a user ID or email (case-insensitive).
+    /// `field_name:text`: a case-insensitive substring of that custom metadata
+    /// field (the name exact and case-sensitive; empty text finds nothing).
+    q: Option<String>,
+    /// `user_id`, `email`, `first_name`, `last_name` (default), `phone`, `role`
+    /// (User, Administrator, Developer, User Manager), `status`, `created_at`, `last_login_at`.
+    sort: Option<String>,
+    /// `asc` (default) or `desc`.
+    order: Option<String>,
+    /// Comma-separated properties to return, e.g. `user_id,email,metadata` (`id` always).
+    fields: Option<String>,
     /// 1–200, default 50.
     limit: Option<u32>,
+    /// `next_cursor` of the previous page (same `sort` and `order`).
     cursor: Option<String>,
 }
 
-/// The organization's users, in user-ID order.
+/// The organization's users: searched, sorted, paged with stable cursors.
 #[utoipa::path(get, path = "/users", tag = "users", params(UserListParams), security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = Page<UserBody>), (status = 401, body = Problem), (status = 403, body = Problem)))]
+    responses((status = 200, body = Page<UserBody>), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 422, body = Problem, description = "A bad sort, order, fields, limit or cursor")))]
 pub async fn list_users(
     State(state): State<AppState>,
     Authed(me): Authed,
     ApiQuery(p): ApiQuery<UserListParams>,
-) -> ApiResult<Json<Page<UserBody>>> {
+) -> ApiResult<Json<Page<serde_json::Value>>> {
     let manager = me.user_manager()?;
-    let page = state.usher.list_users(&manager, p.cursor.as_deref(), p.limit.unwrap_or(50)).await?;
-    Ok(Json(Page { items: page.items.iter().map(user_body).collect(), next_cursor: page.next_cursor }))
+    let fields = super::directory::parse_fields(p.fields.as_deref())?;
+    let query = usher_core::directory::UserQuery { q: p.q, sort: p.sort, order: p.order, cursor: p.cursor, limit: p.limit };
+    let page = state.usher.search_users(&manager, &query).await?;
+    let items = page.items.iter().map(|u| super::directory::project(user_body(u), fields.as_deref())).collect();
+    Ok(Json(Page { items, next_cursor: page.next_cursor }))
 }
 
 /// A duplicate user ID or email: 409, naming the field.
@@ -181,7 +198,8 @@ pub async fn failed_logins(
 fn session_body(s: Session) -> SessionBody {
     SessionBody {
         id: s.id,
-        client: s.client,
+        client: usher_core::sessions::describe_client(s.client.as_deref()),
+        user_agent: s.client,
         address: s.address,
         created_at: s.created_at,
         last_active_at: s.last_active_at,

@@ -53,7 +53,7 @@ pub fn router() -> Router<AppState> {
         .route("/profile/security/two-step/disable", post(security::disable_mfa))
         .route("/profile/security/two-step/recovery-codes", post(security::regenerate_codes))
         .route(security::mfa::ENROL_PATH, get(security::mfa::setup).post(security::mfa::confirm))
-        .route("/profile/security/two-step/restart", post(security::mfa::restart))
+        .route(security::mfa::RESTART_PATH, post(security::mfa::restart))
         .route("/profile/security/sessions/{id}/end", post(security::end_session))
         .route("/profile/security/sessions/end-others", post(security::end_other_sessions))
         .route("/profile/security/sessions/end-all", post(security::end_all_sessions))

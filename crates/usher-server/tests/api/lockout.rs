@@ -157,5 +157,13 @@ async fn a_locked_owner_can_still_get_a_reset_link() {
     let res = c.post("/api/v1/auth/password-reset", json!({ "login": "pia" })).await;
     assert_eq!(res.status, StatusCode::ACCEPTED);
     let mail = app.mail.next_to("pia@example.org").await;
-    assert!(mail.link().starts_with(&format!("{}/reset-password/", app.base)), "{}", mail.link());
+    let link = mail.link();
+    assert!(link.starts_with(&format!("{}/reset-password/", app.base)), "{link}");
+    // Using the link proves control of the mailbox: the lock is lifted.
+    let token = link.rsplit('/').next().unwrap().to_owned();
+    let new_password = "Quartz-Lantern-Meadow-77";
+    let res =
+        c.post("/api/v1/auth/password-reset/complete", json!({ "token": token, "new_password": new_password })).await;
+    assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
+    assert_eq!(login(&mut c, "pia", new_password).await.status, StatusCode::OK);
 }

@@ -32,6 +32,8 @@ use crate::{app::AppState, extract::Ctx};
 /// Where a user adds an authenticator app; a session restricted to enrolment is
 /// sent here from every other page.
 pub const ENROL_PATH: &str = "/profile/security/two-step";
+/// Where a new key replaces the one waiting for confirmation.
+pub const RESTART_PATH: &str = "/profile/security/two-step/restart";
 
 /// Where a fresh session goes first: the forced password change, the forced
 /// enrolment, or My profile.
@@ -52,7 +54,7 @@ pub fn enrolment_session(headers: &HeaderMap) -> bool {
 
 /// The pages a session restricted to enrolment may open.
 pub fn allowed_while_enrolling(path: &str) -> bool {
-    path == ENROL_PATH || path.starts_with("/profile/security/two-step/")
+    path == ENROL_PATH || path == RESTART_PATH
 }
 
 #[derive(Template)]
@@ -275,4 +277,17 @@ struct CodesPage {
 pub fn codes_page(me: &SignedIn, nav: NavUser, codes: Vec<String>, enabled: bool) -> Response {
     let page = CodesPage { l: Layout::new(me.t(), "two_step.codes_title", Some(nav), "profile"), codes, enabled };
     render(StatusCode::OK, &page)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_session_restricted_to_enrolment_opens_only_the_enrolment_pages() {
+        assert!(allowed_while_enrolling(ENROL_PATH) && allowed_while_enrolling(RESTART_PATH));
+        for path in ["/profile", "/profile/security", "/profile/security/two-step/disable", "/admin/users"] {
+            assert!(!allowed_while_enrolling(path), "{path}");
+        }
+    }
 }

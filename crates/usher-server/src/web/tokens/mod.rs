@@ -193,6 +193,8 @@ impl Issued {
 pub struct Owner {
     pub heading: String,
     pub user_id: String,
+    /// The user's details page, whose tabs this page shares.
+    pub details: String,
 }
 
 #[derive(Template)]
@@ -253,6 +255,7 @@ async fn show(state: &AppState, me: &SignedIn, target: &Target, o: Outcome, stat
         owner: target.managed.then(|| Owner {
             heading: t.with("admin_tokens.heading", "name", target.owner.display_name()),
             user_id: target.owner.user_id.clone(),
+            details: format!("/admin/users/{}", target.owner.id),
         }),
         notice: o.notice,
         problem: o.problem,
@@ -538,6 +541,7 @@ mod tests {
             created_at: now,
             updated_at: now,
             last_login_at: None,
+            metadata: Default::default(),
         };
         Target { owner, managed }
     }

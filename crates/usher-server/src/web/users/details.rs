@@ -285,7 +285,7 @@ async fn show_with(
         sessions: sessions
             .into_iter()
             .map(|s| SessionRow {
-                client: s.client.unwrap_or_else(dash),
+                client: usher_core::sessions::describe_client(s.client.as_deref()).unwrap_or_else(dash),
                 address: s.address.unwrap_or_else(dash),
                 created: local_time(s.created_at, tz),
                 last_active: local_time(s.last_active_at, tz),

@@ -211,6 +211,8 @@ async fn browser_http_administrators_lift_a_lock_and_reset_two_step_from_the_use
         app.client().post("/api/v1/auth/login", json!({ "login": "amy", "password": "nope-nope" })).await;
     }
     let (admin, csrf) = web_sign_in(&app, "admin", ADMIN_PASSWORD).await;
+    let (_, details) = page(&admin, format!("{}/admin/users/{}", app.base, amy.id)).await;
+    assert!(details.contains(&format!("href=\"/admin/users/{}/security\"", amy.id)), "the details page links here");
     let url = format!("{}/admin/users/{}/security", app.base, amy.id);
     let (status, html) = page(&admin, url.clone()).await;
     assert_eq!(status, StatusCode::OK);

@@ -93,7 +93,7 @@ async fn browser_an_administrator_creates_resets_and_disables_a_user_who_must_ch
             fill(&d, "new_password", &temporary).await?;
             fill(&d, "repeat_password", &temporary).await?;
             click_and_wait(&d, By::Css("#password-change button[type=submit]")).await?;
-            assert!(text_of(&d, By::Id("new_password-error")).await?.contains("different from the temporary one"));
+            assert!(text_of(&d, By::Id("new_password-error")).await?.contains("different from the current one"));
             fill(&d, "current_password", &temporary).await?;
             fill(&d, "new_password", DANA_PASSWORD).await?;
             fill(&d, "repeat_password", DANA_PASSWORD).await?;
