@@ -15,6 +15,12 @@
 #                           (default postgres://postgres@127.0.0.1:5432/postgres)
 #   BENCH_WAIT_FOR_BUILDS   seconds to wait for other rustc processes to finish
 #                           before measuring (default 600; 0 to not wait)
+#   BENCH_MFA_USERS         users enrolled for the two-step sign-in storm (default:
+#                           150/s x min(1 + BENCH_SECONDS, 30) s x 1.5)
+#   BENCH_ONLY              two-step: per engine, only the sign-in storms with and
+#                           without two-step verification (and the raw argon2id rate);
+#                           written to target/bench-report-two-step.md and
+#                           target/bench-records-two-step.jsonl
 set -euo pipefail
 
 usage() {
@@ -43,6 +49,13 @@ MIXED_SIGNIN_WORKERS=8
 MIXED_READ_WORKERS=16
 PACED_READ_RATE=200
 HASH_SECONDS=3
+# Enough users that none signs in twice within one 30 s TOTP step at 150 sign-ins/s.
+MFA_USERS=${BENCH_MFA_USERS:-$((150 * ((RUN_SECONDS + 1) < 30 ? RUN_SECONDS + 1 : 30) * 3 / 2))}
+ONLY=${BENCH_ONLY:-}
+case "$ONLY" in
+    "" | two-step) ;;
+    *) echo "BENCH_ONLY must be two-step or empty" >&2; exit 2 ;;
+esac
 
 log() { echo "bench: $*" >&2; }
 
@@ -240,6 +253,21 @@ bench_engine() {
     measured signin --base "$BASE" --login admin --concurrency "$SIGNIN_WORKERS" --seconds "$RUN_SECONDS"
     hash_rate
 
+    # The same storm with two-step verification: MFA_USERS users imported with the
+    # benchmark password (one argon2id hash for all), each signed in once and
+    # enrolled in TOTP by usher-bench, which keeps their secrets; then each
+    # sign-in is the password step and the code step, no user twice in a 30 s step.
+    # usher-bench measures the raw argon2id rate right before and after it.
+    log "$ENGINE: two-step sign-in storm: $MFA_USERS users imported and enrolled, then $SIGNIN_WORKERS workers, $RUN_SECONDS s"
+    "$BENCH" mfa-users --users "$MFA_USERS" --out "$WORK/mfa-users.jsonl"
+    "$USHER" users import "$WORK/mfa-users.jsonl" >/dev/null
+    measured signin-mfa --base "$BASE" --users "$MFA_USERS" --concurrency "$SIGNIN_WORKERS" \
+        --seconds "$RUN_SECONDS" --hash-seconds "$HASH_SECONDS"
+    if [[ $ONLY == two-step ]]; then
+        finish_engine
+        return
+    fi
+
     log "$ENGINE: GET /api/v1/me alone ($READ_CONNECTIONS connections, $RUN_SECONDS s)"
     measured reads --base "$BASE" --path /api/v1/me --concurrency "$READ_CONNECTIONS" --seconds "$RUN_SECONDS"
 
@@ -271,6 +299,11 @@ bench_engine() {
     measured mixed --base "$BASE" --login admin --path /api/v1/me --read-rate "$PACED_READ_RATE" \
         --signin-concurrency "$MIXED_SIGNIN_WORKERS" --read-concurrency "$MIXED_READ_WORKERS" --seconds "$RUN_SECONDS"
 
+    finish_engine
+}
+
+# Memory after the load, then the server and the database go.
+finish_engine() {
     sleep 1
     record "$(printf '{"label":"%s","kind":"rss_after","kib":%d}' "$ENGINE" "$(rss_kib)")"
     loadavg_record loadavg_after
@@ -290,7 +323,7 @@ REPORT=$WORK/report.md
 {
     echo "# Usher benchmark report"
     echo
-    echo "- Command: \`bash bench/run.sh ${1:-all}\` ($RUN_SECONDS s per load run, after 1 s of unmeasured warm-up)"
+    echo "- Command: \`${ONLY:+BENCH_ONLY=$ONLY }bash bench/run.sh ${1:-all}\` ($RUN_SECONDS s per load run, after 1 s of unmeasured warm-up)"
     echo "- Date: $(date -u '+%Y-%m-%d %H:%M UTC'); commit $commit"
     echo "- Machine: $(nproc) CPUs ($(grep -m1 '^model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ *//')), $(awk '/^MemTotal:/ { printf "%.1f GiB", $2 / 1048576 }' /proc/meminfo) RAM, $(uname -sr)"
     echo "- Server and load generator share these CPUs; the server hashes on $(nproc) threads."
@@ -299,7 +332,8 @@ REPORT=$WORK/report.md
     "$BENCH" report "$RECORDS"
 } >"$REPORT"
 mkdir -p "$TARGET_DIR"
-cp "$REPORT" "$TARGET_DIR/bench-report.md"
-cp "$RECORDS" "$TARGET_DIR/bench-records.jsonl"
+# A partial run (BENCH_ONLY) does not replace the full run's files.
+cp "$REPORT" "$TARGET_DIR/bench-report${ONLY:+-$ONLY}.md"
+cp "$RECORDS" "$TARGET_DIR/bench-records${ONLY:+-$ONLY}.jsonl"
 cat "$REPORT"
-log "report written to $TARGET_DIR/bench-report.md"
+log "report written to $TARGET_DIR/bench-report${ONLY:+-$ONLY}.md"

@@ -88,6 +88,11 @@ pub struct ProfilePatch {
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<String>)]
     pub email: Option<Option<String>>,
+    /// Custom metadata values to set, by field name (`PATCH /api/v1/users/{id}`
+    /// only); `null` or `""` clears one, absent fields stay.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// Lets `Option<Option<T>>` tell "absent" (None) from "null" (Some(None)).

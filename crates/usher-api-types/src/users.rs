@@ -29,6 +29,11 @@ pub struct UserCreate {
     /// With `invite`: `false` answers the invitation link instead of emailing it. Default `true`.
     #[serde(default)]
     pub send_invitation: Option<bool>,
+    /// Custom metadata values by field name, checked by type; when given, the
+    /// organization's required fields must be there.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A user just created; `invitation_link` when an invitation was made without email.

@@ -6,32 +6,92 @@
 //! `i` and the seed), so the measurer knows real user IDs, emails, phones and
 //! sort keys without reading the database.
 
-use std::{
-    io::Write,
-    path::Path,
-    time::Instant,
-};
+use std::{io::Write, path::Path, time::Instant};
 
 use anyhow::{Context, bail};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 const FIRST: [&str; 48] = [
-    "James", "Mary", "Robert", "Patricia", "John", "Jennifer", "Michael", "Linda", "David", "Elizabeth", "William",
-    "Barbara", "Richard", "Susan", "Joseph", "Jessica", "Thomas", "Sarah", "Charles", "Karen", "Daniel", "Nancy",
-    "Matthew", "Lisa", "Anthony", "Betty", "Mark", "Sandra", "Paul", "Ashley", "Steven", "Emily", "Andrew", "Donna",
-    "Joshua", "Michelle", "Kevin", "Carol", "Brian", "Amanda", "Élodie", "Chloé", "Иван", "Ольга", "Дмитрий", "Анна",
-    "Søren", "Zoë",
+    "James",
+    "Mary",
+    "Robert",
+    "Patricia",
+    "John",
+    "Jennifer",
+    "Michael",
+    "Linda",
+    "David",
+    "Elizabeth",
+    "William",
+    "Barbara",
+    "Richard",
+    "Susan",
+    "Joseph",
+    "Jessica",
+    "Thomas",
+    "Sarah",
+    "Charles",
+    "Karen",
+    "Daniel",
+    "Nancy",
+    "Matthew",
+    "Lisa",
+    "Anthony",
+    "Betty",
+    "Mark",
+    "Sandra",
+    "Paul",
+    "Ashley",
+    "Steven",
+    "Emily",
+    "Andrew",
+    "Donna",
+    "Joshua",
+    "Michelle",
+    "Kevin",
+    "Carol",
+    "Brian",
+    "Amanda",
+    "Élodie",
+    "Chloé",
+    "Иван",
+    "Ольга",
+    "Дмитрий",
+    "Анна",
+    "Søren",
+    "Zoë",
 ];
 const SYLLABLES: [&str; 40] = [
     "dav", "son", "mar", "tin", "lee", "berg", "stro", "kov", "man", "ers", "wil", "ton", "har", "ris", "gar", "cia",
-    "rod", "ri", "guez", "lo", "pez", "mil", "ler", "smi", "th", "an", "der", "sen", "nak", "mura", "ko", "val",
-    "ska", "ya", "rue", "du", "mont", "bel", "fer", "go",
+    "rod", "ri", "guez", "lo", "pez", "mil", "ler", "smi", "th", "an", "der", "sen", "nak", "mura", "ko", "val", "ska",
+    "ya", "rue", "du", "mont", "bel", "fer", "go",
 ];
 const DEPARTMENTS: [&str; 24] = [
-    "NortheastSales", "WorldwideSales", "SouthwestSales", "Engineering", "Platform", "Marketing", "Finance", "Legal",
-    "Support", "Operations", "Research", "Design", "HumanResources", "Procurement", "Security", "DataScience",
-    "Facilities", "Training", "Partnerships", "Communications", "Quality", "Logistics", "Compliance", "Strategy",
+    "NortheastSales",
+    "WorldwideSales",
+    "SouthwestSales",
+    "Engineering",
+    "Platform",
+    "Marketing",
+    "Finance",
+    "Legal",
+    "Support",
+    "Operations",
+    "Research",
+    "Design",
+    "HumanResources",
+    "Procurement",
+    "Security",
+    "DataScience",
+    "Facilities",
+    "Training",
+    "Partnerships",
+    "Communications",
+    "Quality",
+    "Logistics",
+    "Compliance",
+    "Strategy",
 ];
 /// The password of every generated user (one PHC hash is reused).
 pub const PASSWORD: &str = "correct horse battery staple";
@@ -82,8 +142,9 @@ pub fn user(seed: u64, i: u64) -> User {
         6..=9 => "developer",
         _ => "user",
     };
-    // Unique French mobile numbers: +33 6 then 8 digits.
-    let phone = format!("+336{:08}", (i * 7_919 + 1_000_003) % 100_000_000);
+    // North American numbers in a few real area codes: +1 AAA EEE LLLL.
+    let area = [415, 212, 617, 312, 206, 512, 303, 404][(r(12) % 8) as usize];
+    let phone = format!("+1{area}{}{:04}", 200 + r(13) % 800, (i * 7_919) % 10_000);
     let ascii: String = first_name.chars().filter(char::is_ascii_alphabetic).collect::<String>().to_lowercase();
     let email = if ascii.is_empty() {
         format!("user{i}@example.ru")
@@ -110,7 +171,8 @@ fn phc() -> anyhow::Result<String> {
     let params = argon2::Params::new(crate::hash::MEMORY_KIB, crate::hash::ITERATIONS, crate::hash::LANES, Some(32))
         .map_err(|e| anyhow::anyhow!("{e}"))?;
     let argon = argon2::Argon2::new(argon2::Algorithm::Argon2id, argon2::Version::V0x13, params);
-    let hash = argon.hash_password_with_salt(PASSWORD.as_bytes(), b"usher-bench-salt").map_err(|e| anyhow::anyhow!("{e}"))?;
+    let hash =
+        argon.hash_password_with_salt(PASSWORD.as_bytes(), b"usher-bench-salt").map_err(|e| anyhow::anyhow!("{e}"))?;
     Ok(hash.to_string())
 }
 
@@ -236,7 +298,7 @@ pub async fn measure(
     let phones: Vec<String> = (0..n)
         .map(|k| {
             let p = pick(k + 1_000_000).phone;
-            let start = 4 + (mix(k) as usize % 5);
+            let start = 2 + (mix(k) as usize % 5);
             format!("/api/v1/users?q={}", enc(&p[start..start + 5]))
         })
         .collect();
@@ -276,17 +338,9 @@ pub async fn measure(
     };
     let created_key = constant_time("created_at").await?;
     let login_key = constant_time("last_login_at").await?;
-    for sort in [
-        "last_name",
-        "first_name",
-        "user_id",
-        "email",
-        "phone",
-        "role",
-        "status",
-        "created_at",
-        "last_login_at",
-    ] {
+    for sort in
+        ["last_name", "first_name", "user_id", "email", "phone", "role", "status", "created_at", "last_login_at"]
+    {
         let queries = users_by_id
             .iter()
             .enumerate()
@@ -320,8 +374,12 @@ pub async fn measure(
         for q in &shape.queries {
             let start = Instant::now();
             let body = client.get(q).await?;
-            ms.push(start.elapsed().as_secs_f64() * 1000.0);
+            let took = start.elapsed().as_secs_f64() * 1000.0;
+            ms.push(took);
             found += body["items"].as_array().map_or(0, Vec::len);
+            if took > 25.0 && std::env::var_os("BENCH_SHOW_SLOW").is_some() {
+                eprintln!("slow: {took:.1} ms {q}");
+            }
         }
         ms.sort_by(f64::total_cmp);
         let record = json!({
@@ -333,7 +391,10 @@ pub async fn measure(
         println!("{record}");
     }
     if let Some((rss, peak)) = server_pid.and_then(rss_mib) {
-        println!("{}", json!({ "label": label, "kind": "directory_rss", "rss_mib": round(rss), "peak_mib": round(peak) }));
+        println!(
+            "{}",
+            json!({ "label": label, "kind": "directory_rss", "rss_mib": round(rss), "peak_mib": round(peak) })
+        );
     }
     Ok(())
 }

@@ -20,10 +20,10 @@ use serde_json::{Value, json};
 use crate::hash::round;
 
 /// The session cookie's name (`usher_server::extract::SESSION_COOKIE`).
-const SESSION_COOKIE: &str = "usher_session";
+pub(crate) const SESSION_COOKIE: &str = "usher_session";
 /// A request that takes longer than this counts as an error.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-const USER_AGENT: &str = "usher-bench/1.0";
+pub(crate) const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+pub(crate) const USER_AGENT: &str = "usher-bench/1.0";
 /// Where sign-ins go.
 pub const LOGIN_PATH: &str = "/api/v1/auth/login";
 
@@ -43,7 +43,7 @@ pub fn loopback_base(base: &str) -> anyhow::Result<String> {
     Ok(base.trim_end_matches('/').to_owned())
 }
 
-fn client() -> anyhow::Result<reqwest::Client> {
+pub(crate) fn client() -> anyhow::Result<reqwest::Client> {
     Ok(reqwest::Client::builder()
         .user_agent(USER_AGENT)
         .timeout(REQUEST_TIMEOUT)
@@ -84,17 +84,19 @@ pub enum Probe {
     Login { target: Target, body: Bytes },
     /// `GET` with an optional credential header (session cookie or bearer token); 200 is a success.
     Get { target: Target, credential: Option<(header::HeaderName, String)> },
+    /// A sign-in with two-step verification: password, then code (see [`crate::twostep`]).
+    TwoStep(Arc<crate::twostep::TwoStep>),
 }
 
 /// Where a probe's requests go: `host:port` and the path.
 #[derive(Clone)]
 pub struct Target {
-    authority: String,
+    pub(crate) authority: String,
     path: String,
 }
 
 impl Target {
-    fn new(base: &str, path: &str) -> Self {
+    pub(crate) fn new(base: &str, path: &str) -> Self {
         Self { authority: base.trim_start_matches("http://").to_owned(), path: path.to_owned() }
     }
 }
@@ -102,7 +104,7 @@ impl Target {
 /// One keep-alive HTTP/1.1 connection, driven by the worker's own task (no
 /// connection pool, no second task per request): the load generator should
 /// spend as little of the shared CPUs as possible.
-struct Connection {
+pub(crate) struct Connection {
     sender: SendRequest<Full<Bytes>>,
     driver: Pin<Box<dyn Future<Output = hyper::Result<()>> + Send>>,
 }
@@ -117,7 +119,7 @@ impl Connection {
     }
 
     /// Sends one request and reads the whole answer, polling the connection meanwhile.
-    async fn send(&mut self, request: http::Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String> {
+    pub(crate) async fn send(&mut self, request: http::Request<Full<Bytes>>) -> Result<(StatusCode, Bytes), String> {
         let exchange = async {
             let res = self.sender.send_request(request).await.map_err(|e| format!("request: {e}"))?;
             let status = res.status();
@@ -156,6 +158,7 @@ impl Probe {
     fn target(&self) -> &Target {
         match self {
             Self::Login { target, .. } | Self::Get { target, .. } => target,
+            Self::TwoStep(two_step) => two_step.target(),
         }
     }
 
@@ -172,6 +175,7 @@ impl Probe {
                 .body(Full::new(body.clone())),
             Self::Get { credential: Some((name, value)), .. } => builder.header(name, value).body(Full::default()),
             Self::Get { credential: None, .. } => builder.body(Full::default()),
+            Self::TwoStep(_) => unreachable!("a two-step sign-in builds its own requests"),
         };
         built.expect("a request built from checked parts")
     }
@@ -183,8 +187,12 @@ impl Probe {
             Some(open) => open,
             None => conn.insert(Connection::open(&self.target().authority).await?),
         };
-        let outcome =
-            tokio::time::timeout(REQUEST_TIMEOUT, open.send(self.request())).await.unwrap_or(Err("timed out".into()));
+        let outcome = match self {
+            Self::TwoStep(two_step) => two_step.exchange(open).await,
+            _ => tokio::time::timeout(REQUEST_TIMEOUT, open.send(self.request()))
+                .await
+                .unwrap_or(Err("timed out".into())),
+        };
         match outcome {
             Ok((StatusCode::OK, _)) => Ok(()),
             Ok((status, body)) => Err(format!(

@@ -10,8 +10,9 @@ mod directory;
 mod hash;
 mod load;
 mod report;
+mod twostep;
 
-use std::{path::PathBuf, time::Duration};
+use std::{path::PathBuf, sync::Arc, time::Duration};
 
 use anyhow::bail;
 use clap::{Args, Parser, Subcommand};
@@ -23,6 +24,8 @@ use crate::load::{Group, LOGIN_PATH, Probe};
 const MAX_SECONDS: u64 = 600;
 /// The most workers (connections) one run may open.
 const MAX_CONCURRENCY: usize = 1024;
+/// The most users `mfa-users` writes and `signin-mfa` enrols.
+const MAX_MFA_USERS: usize = 100_000;
 
 #[derive(Parser)]
 #[command(name = "usher-bench", about = "Benchmarks for Usher: argon2id rate, sign-in storms, authenticated reads")]
@@ -63,6 +66,31 @@ enum Command {
     Signin {
         #[command(flatten)]
         account: Account,
+        #[command(flatten)]
+        run: RunArgs,
+    },
+    /// Write N users (`PREFIX000000`, ...) with the benchmark password as JSON lines
+    /// for `usher users import`, for `signin-mfa` (one argon2id hash for all).
+    MfaUsers {
+        /// How many users.
+        #[arg(long)]
+        users: usize,
+        /// The file to write.
+        #[arg(long)]
+        out: PathBuf,
+        /// The start of their user IDs.
+        #[arg(long, default_value = "bench-mfa-")]
+        prefix: String,
+        /// Their password (best given through the environment).
+        #[arg(long, env = "BENCH_PASSWORD", hide_env_values = true)]
+        password: String,
+    },
+    /// A sign-in storm with two-step verification: C workers each loop on
+    /// `POST /api/v1/auth/login` then `POST /api/v1/auth/login/mfa` with a TOTP
+    /// code, over N users enrolled first (each signs in at most once per 30 s step).
+    SigninMfa {
+        #[command(flatten)]
+        mfa: MfaArgs,
         #[command(flatten)]
         run: RunArgs,
     },
@@ -171,6 +199,40 @@ struct Account {
 }
 
 #[derive(Args)]
+struct MfaArgs {
+    /// Server address, a loopback URL such as http://127.0.0.1:8080.
+    #[arg(long)]
+    base: String,
+    /// The users' password (best given through the environment).
+    #[arg(long, env = "BENCH_PASSWORD", hide_env_values = true)]
+    password: String,
+    /// The start of the users' IDs (`PREFIX000000`, `PREFIX000001`, ...).
+    #[arg(long, default_value = "bench-mfa-")]
+    prefix: String,
+    /// Users to enrol [default: enough that none signs in twice within a 30 s
+    /// step at --expected-rate: rate × min(warm-up + seconds, 30) × 1.5].
+    #[arg(long)]
+    users: Option<usize>,
+    /// Sign-ins per second to size the default number of users for.
+    #[arg(long, default_value_t = 150.0)]
+    expected_rate: f64,
+    /// Create the users through the administration API (with --cookie, an
+    /// administrator's session) instead of using existing ones (`mfa-users`).
+    #[arg(long)]
+    create: bool,
+    /// An administrator's session secret, for --create.
+    #[arg(long, env = "BENCH_COOKIE", hide_env_values = true)]
+    cookie: Option<String>,
+    /// Users set up at a time.
+    #[arg(long, default_value_t = 8)]
+    setup_concurrency: usize,
+    /// Seconds of raw argon2id hashing right before and right after the storm
+    /// (records `hash_rate_mfa`); 0 skips it.
+    #[arg(long, default_value_t = 0)]
+    hash_seconds: u64,
+}
+
+#[derive(Args)]
 struct ReadArgs {
     /// The session secret sent as the `usher_session` cookie; none reads anonymously.
     #[arg(long, env = "BENCH_COOKIE", hide_env_values = true)]
@@ -225,6 +287,12 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::UsersData { users, out, seed } => directory::generate(&out, users, seed),
+        Command::MfaUsers { users, out, prefix, password } => {
+            if users == 0 || users > MAX_MFA_USERS {
+                bail!("--users must be between 1 and {MAX_MFA_USERS}");
+            }
+            twostep::write_users(&out, users, &prefix, &password)
+        }
         Command::DirectoryReport { files } => {
             print!("{}", directory::render(&report::read(&files)?));
             Ok(())
@@ -258,6 +326,7 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
                 emit(&record.json(&run.label.label));
             }
         }
+        Command::SigninMfa { mfa, run } => signin_mfa(mfa, run).await?,
         Command::Reads { base, read, run } => {
             check_run(&run)?;
             let probe = read_probe(&base, &read)?;
@@ -319,13 +388,81 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
         }
         Command::Directory { base, cookie, users, seed, requests, server_pid, label } => {
             let base = load::loopback_base(&base)?;
-            directory::measure(&base, &cookie, users, seed, requests.clamp(1, 10_000), server_pid, &label.label).await?;
+            directory::measure(&base, &cookie, users, seed, requests.clamp(1, 10_000), server_pid, &label.label)
+                .await?;
         }
-        Command::HashRate { .. } | Command::Report { .. } | Command::UsersData { .. } | Command::DirectoryReport { .. } => {
+        Command::HashRate { .. }
+        | Command::Report { .. }
+        | Command::UsersData { .. }
+        | Command::DirectoryReport { .. }
+        | Command::MfaUsers { .. } => {
             bail!("not an HTTP subcommand")
         }
     }
     Ok(())
+}
+
+/// `signin-mfa`: enrols the users (recording how long that took), then the storm,
+/// with the raw argon2id rate right before and after it when asked.
+async fn signin_mfa(mfa: MfaArgs, run: RunArgs) -> anyhow::Result<()> {
+    check_run(&run)?;
+    check_concurrency(mfa.setup_concurrency)?;
+    check_seconds(mfa.hash_seconds.max(1), 0)?;
+    if !(mfa.expected_rate > 0.0 && mfa.expected_rate <= 1e5) {
+        bail!("--expected-rate must be above 0 and at most 100000");
+    }
+    let base = load::loopback_base(&mfa.base)?;
+    let span = (run.warmup + run.seconds).min(30) as f64;
+    let users = mfa.users.unwrap_or((mfa.expected_rate * span * 1.5).ceil() as usize);
+    if users == 0 || users > MAX_MFA_USERS {
+        bail!("--users must be between 1 and {MAX_MFA_USERS}");
+    }
+    let source = match (mfa.create, mfa.cookie.filter(|c| !c.is_empty())) {
+        (false, _) => twostep::Source::Existing,
+        (true, Some(admin_cookie)) => twostep::Source::Create { admin_cookie },
+        (true, None) => bail!("--create needs an administrator's session (--cookie or BENCH_COOKIE)"),
+    };
+    let created = matches!(source, twostep::Source::Create { .. });
+    let label = &run.label.label;
+    let setup = twostep::set_up(&base, &mfa.prefix, users, &mfa.password, source, mfa.setup_concurrency).await?;
+    emit(&serde_json::json!({
+        "label": label,
+        "kind": "mfa_setup",
+        "users": users,
+        "created": created,
+        "concurrency": mfa.setup_concurrency,
+        "seconds": hash::round(setup.seconds, 2),
+        "per_second": hash::round(users as f64 / setup.seconds, 1),
+        "waited_for_next_step_s": hash::round(setup.waited, 2),
+    }));
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let hash_rate = || -> anyhow::Result<()> {
+        if mfa.hash_seconds > 0 {
+            let params = (hash::MEMORY_KIB, hash::ITERATIONS, hash::LANES);
+            let mut record = hash::rate(secs(mfa.hash_seconds), threads, params)?.record(label);
+            record["kind"] = "hash_rate_mfa".into();
+            emit(&record);
+        }
+        Ok(())
+    };
+    hash_rate()?;
+    let two_step = Arc::new(setup.two_step);
+    let group = Group {
+        kind: format!("{}signin_mfa", paced(run.rate)),
+        path: format!("{LOGIN_PATH} + {}", twostep::SECOND_STEP_PATH),
+        probe: Probe::TwoStep(two_step.clone()),
+        concurrency: run.concurrency,
+        rate: run.rate,
+    };
+    let measure_from = std::time::Instant::now() + secs(run.warmup);
+    for record in load::run(vec![group], secs(run.warmup), secs(run.seconds), run.server_pid).await? {
+        let mut json = record.json(label);
+        if let (Some(fields), Value::Object(extra)) = (json.as_object_mut(), two_step.extra(measure_from)) {
+            fields.extend(extra);
+        }
+        emit(&json);
+    }
+    hash_rate()
 }
 
 fn signin_probe(account: &Account) -> anyhow::Result<Probe> {

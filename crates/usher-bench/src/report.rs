@@ -59,7 +59,12 @@ impl Column<'_> {
 
     /// The mean raw argon2id rate over the label's hash-rate runs.
     fn hash_rate(&self) -> Option<f64> {
-        let rates: Vec<f64> = self.all("hash_rate").filter_map(|r| num(r, "per_second")).collect();
+        self.mean_hash_rate("hash_rate")
+    }
+
+    /// The mean of the `per_second` of the label's records of a kind of hash-rate run.
+    fn mean_hash_rate(&self, kind: &str) -> Option<f64> {
+        let rates: Vec<f64> = self.all(kind).filter_map(|r| num(r, "per_second")).collect();
         (!rates.is_empty()).then(|| rates.iter().sum::<f64>() / rates.len() as f64)
     }
 
@@ -140,6 +145,10 @@ fn summary(out: &mut String, columns: &[Column<'_>]) {
         "≥ 90 %",
     );
 
+    if first("signin_mfa", "concurrency").is_some() {
+        two_step_rows(&mut row, &first);
+    }
+
     let conc = first("mixed_reads", "concurrency").map_or_else(String::new, |t| format!("{t} workers"));
     let storm = first("mixed_signin", "concurrency").map_or_else(String::new, |t| format!("{t} sign-in workers"));
     row(
@@ -195,6 +204,68 @@ fn summary(out: &mut String, columns: &[Column<'_>]) {
         }
     }
     out.push('\n');
+}
+
+type Row<'r> = dyn FnMut(String, &dyn Fn(&Column<'_>) -> Option<String>, &str) + 'r;
+
+/// Sign-ins with two-step verification (`signin-mfa`), compared with plain ones.
+fn two_step_rows(row: &mut Row<'_>, first: &dyn Fn(&str, &str) -> Option<Value>) {
+    row(
+        "Two-step set-up: users signed in once and enrolled (`POST /me/mfa/totp` + `/confirm`)".into(),
+        &|c| {
+            let r = c.get("mfa_setup")?;
+            let how = if r["created"] == true { ", created through the API first" } else { "" };
+            Some(format!(
+                "{:.0} in {:.1} s ({:.1}/s{how})",
+                num(r, "users")?,
+                num(r, "seconds")?,
+                num(r, "per_second")?
+            ))
+        },
+        "—",
+    );
+    let conc = first("signin_mfa", "concurrency").map_or_else(String::new, |t| format!(", {t} workers"));
+    row(
+        format!("Sign-ins/s with two-step verification{conc}: password then TOTP code (p50 / p99 of both)"),
+        &|c| {
+            let r = c.get("signin_mfa")?;
+            let waits = match num(r, "user_waits") {
+                Some(w) if w > 0.0 => format!(", **{w} waits for a fresh time step: too few users**"),
+                _ => String::new(),
+            };
+            Some(format!("{}{waits}", rate_cell(r)?))
+        },
+        "—",
+    );
+    row(
+        "… the second step alone (`POST /api/v1/auth/login/mfa`): p50 / p99".into(),
+        &|c| {
+            let r = c.get("signin_mfa")?;
+            Some(format!("{:.2} / {:.2} ms", num(r, "second_step_p50_ms")?, num(r, "second_step_p99_ms")?))
+        },
+        "—",
+    );
+    row(
+        "… ÷ sign-ins/s without two-step verification (the storm above)".into(),
+        &|c| {
+            Some(format!(
+                "{:.1} %",
+                100.0 * num(c.get("signin_mfa")?, "per_second")? / num(c.get("signin")?, "per_second")?
+            ))
+        },
+        "—",
+    );
+    row(
+        "… ÷ raw argon2id rate right around it (runs before and after)".into(),
+        &|c| {
+            let hash = c.mean_hash_rate("hash_rate_mfa")?;
+            let runs: Vec<String> =
+                c.all("hash_rate_mfa").filter_map(|r| num(r, "per_second")).map(|r| format!("{r:.1}")).collect();
+            let share = num(c.get("signin_mfa")?, "per_second")? / hash;
+            Some(format!("{:.1} % of {hash:.1}/s ({})", share * 100.0, runs.join(", ")))
+        },
+        "—",
+    );
 }
 
 fn details(out: &mut String, records: &[Value]) {
@@ -326,5 +397,24 @@ mod tests {
         assert!(text.contains("| 20.0/s (21.0, 19.0) |"), "{text}");
         assert!(text.contains("2.00 / 12.50 ms — **missed**"), "{text}");
         assert!(text.contains("| — | 120 ms |"), "{text}");
+        assert!(!text.contains("two-step"), "no two-step rows without two-step records: {text}");
+    }
+
+    #[test]
+    fn two_step_sign_ins_compare_with_plain_ones() {
+        let records = vec![
+            json!({"label": "sqlite", "kind": "signin", "concurrency": 8, "per_second": 100.0, "p50_ms": 70.0, "p99_ms": 90.0, "errors": 0}),
+            json!({"label": "sqlite", "kind": "mfa_setup", "users": 2500, "created": false, "seconds": 25.0, "per_second": 100.0}),
+            json!({"label": "sqlite", "kind": "hash_rate_mfa", "per_second": 110.0}),
+            json!({"label": "sqlite", "kind": "hash_rate_mfa", "per_second": 90.0}),
+            json!({"label": "sqlite", "kind": "signin_mfa", "concurrency": 8, "per_second": 95.0, "p50_ms": 75.0, "p99_ms": 95.0, "errors": 0, "user_waits": 0, "second_step_p50_ms": 1.5, "second_step_p99_ms": 4.0}),
+        ];
+        let text = render(&records);
+        assert!(text.contains("| 2500 in 25.0 s (100.0/s) |"), "{text}");
+        assert!(text.contains("| 95.0/s (75.00 / 95.00 ms) |"), "{text}");
+        assert!(text.contains("| 1.50 / 4.00 ms |"), "{text}");
+        assert!(text.contains("| 95.0 % |"), "{text}");
+        assert!(text.contains("| 95.0 % of 100.0/s (110.0, 90.0) |"), "{text}");
+        assert!(!text.contains("waits"), "{text}");
     }
 }

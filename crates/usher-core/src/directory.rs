@@ -91,6 +91,23 @@ impl SortColumn {
     }
 }
 
+/// Where a user sorts by role: User 1, Administrator 2, Developer 3, User
+/// Manager 4 (the reference order); several roles sort by the last of them, none
+/// first. The stores keep it up to date as roles change.
+pub fn role_rank(roles: &[usher_domain::Role]) -> i64 {
+    use usher_domain::Role;
+    roles
+        .iter()
+        .map(|r| match r {
+            Role::User => 1,
+            Role::Administrator => 2,
+            Role::Developer => 3,
+            Role::UserManager => 4,
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// A row's value for the sort column, as the store compares it. Within one
 /// column every key has the same variant, and the derived order is the store's.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -108,9 +125,14 @@ pub enum SortKey {
 pub enum Filter {
     All,
     /// Substring of first name, last name or phone; or exactly the user ID or email.
-    Text { needle: String },
+    Text {
+        needle: String,
+    },
     /// Substring of a custom field's value.
-    Metadata { field: String, needle: String },
+    Metadata {
+        field: String,
+        needle: String,
+    },
 }
 
 /// A search query as typed, understood. `None`: it matches nothing.
@@ -129,7 +151,20 @@ pub fn parse_query(q: &str) -> Option<Filter> {
     Some(Filter::Text { needle: fold(q) })
 }
 
-/// One walk through the sort order, for the store.
+/// What a text index found for a filter.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Candidates {
+    /// The filter cannot use the index (e.g. fewer than 3 characters).
+    NoIndex,
+    /// More matches than were asked for.
+    TooMany,
+    /// Every match: ids and sort keys (in no particular order, maybe twice).
+    Found(Vec<(Uuid, SortKey)>),
+}
+
+/// One walk through the sort order, for the store. A [`Filter::Text`] walk
+/// tests the substring only; exact user ID and email matches are added by the
+/// caller ([`DirectoryStore::users_exact`]).
 #[derive(Debug, Clone)]
 pub struct Seek<'a> {
     pub org_id: Uuid,
@@ -145,19 +180,23 @@ pub struct Seek<'a> {
 #[async_trait]
 pub trait DirectoryStore: Send + Sync {
     /// The users of `seek.org_id` matching the filter (tested row by row), in
-    /// (key, id) order from the cursor, each with its sort key.
+    /// (key, id) order from the cursor, each with its sort key. For
+    /// [`Filter::Text`], the substring only (see [`Seek`]).
     async fn users_sorted(&self, seek: &Seek<'_>) -> StoreResult<Vec<(User, SortKey)>>;
 
-    /// The ids and sort keys of the users matching the filter, found through the
-    /// engine's text index, at most `limit` of them in no particular order; `None`
-    /// when the filter cannot use the index (e.g. fewer than 3 characters).
+    /// The users matching the filter found through the engine's text index
+    /// (for [`Filter::Text`], with the exact user ID and email matches), when
+    /// there are at most `limit` of them.
     async fn search_candidates(
         &self,
         org_id: Uuid,
         filter: &Filter,
         sort: SortColumn,
         limit: u32,
-    ) -> StoreResult<Option<Vec<(Uuid, SortKey)>>>;
+    ) -> StoreResult<Candidates>;
+
+    /// The users whose user ID or email key is exactly `key`, with their sort keys.
+    async fn users_exact(&self, org_id: Uuid, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>>;
 
     /// These users of the organization, in any order.
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
@@ -178,8 +217,12 @@ pub trait DirectoryStore: Send + Sync {
     async fn upgrade_password_hash(&self, user: Uuid, old: &str, new: &str) -> StoreResult<bool>;
 
     /// Bulk import and export (see [`crate::import`]).
-    async fn import_lookup(&self, org_id: Uuid, user_id_keys: &[String], email_keys: &[String])
-    -> StoreResult<crate::import::Existing>;
+    async fn import_lookup(
+        &self,
+        org_id: Uuid,
+        user_id_keys: &[String],
+        email_keys: &[String],
+    ) -> StoreResult<crate::import::Existing>;
     /// Writes an import plan in one transaction, calling `progress` with the
     /// number of users written so far.
     async fn apply_import(
@@ -301,36 +344,47 @@ impl Usher {
         }
         // One more than a page tells whether there is a next one.
         let want = limit + 1;
-        let mut rows: Option<Vec<(User, SortKey)>> = None;
-        if filter != Filter::All
-            && let Some(mut found) =
-                self.store.search_candidates(org_id, &filter, sort, SEARCH_CANDIDATES + 1).await?
-            && found.len() <= SEARCH_CANDIDATES as usize
-        {
-            found.sort_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
-            found.dedup_by(|a, b| a.0 == b.0);
-            if descending {
-                found.reverse();
+        let beyond = |key: &SortKey, id: &Uuid| match &after {
+            None => true,
+            Some((k, i)) if descending => (key, id) < (k, i),
+            Some((k, i)) => (key, id) > (k, i),
+        };
+        let in_order = |a: &(User, SortKey), b: &(User, SortKey)| {
+            let o = (&a.1, a.0.id).cmp(&(&b.1, b.0.id));
+            if descending { o.reverse() } else { o }
+        };
+        let candidates = match filter {
+            Filter::All => Candidates::NoIndex,
+            _ => self.store.search_candidates(org_id, &filter, sort, SEARCH_CANDIDATES).await?,
+        };
+        let rows = match candidates {
+            Candidates::Found(mut found) => {
+                found.sort_by(|a, b| (&a.1, a.0).cmp(&(&b.1, b.0)));
+                found.dedup_by(|a, b| a.0 == b.0);
+                if descending {
+                    found.reverse();
+                }
+                let page: Vec<(Uuid, SortKey)> =
+                    found.into_iter().filter(|(id, key)| beyond(key, id)).take(want as usize).collect();
+                let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
+                let mut users: std::collections::HashMap<Uuid, User> =
+                    self.store.users_by_ids(org_id, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
+                page.into_iter().filter_map(|(id, key)| users.remove(&id).map(|u| (u, key))).collect()
             }
-            let page: Vec<(Uuid, SortKey)> = found
-                .into_iter()
-                .filter(|(id, key)| match &after {
-                    None => true,
-                    Some((k, i)) if descending => (key, id) < (k, i),
-                    Some((k, i)) => (key, id) > (k, i),
-                })
-                .take(want as usize)
-                .collect();
-            let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
-            let mut users: std::collections::HashMap<Uuid, User> =
-                self.store.users_by_ids(org_id, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
-            rows = Some(page.into_iter().filter_map(|(id, key)| users.remove(&id).map(|u| (u, key))).collect());
-        }
-        let rows = match rows {
-            Some(rows) => rows,
-            None => {
-                let seek = Seek { org_id, filter: &filter, sort, descending, after, limit: want };
-                self.store.users_sorted(&seek).await?
+            Candidates::NoIndex | Candidates::TooMany => {
+                let seek = Seek { org_id, filter: &filter, sort, descending, after: after.clone(), limit: want };
+                let mut rows = self.store.users_sorted(&seek).await?;
+                // The walk tested substrings; exact user ID and email matches join
+                // here, in their place. The first `want` of the union are right:
+                // any substring match among them was among the walk's `want`.
+                if let Filter::Text { needle } = &filter {
+                    let exact = self.store.users_exact(org_id, needle, sort).await?;
+                    rows.extend(exact.into_iter().filter(|(u, key)| beyond(key, &u.id)));
+                    rows.sort_by(in_order);
+                    rows.dedup_by(|a, b| a.0.id == b.0.id);
+                    rows.truncate(want as usize);
+                }
+                rows
             }
         };
         let next_cursor = (rows.len() > limit as usize)

@@ -205,13 +205,15 @@ pub(crate) fn hash_kind(phc: &str) -> Option<HashKind> {
 pub fn check_password_hash(phc: &str) -> std::result::Result<(), &'static str> {
     match hash_kind(phc) {
         Some(HashKind::Argon2) => {
-            let parsed = argon2::password_hash::phc::PasswordHash::new(phc).map_err(|_| "not a valid argon2 PHC string")?;
+            let parsed =
+                argon2::password_hash::phc::PasswordHash::new(phc).map_err(|_| "not a valid argon2 PHC string")?;
             let ok = argon2::Params::try_from(&parsed).is_ok() && parsed.salt.is_some() && parsed.hash.is_some();
             if ok { Ok(()) } else { Err("not a valid argon2 PHC string") }
         }
         Some(HashKind::Bcrypt) => {
             let cost = phc.get(4..6).and_then(|c| c.parse::<u32>().ok());
-            let ok = phc.len() == 60 && phc.as_bytes().get(6) == Some(&b'$') && cost.is_some_and(|c| (4..=31).contains(&c));
+            let ok =
+                phc.len() == 60 && phc.as_bytes().get(6) == Some(&b'$') && cost.is_some_and(|c| (4..=31).contains(&c));
             if ok { Ok(()) } else { Err("not a valid bcrypt hash") }
         }
         Some(HashKind::Pbkdf2) => {
@@ -230,12 +232,8 @@ impl Hasher {
     /// Whether a stored hash is argon2id at this server's cost, i.e. needs no
     /// upgrade after a successful sign-in.
     pub(crate) fn is_current(&self, phc: &str) -> bool {
-        let prefix = format!(
-            "$argon2id$v=19$m={},t={},p={}$",
-            self.params.m_cost(),
-            self.params.t_cost(),
-            self.params.p_cost()
-        );
+        let prefix =
+            format!("$argon2id$v=19$m={},t={},p={}$", self.params.m_cost(), self.params.t_cost(), self.params.p_cost());
         phc.starts_with(&prefix)
     }
 }

@@ -209,8 +209,11 @@ fn line_error(line: u64, field: &str, message: impl Into<String>) -> LineError {
     LineError { line, field: field.to_owned(), message: message.into() }
 }
 
-/// Splits a file into (line number, object of fields) records.
-fn records(format: Format, data: &[u8]) -> (Vec<(u64, serde_json::Map<String, Value>)>, Vec<LineError>) {
+/// A line of a file: its number and its fields.
+type Record = (u64, serde_json::Map<String, Value>);
+
+/// Splits a file into records.
+fn records(format: Format, data: &[u8]) -> (Vec<Record>, Vec<LineError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     match format {
@@ -399,7 +402,11 @@ fn check_line(line: u64, map: &serde_json::Map<String, Value>) -> Result<Line, V
     let groups = map.get("groups").and_then(|v| list(line, "groups", v, &mut errors)).map(|names| {
         for name in &names {
             if name.chars().count() > GROUP_NAME_MAX || name.chars().any(char::is_control) {
-                errors.push(line_error(line, "groups", format!("Group names are at most {GROUP_NAME_MAX} characters.")));
+                errors.push(line_error(
+                    line,
+                    "groups",
+                    format!("Group names are at most {GROUP_NAME_MAX} characters."),
+                ));
             }
         }
         let mut seen = HashSet::new();
@@ -428,24 +435,15 @@ fn check_line(line: u64, map: &serde_json::Map<String, Value>) -> Result<Line, V
         errors.push(line_error(line, "password_hash", format!("The password hash is {why}.")));
     }
     match user_id {
-        Some(user_id) if errors.is_empty() => Ok(Line {
-            line,
-            user_id,
-            email,
-            first_name,
-            last_name,
-            phone,
-            roles,
-            groups,
-            metadata,
-            password_hash,
-        }),
+        Some(user_id) if errors.is_empty() => {
+            Ok(Line { line, user_id, email, first_name, last_name, phone, roles, groups, metadata, password_hash })
+        }
         _ => Err(errors),
     }
 }
 
 /// Checks every record, on every core, keeping file order.
-fn check_lines(records: Vec<(u64, serde_json::Map<String, Value>)>, progress: &dyn Progress) -> (Vec<Line>, Vec<LineError>) {
+fn check_lines(records: Vec<Record>, progress: &dyn Progress) -> (Vec<Line>, Vec<LineError>) {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
     let chunk = records.len().div_ceil(threads).max(1);
     let done = std::sync::atomic::AtomicU64::new(0);
@@ -721,8 +719,10 @@ impl Usher {
             after = Some(last.user.id);
             for e in &batch {
                 let u = &e.user;
-                let metadata: Metadata =
-                    fields.iter().filter_map(|f| u.metadata.get(&f.name).map(|v| (f.name.clone(), v.clone()))).collect();
+                let metadata: Metadata = fields
+                    .iter()
+                    .filter_map(|f| u.metadata.get(&f.name).map(|v| (f.name.clone(), v.clone())))
+                    .collect();
                 let hash = if password_hashes { e.password_hash.clone() } else { None };
                 let roles: Vec<&str> = u.roles.iter().map(|r| r.as_str()).collect();
                 match &mut csv {
@@ -830,10 +830,7 @@ mod tests {
         let (lines, errors) = check(Format::Jsonl, text);
         assert_eq!(lines.len(), 1);
         let got: Vec<_> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
-        assert_eq!(
-            got,
-            [(2, "user_id"), (2, "email"), (3, "line"), (5, "colour"), (5, "roles"), (5, "password_hash")]
-        );
+        assert_eq!(got, [(2, "user_id"), (2, "email"), (3, "line"), (5, "colour"), (5, "roles"), (5, "password_hash")]);
         let (_, errors) = check(Format::Csv, "user_id,shoe_size\nada,42\n");
         assert_eq!((errors[0].line, errors[0].field.as_str()), (1, "shoe_size"));
     }
@@ -868,7 +865,8 @@ mod tests {
         let (same, _) = check(Format::Jsonl, "{\"user_id\":\"ada\",\"first_name\":\"Ada\"}\n");
         let (p, unchanged) = plan(Uuid::nil(), same, existing.clone(), &[], Utc::now()).unwrap();
         assert_eq!((p.inserts.len(), p.updates.len(), unchanged), (0, 0, 1), "empty cells keep what is known");
-        let (changed, _) = check(Format::Jsonl, "{\"user_id\":\"ada\",\"last_name\":\"Lovelace\",\"groups\":\"Math\"}\n");
+        let (changed, _) =
+            check(Format::Jsonl, "{\"user_id\":\"ada\",\"last_name\":\"Lovelace\",\"groups\":\"Math\"}\n");
         let (p, _) = plan(Uuid::nil(), changed, existing, &[], Utc::now()).unwrap();
         assert_eq!(p.updates.len(), 1);
         assert_eq!(p.updates[0].id, known.id);

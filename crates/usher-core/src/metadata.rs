@@ -311,6 +311,42 @@ impl Usher {
         Ok(apply_values(&fields, input, base)?)
     }
 
+    /// Checks a change of a user's metadata by an administrator (scope
+    /// `users:write`; User Managers not on Administrators): `patch` over the
+    /// current values. Answers the values to save with [`Usher::set_user_metadata`].
+    pub async fn check_user_metadata(&self, admin: &Admin<'_>, id: Uuid, patch: &Metadata) -> Result<Metadata> {
+        admin.principal().require(Resource::Users, Access::Write)?;
+        let user = self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)?;
+        admin.may_manage(&user)?;
+        self.validate_metadata(user.org_id, patch, Some(&user.metadata)).await
+    }
+
+    /// Saves metadata values checked by [`Usher::check_user_metadata`], audited
+    /// as a change of the user (`user.updated`, field `metadata`).
+    pub async fn set_user_metadata(
+        &self,
+        ctx: &RequestContext,
+        admin: &Admin<'_>,
+        user: &User,
+        values: Metadata,
+    ) -> Result<User> {
+        admin.may_manage(user)?;
+        if user.metadata == values {
+            return Ok(user.clone());
+        }
+        self.store_user_metadata(user, &values).await?;
+        let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
+        let entry = Entry {
+            org_id: admin.org_id(),
+            action: action::USER_UPDATED,
+            actor: Some(admin.user()),
+            target: Some(&updated),
+            details: json!({ "fields": ["metadata"], "before": user.metadata, "after": values }),
+        };
+        self.audit(ctx, entry).await?;
+        Ok(updated)
+    }
+
     /// Saves a user's (already validated) metadata values and their search entries.
     pub async fn store_user_metadata(&self, user: &User, values: &Metadata) -> Result<()> {
         if &user.metadata == values {

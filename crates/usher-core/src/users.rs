@@ -78,6 +78,9 @@ pub struct CreateUser {
     /// Organization role names; `None` gives the `user` role.
     pub roles: Option<Vec<String>>,
     pub invite: Invite,
+    /// Custom metadata values (see [`crate::metadata`]); when given, required
+    /// fields must be there.
+    pub metadata: Option<crate::metadata::Metadata>,
 }
 
 /// Whether a new user is invited to set their password.
@@ -260,6 +263,10 @@ impl Usher {
         admin.principal().require(Resource::Users, Access::Write)?;
         let (user_id, email, profile, roles) = parse_new_user(&input)?;
         admin.may_grant(&roles)?;
+        let metadata = match &input.metadata {
+            Some(m) => Some(self.validate_metadata(admin.org_id(), m, None).await?),
+            None => None,
+        };
         let new = NewUser {
             id: Uuid::now_v7(),
             org_id: admin.org_id(),
@@ -274,8 +281,13 @@ impl Usher {
             created_at: Utc::now(),
         };
         self.store.insert_user(&new).await?;
-        let user = self.store.user(new.id).await?.ok_or(Error::NotFound)?;
-        let details = json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles });
+        let mut user = self.store.user(new.id).await?.ok_or(Error::NotFound)?;
+        if let Some(m) = &metadata {
+            self.store_user_metadata(&user, m).await?;
+            user.metadata = m.clone();
+        }
+        let details =
+            json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles, "metadata": user.metadata });
         self.audit_admin(ctx, admin, action::USER_CREATED, &user, details).await?;
         let invitation_link = match input.invite {
             Invite::No => None,
@@ -508,6 +520,7 @@ mod tests {
             phone: Some("12".into()),
             roles: Some(vec!["administrator".into(), "king".into()]),
             invite: Invite::Email,
+            metadata: None,
         };
         let err = parse_new_user(&input).unwrap_err();
         let got: Vec<_> = err.0.iter().map(|e| (e.field.as_str(), e.code.as_str())).collect();

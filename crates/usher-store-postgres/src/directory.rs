@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, Row, Transaction, postgres::PgRow};
 use usher_core::{
-    directory::{DirectoryStore, Filter, Seek, SortColumn, SortKey},
+    directory::{Candidates, DirectoryStore, Filter, Seek, SortColumn, SortKey, role_rank},
     import::{Existing, ExistingUser, ExportedUser, ImportPlan, ImportedUser},
     metadata::Metadata,
     store::{StoreResult, User, UserStatus},
@@ -19,6 +19,9 @@ use super::{PostgresStore, map_err, user_from_row};
 
 /// Users written per statement in an import.
 const BATCH: usize = 5000;
+
+/// The most matches read from a trigram index before walking instead.
+const CANDIDATES_MAX: u32 = 1000;
 
 /// Reads the `metadata` column of a user row (an empty object when absent).
 pub(crate) fn metadata_from_row(row: &PgRow) -> Result<Metadata, sqlx::Error> {
@@ -51,27 +54,83 @@ macro_rules! by_sort {
 macro_rules! row_filter {
     () => {
         "CASE $2::int4 WHEN 0 THEN true \
-          WHEN 1 THEN (strpos(u.search_doc, $3) > 0 OR u.user_id_key = $3 OR u.email_key = $3) \
+          WHEN 1 THEN strpos(u.search_doc, $3) > 0 \
           ELSE EXISTS (SELECT 1 FROM user_metadata m \
                        WHERE m.user_id = u.id AND m.field = $4 AND strpos(m.value_key, $3) > 0) END"
     };
 }
 
-/// Walks: [ascending, descending] with limit $5; [ascending after, descending
-/// before] the cursor ($5 key, $6 id) with limit $7.
+/// Walks, reading only the sort index (ids and keys; the rows of the page are
+/// read afterwards): [ascending, descending] with limit $5; [ascending after,
+/// descending before] the cursor ($5 key, $6 id) with limit $7.
 macro_rules! walk_sql {
     ($key:literal, $select:literal, $cast:literal) => {
         [
-            concat!("SELECT ", user_columns!(), ", ", $select, " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
-                row_filter!(), " ORDER BY ", $key, ", u.id LIMIT $5"),
-            concat!("SELECT ", user_columns!(), ", ", $select, " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
-                row_filter!(), " ORDER BY ", $key, " DESC, u.id DESC LIMIT $5"),
-            concat!("SELECT ", user_columns!(), ", ", $select, " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
-                row_filter!(), " AND (", $key, ", u.id) > ($5::", $cast, ", $6) ORDER BY ", $key, ", u.id LIMIT $7"),
-            concat!("SELECT ", user_columns!(), ", ", $select, " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
-                row_filter!(), " AND (", $key, ", u.id) < ($5::", $cast, ", $6) ORDER BY ", $key,
-                " DESC, u.id DESC LIMIT $7"),
+            concat!(
+                "SELECT u.id, ",
+                $select,
+                " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
+                row_filter!(),
+                " ORDER BY ",
+                $key,
+                ", u.id LIMIT $5"
+            ),
+            concat!(
+                "SELECT u.id, ",
+                $select,
+                " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
+                row_filter!(),
+                " ORDER BY ",
+                $key,
+                " DESC, u.id DESC LIMIT $5"
+            ),
+            concat!(
+                "SELECT u.id, ",
+                $select,
+                " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
+                row_filter!(),
+                " AND (",
+                $key,
+                ", u.id) > ($5::",
+                $cast,
+                ", $6) ORDER BY ",
+                $key,
+                ", u.id LIMIT $7"
+            ),
+            concat!(
+                "SELECT u.id, ",
+                $select,
+                " AS sort_key FROM users u WHERE u.org_id = $1 AND ",
+                row_filter!(),
+                " AND (",
+                $key,
+                ", u.id) < ($5::",
+                $cast,
+                ", $6) ORDER BY ",
+                $key,
+                " DESC, u.id DESC LIMIT $7"
+            ),
         ]
+    };
+}
+
+/// Exact user ID or email matches, with their keys ($1 org, $2 key).
+macro_rules! exact_sql {
+    ($key:literal, $select:literal, $cast:literal) => {
+        concat!(
+            "SELECT ",
+            user_columns!(),
+            ", ",
+            $select,
+            " AS sort_key FROM users u \
+            WHERE u.org_id = $1 AND u.user_id_key = $2 \
+            UNION ALL SELECT ",
+            user_columns!(),
+            ", ",
+            $select,
+            " AS sort_key FROM users u \
+            WHERE u.org_id = $1 AND u.email_key = $2 AND u.user_id_key <> $2"
+        )
     };
 }
 
@@ -81,12 +140,26 @@ macro_rules! walk_sql {
 macro_rules! candidates_sql {
     ($key:literal, $select:literal, $cast:literal) => {
         [
-            concat!("SELECT u.id, ", $select, " AS sort_key FROM users u \
-                WHERE u.org_id = $1 AND u.search_doc LIKE $2 LIMIT $3"),
-            concat!("SELECT u.id, ", $select, " AS sort_key FROM users u \
-                WHERE u.org_id = $1 AND (u.user_id_key = $2 OR u.email_key = $2)"),
-            concat!("SELECT u.id, ", $select, " AS sort_key FROM user_metadata m JOIN users u ON u.id = m.user_id \
-                WHERE m.org_id = $1 AND m.field = $2 AND m.value_key LIKE $3 LIMIT $4"),
+            concat!(
+                "SELECT u.id, ",
+                $select,
+                " AS sort_key FROM users u \
+                WHERE u.org_id = $1 AND u.search_doc LIKE $2 LIMIT $3"
+            ),
+            concat!(
+                "SELECT u.id, ",
+                $select,
+                " AS sort_key FROM users u WHERE u.org_id = $1 AND u.user_id_key = $2 \
+                UNION SELECT u.id, ",
+                $select,
+                " AS sort_key FROM users u WHERE u.org_id = $1 AND u.email_key = $2"
+            ),
+            concat!(
+                "SELECT u.id, ",
+                $select,
+                " AS sort_key FROM user_metadata m JOIN users u ON u.id = m.user_id \
+                WHERE m.org_id = $1 AND m.field = $2 AND m.value_key LIKE $3 LIMIT $4"
+            ),
         ]
     };
 }
@@ -97,6 +170,19 @@ fn sort_key(row: &PgRow, sort: SortColumn) -> Result<SortKey, sqlx::Error> {
         SortColumn::CreatedAt | SortColumn::LastLoginAt => SortKey::Time(row.try_get("sort_key")?),
         _ => SortKey::Text(row.try_get("sort_key")?),
     })
+}
+
+/// Runs a trigram-index query without parallel workers: starting them costs
+/// more than the few hundred rows such a query reads.
+async fn trigram_rows(
+    pool: &sqlx::PgPool,
+    query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+) -> StoreResult<Vec<PgRow>> {
+    let mut tx = pool.begin().await.map_err(map_err)?;
+    sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0").execute(&mut *tx).await.map_err(map_err)?;
+    let rows = query.fetch_all(&mut *tx).await.map_err(map_err)?;
+    tx.commit().await.map_err(map_err)?;
+    Ok(rows)
 }
 
 /// `%needle%` with LIKE's wildcards escaped.
@@ -144,10 +230,15 @@ impl DirectoryStore for PostgresStore {
             Some((SortKey::Time(k), id)) => q.bind(*k).bind(*id),
         };
         let rows = q.bind(i64::from(seek.limit)).fetch_all(&self.pool).await.map_err(map_err)?;
-        rows.iter()
-            .map(|r| Ok((user_from_row(r)?, sort_key(r, seek.sort)?)))
+        let keys: Vec<(Uuid, SortKey)> = rows
+            .iter()
+            .map(|r| Ok((r.try_get("id")?, sort_key(r, seek.sort)?)))
             .collect::<Result<_, sqlx::Error>>()
-            .map_err(map_err)
+            .map_err(map_err)?;
+        let ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
+        let mut users: std::collections::HashMap<Uuid, User> =
+            self.users_by_ids(seek.org_id, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
+        Ok(keys.into_iter().filter_map(|(id, key)| users.remove(&id).map(|u| (u, key))).collect())
     }
 
     async fn search_candidates(
@@ -156,7 +247,7 @@ impl DirectoryStore for PostgresStore {
         filter: &Filter,
         sort: SortColumn,
         limit: u32,
-    ) -> StoreResult<Option<Vec<(Uuid, SortKey)>>> {
+    ) -> StoreResult<Candidates> {
         let sql: [&'static str; 3] = by_sort!(sort, candidates_sql);
         let read = |rows: Vec<PgRow>| -> StoreResult<Vec<(Uuid, SortKey)>> {
             rows.iter()
@@ -164,34 +255,45 @@ impl DirectoryStore for PostgresStore {
                 .collect::<Result<_, sqlx::Error>>()
                 .map_err(map_err)
         };
+        // Each candidate costs a row read here (SQLite counts on its index):
+        // beyond this many, walking the sort index is cheaper.
+        let over = i64::from(limit.min(CANDIDATES_MAX)) + 1;
         match filter {
-            Filter::All => Ok(None),
-            Filter::Text { needle } | Filter::Metadata { needle, .. } if !indexable(needle) => Ok(None),
+            Filter::All => Ok(Candidates::NoIndex),
+            Filter::Text { needle } | Filter::Metadata { needle, .. } if !indexable(needle) => Ok(Candidates::NoIndex),
             Filter::Text { needle } => {
-                let rows = sqlx::query(sql[0])
-                    .bind(org_id)
-                    .bind(contains_pattern(needle))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)?;
+                let rows = trigram_rows(
+                    &self.pool,
+                    sqlx::query(sql[0]).bind(org_id).bind(contains_pattern(needle)).bind(over),
+                )
+                .await?;
+                if rows.len() as i64 >= over {
+                    return Ok(Candidates::TooMany);
+                }
                 let mut found = read(rows)?;
-                let exact = sqlx::query(sql[1]).bind(org_id).bind(needle).fetch_all(&self.pool).await.map_err(map_err)?;
+                let exact =
+                    sqlx::query(sql[1]).bind(org_id).bind(needle).fetch_all(&self.pool).await.map_err(map_err)?;
                 found.extend(read(exact)?);
-                Ok(Some(found))
+                Ok(Candidates::Found(found))
             }
             Filter::Metadata { field, needle } => {
-                let rows = sqlx::query(sql[2])
-                    .bind(org_id)
-                    .bind(field)
-                    .bind(contains_pattern(needle))
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(map_err)?;
-                Ok(Some(read(rows)?))
+                let query = sqlx::query(sql[2]).bind(org_id).bind(field).bind(contains_pattern(needle)).bind(over);
+                let rows = trigram_rows(&self.pool, query).await?;
+                if rows.len() as i64 >= over {
+                    return Ok(Candidates::TooMany);
+                }
+                Ok(Candidates::Found(read(rows)?))
             }
         }
+    }
+
+    async fn users_exact(&self, org_id: Uuid, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
+        let sql: &'static str = by_sort!(sort, exact_sql);
+        let rows = sqlx::query(sql).bind(org_id).bind(key).fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((user_from_row(r)?, sort_key(r, sort)?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
     }
 
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
@@ -259,7 +361,12 @@ impl DirectoryStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn import_lookup(&self, org_id: Uuid, user_id_keys: &[String], email_keys: &[String]) -> StoreResult<Existing> {
+    async fn import_lookup(
+        &self,
+        org_id: Uuid,
+        user_id_keys: &[String],
+        email_keys: &[String],
+    ) -> StoreResult<Existing> {
         let mut existing = Existing::default();
         for chunk in user_id_keys.chunks(BATCH) {
             let rows = sqlx::query(
@@ -279,12 +386,13 @@ impl DirectoryStore for PostgresStore {
             }
         }
         for chunk in email_keys.chunks(BATCH) {
-            let rows = sqlx::query("SELECT email_key, user_id_key FROM users WHERE org_id = $1 AND email_key = ANY($2)")
-                .bind(org_id)
-                .bind(chunk)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
+            let rows =
+                sqlx::query("SELECT email_key, user_id_key FROM users WHERE org_id = $1 AND email_key = ANY($2)")
+                    .bind(org_id)
+                    .bind(chunk)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(map_err)?;
             for r in rows {
                 existing.email_owners.push((r.try_get(0).map_err(map_err)?, r.try_get(1).map_err(map_err)?));
             }
@@ -302,6 +410,12 @@ impl DirectoryStore for PostgresStore {
 
     async fn apply_import(&self, plan: &ImportPlan, progress: &(dyn Fn(u64) + Send + Sync)) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
+        // Bulk settings for this transaction only: trigram index entries gather in
+        // a bigger pending list and are merged in fewer, larger steps.
+        sqlx::query("SET LOCAL gin_pending_list_limit = '64MB'").execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await.map_err(map_err)?;
+        // The import writes role_rank with each user: the user_roles trigger rests.
+        sqlx::query("SET LOCAL usher.import = 'on'").execute(&mut *tx).await.map_err(map_err)?;
         for g in &plan.new_groups {
             sqlx::query(
                 "INSERT INTO groups (id, org_id, name, name_key, description, created_at, updated_at) \
@@ -322,14 +436,14 @@ impl DirectoryStore for PostgresStore {
             sqlx::query(
                 "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, first_name_key, \
                  last_name, last_name_key, phone, status, metadata, password_hash, password_changed_at, created_at, \
-                 updated_at) \
+                 updated_at, role_rank) \
                  SELECT t.id, $1, t.user_id, t.user_id_key, t.email, t.email_key, t.first_name, t.first_name_key, \
                  t.last_name, t.last_name_key, t.phone, t.status, t.metadata::jsonb, t.password_hash, \
-                 CASE WHEN t.password_hash IS NULL THEN NULL ELSE $2 END, $2, $2 \
+                 CASE WHEN t.password_hash IS NULL THEN NULL ELSE $2 END, $2, $2, t.role_rank \
                  FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-                 $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[]) \
+                 $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int2[]) \
                  AS t(id, user_id, user_id_key, email, email_key, first_name, first_name_key, last_name, \
-                 last_name_key, phone, status, metadata, password_hash)",
+                 last_name_key, phone, status, metadata, password_hash, role_rank)",
             )
             .bind(plan.org_id)
             .bind(plan.at)
@@ -346,6 +460,7 @@ impl DirectoryStore for PostgresStore {
             .bind(c.status)
             .bind(c.metadata)
             .bind(c.password_hash)
+            .bind(c.role_rank)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -359,13 +474,13 @@ impl DirectoryStore for PostgresStore {
                 "UPDATE users u SET user_id = t.user_id, email = t.email, email_key = t.email_key, \
                  first_name = t.first_name, first_name_key = t.first_name_key, last_name = t.last_name, \
                  last_name_key = t.last_name_key, phone = t.phone, status = t.status, metadata = t.metadata::jsonb, \
-                 password_hash = COALESCE(t.password_hash, u.password_hash), \
+                 role_rank = t.role_rank, password_hash = COALESCE(t.password_hash, u.password_hash), \
                  password_changed_at = CASE WHEN t.password_hash IS NULL THEN u.password_changed_at ELSE $1 END, \
                  updated_at = $1 \
                  FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-                 $9::text[], $10::text[], $11::text[], $12::text[], $13::text[]) \
+                 $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int2[]) \
                  AS t(id, user_id, email, email_key, first_name, first_name_key, last_name, last_name_key, phone, \
-                 status, metadata, password_hash) \
+                 status, metadata, password_hash, role_rank) \
                  WHERE u.id = t.id",
             )
             .bind(plan.at)
@@ -381,6 +496,7 @@ impl DirectoryStore for PostgresStore {
             .bind(c.status)
             .bind(c.metadata)
             .bind(c.password_hash)
+            .bind(c.role_rank)
             .execute(&mut *tx)
             .await
             .map_err(map_err)?;
@@ -388,7 +504,17 @@ impl DirectoryStore for PostgresStore {
             done += chunk.len() as u64;
             progress(done);
         }
-        tx.commit().await.map_err(map_err)
+        tx.commit().await.map_err(map_err)?;
+        // Fresh statistics and visibility after a bulk change, so plans fit the new
+        // sizes and walks read indexes alone at once (autovacuum would get there
+        // later).
+        if plan.inserts.len() + plan.updates.len() >= 10_000 {
+            sqlx::query("VACUUM (ANALYZE) users, user_metadata, user_roles, group_members")
+                .execute(&self.pool)
+                .await
+                .map_err(map_err)?;
+        }
+        Ok(())
     }
 
     async fn export_users(&self, org_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportedUser>> {
@@ -433,6 +559,7 @@ struct Columns<'a> {
     status: Vec<&'static str>,
     metadata: Vec<String>,
     password_hash: Vec<Option<&'a str>>,
+    role_rank: Vec<i16>,
 }
 
 impl<'a> Columns<'a> {
@@ -451,6 +578,7 @@ impl<'a> Columns<'a> {
             status: users.iter().map(|u| u.status.as_str()).collect(),
             metadata: users.iter().map(|u| Value::Object(u.metadata.clone()).to_string()).collect(),
             password_hash: users.iter().map(|u| u.password_hash.as_deref()).collect(),
+            role_rank: users.iter().map(|u| role_rank(&u.roles) as i16).collect(),
         }
     }
 }
@@ -463,7 +591,8 @@ async fn write_sets(
     chunk: &[ImportedUser],
     replace: bool,
 ) -> StoreResult<()> {
-    let ids = |pick: fn(&ImportedUser) -> bool| -> Vec<Uuid> { chunk.iter().filter(|u| pick(u)).map(|u| u.id).collect() };
+    let ids =
+        |pick: fn(&ImportedUser) -> bool| -> Vec<Uuid> { chunk.iter().filter(|u| pick(u)).map(|u| u.id).collect() };
     let roles = ids(|u| u.roles_changed);
     let groups = ids(|u| u.groups_changed);
     let metadata = ids(|u| u.metadata_changed);
@@ -478,11 +607,8 @@ async fn write_sets(
             }
         }
     }
-    let (role_users, role_names): (Vec<Uuid>, Vec<&str>) = chunk
-        .iter()
-        .filter(|u| u.roles_changed)
-        .flat_map(|u| u.roles.iter().map(move |r| (u.id, r.as_str())))
-        .unzip();
+    let (role_users, role_names): (Vec<Uuid>, Vec<&str>) =
+        chunk.iter().filter(|u| u.roles_changed).flat_map(|u| u.roles.iter().map(move |r| (u.id, r.as_str()))).unzip();
     if !role_users.is_empty() {
         sqlx::query("INSERT INTO user_roles (user_id, role) SELECT * FROM UNNEST($1::uuid[], $2::text[])")
             .bind(role_users)
@@ -491,11 +617,8 @@ async fn write_sets(
             .await
             .map_err(map_err)?;
     }
-    let (group_ids, member_ids): (Vec<Uuid>, Vec<Uuid>) = chunk
-        .iter()
-        .filter(|u| u.groups_changed)
-        .flat_map(|u| u.groups.iter().map(move |g| (*g, u.id)))
-        .unzip();
+    let (group_ids, member_ids): (Vec<Uuid>, Vec<Uuid>) =
+        chunk.iter().filter(|u| u.groups_changed).flat_map(|u| u.groups.iter().map(move |g| (*g, u.id))).unzip();
     if !group_ids.is_empty() {
         sqlx::query(
             "INSERT INTO group_members (group_id, user_id, added_at) \

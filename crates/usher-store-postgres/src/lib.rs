@@ -33,7 +33,7 @@ impl PostgresStore {
         // sqlx pings a pooled connection before every use by default: a second
         // round trip per query. Ping only connections that sat idle a while.
         let pool = PgPoolOptions::new()
-            .max_connections(std::env::var("QB_POOL").ok().and_then(|v| v.parse().ok()).unwrap_or(16))
+            .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
             .test_before_acquire(false)
             .before_acquire(|conn, meta| {

@@ -21,24 +21,31 @@ ALTER TABLE users ADD COLUMN last_login_sort TEXT GENERATED ALWAYS AS (COALESCE(
 UPDATE users SET first_name_key = lower(trim(COALESCE(first_name, ''))),
                  last_name_key = lower(trim(COALESCE(last_name, '')));
 
-CREATE INDEX users_sort_first_name ON users (org_id, first_name_key, id);
-CREATE INDEX users_sort_last_name ON users (org_id, last_name_key, id);
-CREATE INDEX users_sort_email ON users (org_id, email_sort, id);
-CREATE INDEX users_sort_phone ON users (org_id, phone_sort, id);
-CREATE INDEX users_sort_role ON users (org_id, role_rank, id);
-CREATE INDEX users_sort_status ON users (org_id, status, id);
-CREATE INDEX users_sort_created ON users (org_id, created_at, id);
-CREATE INDEX users_sort_last_login ON users (org_id, last_login_sort, id);
--- (org_id, user_id_key) is unique already: it sorts by user ID.
+-- Each sort index also carries the searched name and phone keys, so a search
+-- that walks the sort order tests rows on the index alone (SQLite reads a table
+-- row only for the rows that match).
+CREATE INDEX users_sort_user_id ON users (org_id, user_id_key, id, first_name_key, last_name_key, phone_sort);
+CREATE INDEX users_sort_first_name ON users (org_id, first_name_key, id, last_name_key, phone_sort);
+CREATE INDEX users_sort_last_name ON users (org_id, last_name_key, id, first_name_key, phone_sort);
+CREATE INDEX users_sort_email ON users (org_id, email_sort, id, first_name_key, last_name_key, phone_sort);
+CREATE INDEX users_sort_phone ON users (org_id, phone_sort, id, first_name_key, last_name_key);
+CREATE INDEX users_sort_role ON users (org_id, role_rank, id, first_name_key, last_name_key, phone_sort);
+CREATE INDEX users_sort_status ON users (org_id, status, id, first_name_key, last_name_key, phone_sort);
+CREATE INDEX users_sort_created ON users (org_id, created_at, id, first_name_key, last_name_key, phone_sort);
+CREATE INDEX users_sort_last_login ON users (org_id, last_login_sort, id, first_name_key, last_name_key, phone_sort);
 
--- role_rank follows user_roles, whoever writes them.
+-- role_rank follows user_roles, whoever writes them (rows already right, such as
+-- imported ones, are not rewritten).
 CREATE TRIGGER user_roles_rank_insert AFTER INSERT ON user_roles
 BEGIN
     UPDATE users SET role_rank = (
         SELECT COALESCE(MAX(CASE role WHEN 'user' THEN 1 WHEN 'administrator' THEN 2
                                       WHEN 'developer' THEN 3 WHEN 'user_manager' THEN 4 ELSE 0 END), 0)
         FROM user_roles WHERE user_id = NEW.user_id)
-    WHERE id = NEW.user_id;
+    WHERE id = NEW.user_id AND role_rank IS NOT (
+        SELECT COALESCE(MAX(CASE role WHEN 'user' THEN 1 WHEN 'administrator' THEN 2
+                                      WHEN 'developer' THEN 3 WHEN 'user_manager' THEN 4 ELSE 0 END), 0)
+        FROM user_roles WHERE user_id = NEW.user_id);
 END;
 CREATE TRIGGER user_roles_rank_delete AFTER DELETE ON user_roles
 BEGIN
@@ -64,6 +71,8 @@ CREATE TABLE user_search (
 CREATE VIRTUAL TABLE user_search_fts USING fts5(
     doc, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1'
 );
+-- Bigger in-memory batches before FTS5 writes a segment: fewer merges in bulk imports.
+INSERT INTO user_search_fts (user_search_fts, rank) VALUES ('hashsize', 16777216);
 CREATE TRIGGER user_search_delete AFTER DELETE ON user_search
 BEGIN
     DELETE FROM user_search_fts WHERE rowid = OLD.id;
@@ -97,10 +106,14 @@ CREATE TABLE user_metadata (
     field     TEXT NOT NULL,
     value_key TEXT NOT NULL
 );
-CREATE UNIQUE INDEX user_metadata_user_field ON user_metadata (user_id, field);
+-- One row per (user_id, field): the store replaces a user's rows as a whole.
+-- The index holds the value, so a search that walks the sort order tests a
+-- user's field without reading the row.
+CREATE INDEX user_metadata_user_field ON user_metadata (user_id, field, value_key);
 CREATE VIRTUAL TABLE user_metadata_fts USING fts5(
     value_key, content = '', contentless_delete = 1, tokenize = 'trigram case_sensitive 1'
 );
+INSERT INTO user_metadata_fts (user_metadata_fts, rank) VALUES ('hashsize', 16777216);
 CREATE TRIGGER user_metadata_insert AFTER INSERT ON user_metadata
 BEGIN
     INSERT INTO user_metadata_fts (rowid, value_key) VALUES (NEW.id, NEW.value_key);

@@ -98,6 +98,10 @@ pub async fn run(command: UsersCommand, config: Config) -> anyhow::Result<()> {
                 data = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
             }
             let usher = usher_server::open_usher(&config).await?;
+            if organization.is_none() {
+                // A fresh database gets its default organization, as at first start.
+                usher.initialize().await?;
+            }
             let ctx = RequestContext { address: None, client: Some("usher users import".into()) };
             let bar = Bar::new();
             let started = std::time::Instant::now();

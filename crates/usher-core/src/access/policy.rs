@@ -28,8 +28,8 @@
 //! | set an app's developers | ✓ | ✓ | – | – | ✓ | – | `users:write` |
 //! | set an app's owners | ✓ | ✓ | – | – | – | – | `users:write` |
 //! | delete an app | ✓ | – | – | – | – | – | `users:write` |
-//! | read and preview the invitation template | ✓ | ✓ | – | – | – | – | `settings:read` |
-//! | password, token, invitation template, two-step settings | ✓ | – | – | – | – | – | `settings:*` |
+//! | read the custom metadata fields; read and preview the invitation template | ✓ | ✓ | – | – | – | – | `settings:read` |
+//! | password, token, invitation template, two-step settings, custom metadata fields | ✓ | – | – | – | – | – | `settings:*` |
 //! | audit log | ✓ | – | – | – | – | – | `audit:read` |
 //!
 //! ¹ A User Manager cannot act on an Administrator, nor give or take the

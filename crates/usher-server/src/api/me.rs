@@ -35,6 +35,9 @@ pub async fn patch_me(
     Authed(me): Authed,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> ApiResult<Json<UserBody>> {
+    if patch.metadata.is_some() {
+        return Err(Invalid::one("metadata", "immutable", "Custom metadata is set by administrators.").into());
+    }
     if patch.email.is_some() {
         return Err(Invalid::one("email", "immutable", "The email address cannot be changed.").into());
     }

@@ -33,13 +33,9 @@ fn fields_of(body: MetadataFields) -> Result<Vec<MetadataField>, Invalid> {
     let mut out = Vec::new();
     for (i, f) in body.fields.into_iter().enumerate() {
         match FieldType::parse(f.kind.trim()) {
-            Some(kind) => out.push(MetadataField {
-                name: f.name,
-                label: f.label,
-                kind,
-                required: f.required,
-                options: f.options,
-            }),
+            Some(kind) => {
+                out.push(MetadataField { name: f.name, label: f.label, kind, required: f.required, options: f.options })
+            }
             None => errors.push(FieldError::new(
                 &format!("fields[{i}].type"),
                 "invalid",

@@ -60,7 +60,8 @@ pub async fn list_users(
 ) -> ApiResult<Json<Page<serde_json::Value>>> {
     let manager = me.user_manager()?;
     let fields = super::directory::parse_fields(p.fields.as_deref())?;
-    let query = usher_core::directory::UserQuery { q: p.q, sort: p.sort, order: p.order, cursor: p.cursor, limit: p.limit };
+    let query =
+        usher_core::directory::UserQuery { q: p.q, sort: p.sort, order: p.order, cursor: p.cursor, limit: p.limit };
     let page = state.usher.search_users(&manager, &query).await?;
     let items = page.items.iter().map(|u| super::directory::project(user_body(u), fields.as_deref())).collect();
     Ok(Json(Page { items, next_cursor: page.next_cursor }))
@@ -109,6 +110,7 @@ pub async fn create_user(
         phone: body.phone,
         roles: body.roles,
         invite,
+        metadata: body.metadata,
     };
     let created = state.usher.admin_create_user(&ctx, &manager, input).await.map_err(conflict)?;
     let body = UserCreated { user: user_body(&created.user), invitation_link: created.invitation_link };
@@ -145,6 +147,11 @@ pub async fn patch_user(
     if patch.email.is_some() {
         return Err(Invalid::one("email", "immutable", "The email address cannot be changed.").into());
     }
+    // Metadata is checked before anything changes, and saved after the profile.
+    let metadata = match &patch.metadata {
+        Some(m) => Some(state.usher.check_user_metadata(&manager, id, m).await?),
+        None => None,
+    };
     let input = ProfileInput {
         first_name: patch.first_name,
         last_name: patch.last_name,
@@ -154,7 +161,11 @@ pub async fn patch_user(
         language: patch.language,
         timezone: patch.timezone,
     };
-    Ok(Json(user_body(&state.usher.admin_update_user(&ctx, &manager, id, input).await?)))
+    let mut user = state.usher.admin_update_user(&ctx, &manager, id, input).await?;
+    if let Some(m) = metadata {
+        user = state.usher.set_user_metadata(&ctx, &manager, &user, m).await?;
+    }
+    Ok(Json(user_body(&user)))
 }
 
 /// Delete a user: account data, tokens, sessions, role assignments and group

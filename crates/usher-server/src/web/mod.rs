@@ -9,9 +9,11 @@ mod apps;
 mod assets;
 mod auth;
 mod catalog;
+mod directory;
 mod groups;
 pub mod i18n;
 mod invitations;
+mod metadata;
 mod page;
 mod password_change;
 mod profile;
@@ -67,7 +69,7 @@ pub fn router() -> Router<AppState> {
         .route("/profile/tokens/{id}/regenerate", post(tokens::regenerate_token))
         .route("/profile/tokens/{id}/revoke", post(tokens::revoke_token))
         .route("/profile/tokens/{id}/delete", post(tokens::delete_token))
-        .route("/admin/users", get(users::users_page))
+        .route("/admin/users", get(directory::users_page))
         .route("/admin/users/new", get(users::new_user_page).post(users::create_user))
         .route("/admin/users/{id}", get(users::user_page).post(users::save_user))
         .route("/admin/users/{id}/disable", post(users::disable_user))
@@ -96,6 +98,7 @@ pub fn router() -> Router<AppState> {
             "/admin/settings/token-policy",
             get(token_policy::token_policy_page).post(token_policy::save_token_policy),
         )
+        .route("/admin/settings/metadata-fields", get(metadata::metadata_page).post(metadata::save_metadata))
         .route("/admin/audit", get(admin::audit_page))
         .route("/static/usher.css", get(assets::css))
         .route("/static/usher.js", get(assets::js))

@@ -102,6 +102,9 @@ const TABLE: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/settings/mfa", "DDDDAD"),
     ("GET", "/api/v1/settings/invitation-template", "DDDAAD"),
     ("PUT", "/api/v1/settings/invitation-template", "DDDDAD"),
+    // Custom metadata fields: people managers read them (they fill them in), Administrators define them.
+    ("GET", "/api/v1/settings/metadata-fields", "DDDAAD"),
+    ("PUT", "/api/v1/settings/metadata-fields", "DDDDAD"),
     ("POST", "/api/v1/settings/invitation-template/preview", "DDDAAD"),
     ("GET", "/api/v1/audit-events", "DDDDAD"),
 ];

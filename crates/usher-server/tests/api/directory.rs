@@ -203,26 +203,28 @@ async fn dense_searches_walk_the_sort_order_and_page_the_same() {
     let app = TestApp::spawn().await;
     let (_, mut admin) = app.admin().await;
     // More matches than the index shortlist (2000): the walk path.
-    let lines: Vec<Value> = (0..2300)
+    let mut lines: Vec<Value> = (0..2300)
         .map(|i| {
             json!({"user_id": format!("s{i:04}"), "first_name": format!("Name{}", i % 37),
                    "last_name": format!("Smithson{}", (i * 7919) % 2300)})
         })
         .collect();
+    // Found by its exact user ID only, merged into the walk in its place.
+    lines.push(json!({"user_id": "Smith", "first_name": "Zed", "last_name": "Aardvark"}));
     import(&app, &lines).await;
     let walk = all(&mut admin, &format!("{}&sort=last_name", q("smith")), 200).await;
-    assert_eq!(walk.len(), 2300);
-    assert_eq!(walk.iter().collect::<HashSet<_>>().len(), 2300, "no user twice");
+    assert_eq!(walk.len(), 2301);
+    assert_eq!(walk[0], "Smith");
+    assert_eq!(walk.iter().collect::<HashSet<_>>().len(), 2301, "no user twice");
     // The same order as the unfiltered list (everyone but the admin matches).
-    let everyone: Vec<String> = all(&mut admin, "sort=last_name", 200).await.into_iter().filter(|u| u != "admin").collect();
+    let everyone: Vec<String> =
+        all(&mut admin, "sort=last_name", 200).await.into_iter().filter(|u| u != "admin").collect();
     assert_eq!(walk, everyone);
     // A sparse search (the shortlist path) pages through cursors the same way.
     let sparse = all(&mut admin, &format!("{}&sort=user_id&order=desc", q("name3")), 7).await;
     let expected: Vec<String> = {
-        let mut v: Vec<String> = (0..2300)
-            .filter(|i| format!("name{}", i % 37).contains("name3"))
-            .map(|i| format!("s{i:04}"))
-            .collect();
+        let mut v: Vec<String> =
+            (0..2300).filter(|i| format!("name{}", i % 37).contains("name3")).map(|i| format!("s{i:04}")).collect();
         v.sort();
         v.reverse();
         v
@@ -237,7 +239,9 @@ async fn cursors_are_stable_while_users_are_added() {
     let app = TestApp::spawn().await;
     let (_, mut admin) = app.admin().await;
     let lines: Vec<Value> = (0..60)
-        .map(|i| json!({"user_id": format!("p{i:02}"), "first_name": "P", "last_name": format!("M{:02}", (i * 7) % 60)}))
+        .map(
+            |i| json!({"user_id": format!("p{i:02}"), "first_name": "P", "last_name": format!("M{:02}", (i * 7) % 60)}),
+        )
         .collect();
     import(&app, &lines).await;
     let before: Vec<String> = all(&mut admin, "sort=last_name", 100).await;
@@ -299,8 +303,30 @@ async fn bad_parameters_are_problems_and_fields_choose_properties() {
     let res = admin.get(&format!("/api/v1/users?sort=email&order=desc&cursor={}", next.unwrap())).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     let res = admin.get("/api/v1/users?fields=user_id,email&sort=user_id").await;
-    assert_eq!(res.body["items"][0], json!({"id": res.body["items"][0]["id"], "user_id": "ada", "email": "ada@example.org"}));
+    assert_eq!(
+        res.body["items"][0],
+        json!({"id": res.body["items"][0]["id"], "user_id": "ada", "email": "ada@example.org"})
+    );
     // Plain users may not list.
     let (_, mut bob) = app.user("bob").await;
     assert_eq!(bob.get("/api/v1/users").await.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn names_changed_anywhere_are_searched_and_sorted_by_their_new_value() {
+    let app = TestApp::spawn().await;
+    let (_, mut admin) = app.admin().await;
+    let (bob, mut bob_client) = app.user("bob").await;
+    let res = bob_client.patch("/api/v1/me", json!({ "first_name": "Zébulon", "last_name": "Ängström" })).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(all(&mut admin, &q("ZÉBU"), 50).await, ["bob"]);
+    assert_eq!(all(&mut admin, &q("ängs"), 50).await, ["bob"]);
+    let res = admin.patch(&format!("/api/v1/users/{}", bob.id), json!({ "last_name": "Aaron" })).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert!(all(&mut admin, &q("ängs"), 50).await.is_empty());
+    assert_eq!(all(&mut admin, "sort=last_name", 50).await, ["bob", "admin"]);
+    // Roles changed through the roles API move the user in the role order.
+    let res = admin.put(&format!("/api/v1/users/{}/roles", bob.id), json!({ "roles": [{ "role": "user_manager" }] })).await;
+    assert!(res.status.is_success(), "{}", res.body);
+    assert_eq!(all(&mut admin, "sort=role", 50).await, ["admin", "bob"]);
 }

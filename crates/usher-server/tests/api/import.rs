@@ -207,19 +207,19 @@ async fn exports_in_both_formats_import_back_identically() {
         // The admin exists on both sides: it is matched, not duplicated.
         let s = done(run(&other, text, format, false).await);
         assert_eq!(s.created, 2, "{format:?}");
-        let round: Vec<Value> = export(&other, Format::Jsonl).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+        let round: Vec<Value> =
+            export(&other, Format::Jsonl).await.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let original: Vec<Value> = jsonl.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
         let strip = |v: &Vec<Value>| -> Vec<Value> {
-            let mut out: Vec<Value> = v
-                .iter()
-                .filter(|u| u["user_id"] != "admin")
-                .cloned()
-                .collect();
+            let mut out: Vec<Value> = v.iter().filter(|u| u["user_id"] != "admin").cloned().collect();
             out.sort_by_key(|u| u["user_id"].as_str().unwrap().to_owned());
             out
         };
         assert_eq!(strip(&round), strip(&original), "{format:?}");
         let res = admin2.get("/api/v1/users?q=departments:sales").await;
-        assert_eq!(res.body["items"][0]["metadata"], json!({"departments": "NortheastSales", "remote": true, "tier": "Gold"}));
+        assert_eq!(
+            res.body["items"][0]["metadata"],
+            json!({"departments": "NortheastSales", "remote": true, "tier": "Gold"})
+        );
     }
 }

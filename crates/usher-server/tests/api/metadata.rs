@@ -78,7 +78,8 @@ async fn bad_definitions_are_reported_per_field() {
             ] }),
         )
         .await;
-    let fields: Vec<&str> = res.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    let fields: Vec<&str> =
+        res.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
     assert_eq!(fields, ["fields[1].name", "fields[1].label", "fields[2].name", "fields[2].options"]);
     let res = admin.put("/api/v1/settings/metadata-fields", json!({ "fields": [], "extra": 1 })).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
@@ -100,9 +101,10 @@ async fn values_are_validated_by_type() {
         Value::Object(values),
         json!({ "departments": "Sales", "level": 7, "since": "2020-02-29", "remote": false, "tier": "Gold" })
     );
-    let bad: usher_core::metadata::Metadata =
-        serde_json::from_value(json!({ "level": "seven", "since": "2021-02-29", "remote": 2, "tier": "Bronze", "x": 1 }))
-            .unwrap();
+    let bad: usher_core::metadata::Metadata = serde_json::from_value(
+        json!({ "level": "seven", "since": "2021-02-29", "remote": 2, "tier": "Bronze", "x": 1 }),
+    )
+    .unwrap();
     let usher_core::Error::Invalid(invalid) = app.usher.validate_metadata(org.id, &bad, None).await.unwrap_err() else {
         panic!("invalid")
     };
@@ -129,4 +131,52 @@ async fn values_are_validated_by_type() {
     let ImportOutcome::Refused(errors) = outcome else { panic!("refused") };
     let got: Vec<(u64, &str)> = errors.iter().map(|e| (e.line, e.field.as_str())).collect();
     assert_eq!(got, [(2, "metadata.level"), (2, "metadata.tier")]);
+}
+
+#[tokio::test]
+async fn users_carry_metadata_set_on_create_and_patch() {
+    let app = TestApp::spawn().await;
+    let (_, mut admin) = app.admin().await;
+    admin.put("/api/v1/settings/metadata-fields", json!({ "fields": fields() })).await;
+    // Created with metadata: checked by type, required fields needed when metadata is given.
+    let res = admin
+        .post(
+            "/api/v1/users",
+            json!({ "user_id": "ada", "first_name": "Ada", "last_name": "Lovelace",
+                                         "metadata": { "level": "high" } }),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", res.body);
+    let mut fields: Vec<&str> =
+        res.body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    fields.sort();
+    assert_eq!(fields, ["metadata.level", "metadata.tier"]);
+    let res = admin
+        .post(
+            "/api/v1/users",
+            json!({ "user_id": "ada", "first_name": "Ada", "last_name": "Lovelace",
+                                         "metadata": { "level": "3", "tier": "Gold", "departments": "R&D" } }),
+        )
+        .await;
+    assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
+    assert_eq!(res.body["metadata"], json!({ "level": 3, "tier": "Gold", "departments": "R&D" }));
+    let id = res.body["id"].as_str().unwrap().to_owned();
+    // PATCH changes what it names, clears null, keeps the rest; a bad value changes nothing.
+    let res =
+        admin.patch(&format!("/api/v1/users/{id}"), json!({ "last_name": "King", "metadata": { "level": "x" } })).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(admin.get(&format!("/api/v1/users/{id}")).await.body["last_name"], "Lovelace");
+    let res = admin
+        .patch(&format!("/api/v1/users/{id}"), json!({ "metadata": { "departments": null, "remote": true } }))
+        .await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
+    assert_eq!(res.body["metadata"], json!({ "level": 3, "tier": "Gold", "remote": true }));
+    let res = admin.patch(&format!("/api/v1/users/{id}"), json!({ "metadata": { "tier": null } })).await;
+    assert_eq!(res.body["errors"][0]["field"], "metadata.tier", "required stays required");
+    let found = admin.get("/api/v1/users?q=tier:gol").await;
+    assert_eq!(found.body["items"][0]["user_id"], "ada");
+    // People cannot set their own metadata.
+    let (_, mut bob) = app.user("bob").await;
+    let res = bob.patch("/api/v1/me", json!({ "metadata": { "tier": "Gold" } })).await;
+    assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
 }

@@ -120,6 +120,7 @@ impl NewUserForm {
             phone: optional(&self.phone),
             roles: Some(self.roles.clone()),
             invite: self.invite(),
+            metadata: None,
         }
     }
 }

@@ -1,0 +1,80 @@
+//! The cost of the lockout check on the sign-in hot path, on SQLite.
+//!
+//! Every sign-in step (`Usher::login` and, with two-step verification,
+//! `Usher::login_second_step`) calls `check_throttle`, whose only database work is
+//! `SecurityStore::throttle(account key, address key)`: one indexed query for at
+//! most two rows. This times that exact store call, for keys with no failures
+//! (no rows: the usual sign-in) and for keys with 3 recent failures each (rows
+//! found, below the lock threshold), in a table holding 10 000 other keys, on a
+//! fresh database in a temporary folder.
+//!
+//! `cargo bench -p usher-store-sqlite --bench lockout` (see BENCHMARKS.md).
+
+use std::hint::black_box;
+
+use chrono::{Duration, Utc};
+use criterion::Criterion;
+use usher_core::security::{FailureCount, SecurityStore};
+use usher_store_sqlite::SqliteStore;
+use uuid::Uuid;
+
+/// Other keys in the table, so the lookups go through a real index.
+const OTHER_KEYS: usize = 10_000;
+/// Failures of the "some failures" keys: below the default threshold (5).
+const FAILURES: u32 = 3;
+
+/// Counts `n` failures of `key` as `Usher::count_failure` does (15-minute window).
+async fn fail(store: &SqliteStore, key: &str, n: u32) {
+    let now = Utc::now();
+    let failure = FailureCount {
+        key,
+        now,
+        window_cutoff: now - Duration::minutes(15),
+        threshold: 5,
+        lock_until: now + Duration::minutes(15),
+    };
+    for _ in 0..n {
+        store.count_failure(&failure).await.expect("count a failure");
+    }
+}
+
+fn main() {
+    let dir = std::env::temp_dir().join(format!("usher-lockout-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create a temporary folder");
+    // The server runs on tokio's multi-threaded runtime, so does the benchmark.
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let url = format!("sqlite://{}", dir.join("lockout.db").display());
+    let store = runtime.block_on(async {
+        let store = SqliteStore::connect(&url).await.expect("open a fresh SQLite database");
+        for i in 0..OTHER_KEYS {
+            let key =
+                if i % 2 == 0 { format!("u:{}", Uuid::now_v7()) } else { format!("a:10.{}.{}.1", i / 256, i % 256) };
+            fail(&store, &key, 1).await;
+        }
+        store
+    });
+    // The keys of `protection::Keys::of_user`: `u:<user id>` and `a:<client address>`.
+    let clean = (format!("u:{}", Uuid::now_v7()), "a:127.0.0.1".to_owned());
+    let failing = (format!("u:{}", Uuid::now_v7()), "a:192.0.2.7".to_owned());
+    runtime.block_on(async {
+        fail(&store, &failing.0, FAILURES).await;
+        fail(&store, &failing.1, FAILURES).await;
+        assert!(store.throttle(&clean.0, Some(&clean.1)).await.unwrap().is_empty());
+        assert_eq!(store.throttle(&failing.0, Some(&failing.1)).await.unwrap().len(), 2);
+    });
+
+    let mut criterion = Criterion::default().configure_from_args();
+    let mut group = criterion.benchmark_group("sqlite_lockout_check");
+    for (name, (account, address)) in [("no_failures", &clean), ("3_failures", &failing)] {
+        group.bench_function(name, |b| {
+            b.to_async(&runtime).iter(|| async {
+                black_box(store.throttle(black_box(account), Some(black_box(address))).await.expect("the check"))
+            })
+        });
+    }
+    group.finish();
+    criterion.final_summary();
+
+    runtime.block_on(store.pool().close());
+    let _ = std::fs::remove_dir_all(&dir);
+}
