@@ -326,7 +326,8 @@ async fn names_changed_anywhere_are_searched_and_sorted_by_their_new_value() {
     assert!(all(&mut admin, &q("ängs"), 50).await.is_empty());
     assert_eq!(all(&mut admin, "sort=last_name", 50).await, ["bob", "admin"]);
     // Roles changed through the roles API move the user in the role order.
-    let res = admin.put(&format!("/api/v1/users/{}/roles", bob.id), json!({ "roles": [{ "role": "user_manager" }] })).await;
+    let res =
+        admin.put(&format!("/api/v1/users/{}/roles", bob.id), json!({ "roles": [{ "role": "user_manager" }] })).await;
     assert!(res.status.is_success(), "{}", res.body);
     assert_eq!(all(&mut admin, "sort=role", 50).await, ["admin", "bob"]);
 }
