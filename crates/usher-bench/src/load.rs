@@ -162,7 +162,7 @@ impl Probe {
         }
     }
 
-    fn request(&self) -> http::Request<Full<Bytes>> {
+    fn request(&self) -> Result<http::Request<Full<Bytes>>, String> {
         let target = self.target();
         let builder = http::Request::builder()
             .uri(target.path.as_str())
@@ -175,9 +175,9 @@ impl Probe {
                 .body(Full::new(body.clone())),
             Self::Get { credential: Some((name, value)), .. } => builder.header(name, value).body(Full::default()),
             Self::Get { credential: None, .. } => builder.body(Full::default()),
-            Self::TwoStep(_) => unreachable!("a two-step sign-in builds its own requests"),
+            Self::TwoStep(_) => return Err("a two-step sign-in builds its own requests".into()),
         };
-        built.expect("a request built from checked parts")
+        built.map_err(|e| format!("building the request: {e}"))
     }
 
     /// Sends the request on the worker's connection (opening one if needed) and
@@ -189,7 +189,7 @@ impl Probe {
         };
         let outcome = match self {
             Self::TwoStep(two_step) => two_step.exchange(open).await,
-            _ => tokio::time::timeout(REQUEST_TIMEOUT, open.send(self.request()))
+            _ => tokio::time::timeout(REQUEST_TIMEOUT, open.send(self.request()?))
                 .await
                 .unwrap_or(Err("timed out".into())),
         };

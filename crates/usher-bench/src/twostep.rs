@@ -133,13 +133,13 @@ impl TwoStep {
         }
     }
 
-    fn post(&self, path: &str, body: &Value) -> http::Request<Full<Bytes>> {
+    fn post(&self, path: &str, body: &Value) -> Result<http::Request<Full<Bytes>>, String> {
         http::Request::post(path)
             .header(header::HOST, self.target.authority.as_str())
             .header(header::USER_AGENT, USER_AGENT)
             .header(header::CONTENT_TYPE, "application/json")
             .body(Full::new(Bytes::from(body.to_string())))
-            .expect("a request built from checked parts")
+            .map_err(|e| format!("building the request: {e}"))
     }
 
     /// One sign-in on the worker's connection: the password step, then the code.
@@ -148,7 +148,7 @@ impl TwoStep {
     /// answered 200 without a ticket.
     pub async fn exchange(&self, conn: &mut Connection) -> Result<(StatusCode, Bytes), String> {
         let (user, step) = self.take().await;
-        let password = self.post(LOGIN_PATH, &json!({ "login": user.login, "password": self.password }));
+        let password = self.post(LOGIN_PATH, &json!({ "login": user.login, "password": self.password }))?;
         let (status, body) = within(conn.send(password)).await?;
         if status != StatusCode::OK {
             return Ok((status, body));
@@ -161,7 +161,7 @@ impl TwoStep {
                 String::from_utf8_lossy(&body).chars().take(200).collect::<String>()
             ));
         };
-        let second = self.post(SECOND_STEP_PATH, &json!({ "ticket": ticket, "code": code(&user.secret, step) }));
+        let second = self.post(SECOND_STEP_PATH, &json!({ "ticket": ticket, "code": code(&user.secret, step) }))?;
         let start = Instant::now();
         let (status, body) = within(conn.send(second)).await?;
         if status == StatusCode::OK
