@@ -212,7 +212,9 @@ pub struct Group {
     pub kind: String,
     /// The request path, for the record.
     pub path: String,
-    pub probe: Probe,
+    /// What the workers send: worker `i` sends `probes[i % len]` (e.g. one API
+    /// token per connection).
+    pub probes: Vec<Probe>,
     pub concurrency: usize,
     /// Requests per second for the whole group, spread evenly over its
     /// workers; `None` is a closed loop (as fast as answers come).
@@ -343,13 +345,14 @@ pub async fn run(
     let deadline = measure_from + duration;
     let mut spawned = Vec::new();
     for group in groups {
-        let probe = Arc::new(group.probe);
+        anyhow::ensure!(!group.probes.is_empty(), "a load group needs at least one probe");
+        let probes: Vec<_> = group.probes.into_iter().map(Arc::new).collect();
         // Paced workers each send every concurrency/rate seconds, staggered.
         let every = group.rate.filter(|r| *r > 0.0).map(|r| Duration::from_secs_f64(group.concurrency as f64 / r));
         let handles: Vec<_> = (0..group.concurrency)
             .map(|i| {
                 let pace = every.map(|e| (started + e.mul_f64(i as f64 / group.concurrency as f64), e));
-                tokio::spawn(worker(probe.clone(), pace, measure_from, deadline))
+                tokio::spawn(worker(probes[i % probes.len()].clone(), pace, measure_from, deadline))
             })
             .collect();
         spawned.push((group.kind, group.path, group.concurrency, group.rate, handles));

@@ -237,7 +237,8 @@ struct ReadArgs {
     /// The session secret sent as the `usher_session` cookie; none reads anonymously.
     #[arg(long, env = "BENCH_COOKIE", hide_env_values = true)]
     cookie: Option<String>,
-    /// An API token sent as `Authorization: Bearer` (wins over the cookie).
+    /// An API token sent as `Authorization: Bearer` (wins over the cookie); several,
+    /// comma-separated, are shared out over the workers (worker i sends token i mod n).
     #[arg(long, env = "BENCH_BEARER", hide_env_values = true)]
     bearer: Option<String>,
     /// The path to read.
@@ -318,7 +319,7 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
             let group = Group {
                 kind: format!("{}signin", paced(run.rate)),
                 path: LOGIN_PATH.into(),
-                probe,
+                probes: vec![probe],
                 concurrency: run.concurrency,
                 rate: run.rate,
             };
@@ -329,7 +330,7 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
         Command::SigninMfa { mfa, run } => signin_mfa(mfa, run).await?,
         Command::Reads { base, read, run } => {
             check_run(&run)?;
-            let probe = read_probe(&base, &read)?;
+            let probes = read_probe(&base, &read)?;
             let kind = if bearer(&read).is_some() {
                 "token_reads"
             } else if session(&read).is_some() {
@@ -340,7 +341,7 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
             let group = Group {
                 kind: format!("{}{kind}", paced(run.rate)),
                 path: read.path.clone(),
-                probe,
+                probes,
                 concurrency: run.concurrency,
                 rate: run.rate,
             };
@@ -370,14 +371,14 @@ async fn run_http(command: Command) -> anyhow::Result<()> {
                 Group {
                     kind: format!("{prefix}_signin"),
                     path: LOGIN_PATH.into(),
-                    probe: signin,
+                    probes: vec![signin],
                     concurrency: signin_concurrency,
                     rate: None,
                 },
                 Group {
                     kind: format!("{prefix}_reads"),
                     path: read.path.clone(),
-                    probe: reads,
+                    probes: reads,
                     concurrency: read_concurrency,
                     rate: read_rate,
                 },
@@ -450,7 +451,7 @@ async fn signin_mfa(mfa: MfaArgs, run: RunArgs) -> anyhow::Result<()> {
     let group = Group {
         kind: format!("{}signin_mfa", paced(run.rate)),
         path: format!("{LOGIN_PATH} + {}", twostep::SECOND_STEP_PATH),
-        probe: Probe::TwoStep(two_step.clone()),
+        probes: vec![Probe::TwoStep(two_step.clone())],
         concurrency: run.concurrency,
         rate: run.rate,
     };
@@ -470,14 +471,16 @@ fn signin_probe(account: &Account) -> anyhow::Result<Probe> {
     Probe::login(&base, &account.login, &account.password)
 }
 
-fn read_probe(base: &str, read: &ReadArgs) -> anyhow::Result<Probe> {
+/// The reads' probes: one per API token when `--bearer` lists several
+/// (comma-separated; worker i sends token i mod n), else one.
+fn read_probe(base: &str, read: &ReadArgs) -> anyhow::Result<Vec<Probe>> {
     let base = load::loopback_base(base)?;
     if !read.path.starts_with('/') {
         bail!("--path must start with /");
     }
     Ok(match bearer(read) {
-        Some(token) => Probe::get_bearer(&base, &read.path, token),
-        None => Probe::get(&base, &read.path, session(read)),
+        Some(tokens) => tokens.split(',').map(|token| Probe::get_bearer(&base, &read.path, token.trim())).collect(),
+        None => vec![Probe::get(&base, &read.path, session(read))],
     })
 }
 

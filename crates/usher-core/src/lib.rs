@@ -21,6 +21,7 @@ pub mod sessions;
 pub mod settings;
 pub mod setup;
 pub mod store;
+mod token_lookup;
 pub mod tokens;
 pub mod users;
 
@@ -65,6 +66,9 @@ impl Default for CoreConfig {
 }
 
 /// The services, sharing one store and one password hasher. Cheap to clone.
+/// Bearer-token lookup queries that may run at once (see [`token_lookup`]).
+const TOKEN_LOOKUP_LANES: usize = 4;
+
 #[derive(Clone)]
 pub struct Usher {
     pub(crate) store: Arc<dyn Store>,
@@ -72,12 +76,15 @@ pub struct Usher {
     pub(crate) config: Arc<CoreConfig>,
     /// Wakes this node's email delivery worker when mail is queued.
     pub(crate) mail_wake: Arc<tokio::sync::Notify>,
+    /// Bearer-token lookups, batched under load.
+    pub(crate) token_lookup: Arc<token_lookup::TokenLookup>,
 }
 
 impl Usher {
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self> {
         let hasher = hashing::Hasher::new(&config)?;
-        Ok(Self { store, hasher, config: Arc::new(config), mail_wake: Arc::default() })
+        let token_lookup = Arc::new(token_lookup::TokenLookup::new(Arc::clone(&store), TOKEN_LOOKUP_LANES));
+        Ok(Self { store, hasher, config: Arc::new(config), mail_wake: Arc::default(), token_lookup })
     }
 
     pub fn config(&self) -> &CoreConfig {

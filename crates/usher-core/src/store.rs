@@ -8,7 +8,7 @@ use usher_domain::{Language, Role, TimeZone};
 use uuid::Uuid;
 
 /// What can go wrong in a store, in terms services can act on.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     #[error("not found")]
     NotFound,
@@ -259,8 +259,9 @@ pub trait Store:
         limit: u32,
     ) -> StoreResult<Vec<ApiToken>>;
     async fn token(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>>;
-    /// The token with this digest and its owner, whatever their state.
-    async fn token_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(ApiToken, User)>>;
+    /// The tokens with these digests and their owners, whatever their state, in
+    /// any order; digests no token has are left out (one query for all).
+    async fn tokens_by_digests(&self, digests: &[&[u8]]) -> StoreResult<Vec<(ApiToken, User)>>;
     /// Saves description, expiry, revocation and secret fields of an existing token.
     async fn update_token(&self, token: &ApiToken) -> StoreResult<()>;
     async fn delete_token(&self, user: Uuid, id: Uuid) -> StoreResult<()>;

@@ -292,7 +292,7 @@ impl Usher {
         if !well_formed(secret) {
             return Ok(None);
         }
-        let Some((token, user)) = self.store.token_by_digest(&secrets::digest(secret)).await? else {
+        let Some((token, user)) = self.token_lookup.find(secrets::digest(secret)).await? else {
             return Ok(None);
         };
         let now = Utc::now();

@@ -503,8 +503,8 @@ impl Store for PostgresStore {
         self.token_row(user, id).await
     }
 
-    async fn token_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(ApiToken, User)>> {
-        self.token_and_owner(digest).await
+    async fn tokens_by_digests(&self, digests: &[&[u8]]) -> StoreResult<Vec<(ApiToken, User)>> {
+        self.tokens_and_owners(digests).await
     }
 
     async fn update_token(&self, token: &ApiToken) -> StoreResult<()> {

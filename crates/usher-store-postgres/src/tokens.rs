@@ -103,19 +103,19 @@ impl PostgresStore {
         row.as_ref().map(token_from_row).transpose().map_err(map_err)
     }
 
-    pub(crate) async fn token_and_owner(&self, digest: &[u8]) -> StoreResult<Option<(ApiToken, User)>> {
-        let row = sqlx::query(concat!(
+    pub(crate) async fn tokens_and_owners(&self, digests: &[&[u8]]) -> StoreResult<Vec<(ApiToken, User)>> {
+        let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
             ", ",
             token_columns!(),
-            " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = $1"
+            " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ANY($1)"
         ))
-        .bind(digest)
-        .fetch_optional(&self.pool)
+        .bind(digests)
+        .fetch_all(&self.pool)
         .await
         .map_err(map_err)?;
-        row.map(|r| Ok((token_from_row(&r)?, user_from_row(&r)?))).transpose().map_err(map_err)
+        rows.iter().map(|r| Ok((token_from_row(r)?, user_from_row(r)?))).collect::<Result<_, _>>().map_err(map_err)
     }
 
     pub(crate) async fn update_token_row(&self, t: &ApiToken) -> StoreResult<()> {

@@ -103,19 +103,27 @@ impl SqliteStore {
         row.as_ref().map(token_from_row).transpose().map_err(map_err)
     }
 
-    pub(crate) async fn token_and_owner(&self, digest: &[u8]) -> StoreResult<Option<(ApiToken, User)>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", ",
-            token_columns!(),
-            " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ?"
-        ))
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(|r| Ok((token_from_row(&r)?, user_from_row(&r)?))).transpose().map_err(map_err)
+    pub(crate) async fn tokens_and_owners(&self, digests: &[&[u8]]) -> StoreResult<Vec<(ApiToken, User)>> {
+        if digests.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!(
+            concat!(
+                "SELECT ",
+                user_columns!(),
+                ", ",
+                token_columns!(),
+                " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest IN ({})"
+            ),
+            vec!["?"; digests.len()].join(", ")
+        );
+        // Only placeholders are added to the text: one per digest.
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for digest in digests {
+            query = query.bind(*digest);
+        }
+        let rows = query.fetch_all(&self.pool).await.map_err(map_err)?;
+        rows.iter().map(|r| Ok((token_from_row(r)?, user_from_row(r)?))).collect::<Result<_, _>>().map_err(map_err)
     }
 
     pub(crate) async fn update_token_row(&self, t: &ApiToken) -> StoreResult<()> {

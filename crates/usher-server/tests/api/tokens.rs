@@ -468,3 +468,54 @@ async fn managers_page_through_the_users_of_their_organization() {
     assert_eq!(plain.get("/api/v1/users").await.status, StatusCode::FORBIDDEN);
     assert_eq!(admin.get("/api/v1/users?cursor=%%%").await.status, StatusCode::UNPROCESSABLE_ENTITY);
 }
+
+/// Bearer lookups that arrive together share database queries: each request
+/// must still get its own owner, or 401 for an unknown or revoked token, even
+/// when several requests in one batch carry the same token.
+#[tokio::test]
+async fn concurrent_requests_with_many_tokens_each_get_their_owner() {
+    let app = TestApp::spawn().await;
+    let mut owners = Vec::new();
+    for i in 0..6 {
+        let name = format!("batch{i}");
+        let (_, mut c) = app.user(&name).await;
+        let t = c.post("/api/v1/me/tokens", json!({ "description": "load", "scopes": ["read"] })).await.body;
+        owners.push((name, t["token"].as_str().unwrap().to_owned(), t["id"].as_str().unwrap().to_owned(), c));
+    }
+    // The last user's token is revoked; a well-formed token nobody has is unknown.
+    let (_, _, revoked_id, c) = owners.last_mut().unwrap();
+    let res = c.post(&format!("/api/v1/me/tokens/{revoked_id}/revoke"), json!({})).await;
+    assert_eq!(res.body["status"], "revoked");
+    let unknown = usher_core::tokens::generate();
+
+    let http = reqwest::Client::new();
+    let mut calls = Vec::new();
+    for round in 0..20 {
+        for (i, (name, secret, _, _)) in owners.iter().enumerate() {
+            let expected = if i == owners.len() - 1 { None } else { Some(name.clone()) };
+            calls.push((secret.clone(), expected));
+        }
+        if round % 2 == 0 {
+            calls.push((unknown.clone(), None));
+        }
+    }
+    let mut requests = tokio::task::JoinSet::new();
+    for (secret, expected) in calls {
+        let req = http.get(format!("{}/api/v1/me", app.base)).bearer_auth(secret).send();
+        requests.spawn(async move {
+            let res = req.await.unwrap();
+            let status = res.status();
+            let body: Value = res.json().await.unwrap_or(Value::Null);
+            match expected {
+                Some(name) => {
+                    assert_eq!(status, StatusCode::OK, "{body}");
+                    assert_eq!(body["user_id"], name.as_str());
+                }
+                None => assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}"),
+            }
+        });
+    }
+    while let Some(done) = requests.join_next().await {
+        done.unwrap();
+    }
+}
