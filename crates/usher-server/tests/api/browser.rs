@@ -21,6 +21,7 @@ use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir};
 mod access;
 mod directory;
 mod invitations;
+mod metadata;
 mod security;
 mod tokens;
 mod users;

@@ -1,6 +1,6 @@
-//! "Create user": user ID, email, names, phone, organization roles, and whether
-//! to invite the user to set their password (by email, or by a link shown to the
-//! administrator).
+//! "Create user": user ID, email, names, phone, the organization's custom
+//! fields, organization roles, and whether to invite the user to set their
+//! password (by email, or by a link shown to the administrator).
 
 use askama::Template;
 use axum::{
@@ -12,11 +12,15 @@ use serde::Deserialize;
 use usher_core::{
     Error,
     auth::Admin,
+    metadata::MetadataField,
     users::{CreateUser, Invite, taken_field},
 };
 use usher_domain::Role;
 
-use super::{details, manager, user_href};
+use super::{
+    custom::{self, CustomInput, Typed},
+    details, manager, user_href,
+};
 use crate::{
     app::AppState,
     extract::Ctx,
@@ -50,6 +54,8 @@ struct NewUserPage {
     l: Layout,
     csrf: String,
     inputs: Vec<Input>,
+    /// One input per custom metadata field, in the fields' order.
+    custom: Vec<CustomInput>,
     roles: Vec<RoleBox>,
     role_errors: Vec<String>,
     invites: Vec<InviteChoice>,
@@ -69,6 +75,8 @@ pub struct NewUserForm {
     roles: Vec<String>,
     /// `none`, `email` or `link`.
     invite: String,
+    /// The custom fields' values, posted as `metadata.<name>`.
+    metadata: Typed,
 }
 
 impl From<Vec<(String, String)>> for NewUserForm {
@@ -84,7 +92,9 @@ impl From<Vec<(String, String)>> for NewUserForm {
                 "phone" => form.phone = value,
                 "roles" => form.roles.push(value),
                 "invite" => form.invite = value,
-                _ => {}
+                key => {
+                    form.metadata.take(key, &value);
+                }
             }
         }
         form
@@ -110,7 +120,8 @@ impl NewUserForm {
         }
     }
 
-    fn input(&self) -> CreateUser {
+    /// The user to create; with custom `fields`, their values too (required ones needed).
+    fn input(&self, fields: &[MetadataField]) -> CreateUser {
         let optional = |v: &str| Some(v.to_owned()).filter(|v| !v.trim().is_empty());
         CreateUser {
             user_id: self.user_id.clone(),
@@ -120,12 +131,18 @@ impl NewUserForm {
             phone: optional(&self.phone),
             roles: Some(self.roles.clone()),
             invite: self.invite(),
-            metadata: None,
+            metadata: Some(self.metadata.patch(fields)).filter(|_| !fields.is_empty()),
         }
     }
 }
 
-fn new_user_form(me: &SignedIn, admin: &Admin<'_>, f: &NewUserForm, errors: &FieldErrors) -> NewUserPage {
+fn new_user_form(
+    me: &SignedIn,
+    admin: &Admin<'_>,
+    fields: &[MetadataField],
+    f: &NewUserForm,
+    errors: &FieldErrors,
+) -> NewUserPage {
     let t = me.t();
     let may_make_admins = admin.may_grant(&[Role::Administrator]).is_ok();
     let roles = ROLES
@@ -162,6 +179,7 @@ fn new_user_form(me: &SignedIn, admin: &Admin<'_>, f: &NewUserForm, errors: &Fie
             Input::new(t, "last_name", "profile.last_name", &f.last_name).required().errors(errors),
             Input::new(t, "phone", "profile.phone", &f.phone).kind("tel").hint(t, "profile.phone_hint").errors(errors),
         ],
+        custom: custom::inputs(t, fields, &f.metadata, errors),
         roles,
         role_errors: errors.get("roles").to_vec(),
         invites,
@@ -170,15 +188,17 @@ fn new_user_form(me: &SignedIn, admin: &Admin<'_>, f: &NewUserForm, errors: &Fie
 }
 
 /// `GET /admin/users/new`.
-pub async fn new_user_page(me: SignedIn) -> WebResult {
+pub async fn new_user_page(State(state): State<AppState>, me: SignedIn) -> WebResult {
     let admin = manager(&me)?;
-    Ok(render(StatusCode::OK, &new_user_form(&me, &admin, &NewUserForm::blank(), &FieldErrors::default())))
+    let fields = state.usher.metadata_fields_for(&admin).await.map_err(|e| me.core_error(e))?;
+    let page = new_user_form(&me, &admin, &fields, &NewUserForm::blank(), &FieldErrors::default());
+    Ok(render(StatusCode::OK, &page))
 }
 
 /// Translated field errors of a creation, with a uniqueness conflict next to its field.
-fn creation_errors(t: Tr, e: Error) -> Result<FieldErrors, Error> {
+fn creation_errors(t: Tr, fields: &[MetadataField], e: Error) -> Result<FieldErrors, Error> {
     match e {
-        Error::Invalid(invalid) => Ok(FieldErrors::translate(t, &invalid.0, None)),
+        Error::Invalid(invalid) => Ok(custom::translate(t, fields, &invalid.0)),
         Error::Conflict(constraint) => match taken_field(&constraint) {
             Some(field) => Ok(FieldErrors::translate(t, &[field], None)),
             None => Err(Error::Conflict(constraint)),
@@ -198,7 +218,10 @@ pub async fn create_user(
 ) -> WebResult {
     let admin = manager(&me)?;
     let form = me.accept(form)?;
-    match state.usher.admin_create_user(&ctx, &admin, form.input()).await {
+    let fields = state.usher.metadata_fields_for(&admin).await.map_err(|e| me.core_error(e))?;
+    let input = form.input(&fields);
+    let values = input.metadata.clone();
+    match state.usher.admin_create_user(&ctx, &admin, input).await {
         Ok(created) => match created.invitation_link {
             Some(link) => {
                 let shown = details::Shown::InvitationLink(link);
@@ -212,8 +235,22 @@ pub async fn create_user(
         Err(e) => {
             let status =
                 if matches!(e, Error::Conflict(_)) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
-            let errors = creation_errors(me.t(), e).map_err(|e| me.core_error(e))?;
-            Ok(render(status, &new_user_form(&me, &admin, &form, &errors)))
+            // The service stops at bad user fields before it reads the custom
+            // ones: check those too, so every problem shows at once.
+            let e = match (e, &values) {
+                (Error::Invalid(mut invalid), Some(values))
+                    if !invalid.0.iter().any(|f| f.field.starts_with("metadata.")) =>
+                {
+                    if let Err(Error::Invalid(more)) = state.usher.validate_metadata(admin.org_id(), values, None).await
+                    {
+                        invalid.0.extend(more.0);
+                    }
+                    Error::Invalid(invalid)
+                }
+                (e, _) => e,
+            };
+            let errors = creation_errors(me.t(), &fields, e).map_err(|e| me.core_error(e))?;
+            Ok(render(status, &new_user_form(&me, &admin, &fields, &form, &errors)))
         }
     }
 }
@@ -228,8 +265,9 @@ mod tests {
     fn the_form_reads_repeated_roles_and_the_invitation_choice() {
         let body = "csrf_token=c&user_id=ada&email=&first_name=Ada&last_name=L&roles=user&roles=developer&invite=link";
         let form = NewUserForm::from(url::form_urlencoded::parse(body.as_bytes()).into_owned().collect::<Vec<_>>());
-        let input = form.input();
+        let input = form.input(&[]);
         assert_eq!(input.roles.unwrap(), ["user", "developer"]);
+        assert_eq!(input.metadata, None, "no custom fields, no values");
         assert_eq!(input.email, None);
         assert_eq!(input.invite, Invite::Link);
         assert_eq!(NewUserForm::blank().invite(), Invite::No);

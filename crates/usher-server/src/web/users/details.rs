@@ -1,4 +1,4 @@
-//! A user's details page: profile (editable but for the email), status with
+//! A user's details page: profile and custom fields (editable but for the email), status with
 //! Disable/Enable, password reset (a temporary password shown once, or an emailed
 //! link), the last failed sign-ins, active sessions with "End all sessions", and
 //! Delete behind a confirmation page. User Managers see Administrators' details
@@ -22,7 +22,10 @@ use usher_core::{
 };
 use uuid::Uuid;
 
-use super::{manager, path, user_href};
+use super::{
+    custom::{self, CustomInput, Typed},
+    manager, path, user_href,
+};
 use crate::{
     app::AppState,
     extract::Ctx,
@@ -83,6 +86,10 @@ struct UserPage {
     is_self: bool,
     inputs: Vec<Input>,
     selects: Vec<Select>,
+    /// One input per custom metadata field (for those who may change the user).
+    custom: Vec<CustomInput>,
+    /// The custom fields' values as words (for those who may not).
+    custom_facts: Vec<(String, String)>,
     summary: bool,
     notice: Option<String>,
     problem: Option<String>,
@@ -103,25 +110,44 @@ struct DeletePage {
     email: Option<String>,
 }
 
-/// The profile form as posted; every field is text, so any body decodes.
+/// The profile form as posted; every field is text, so any body decodes. Read
+/// from the raw pairs, as the custom fields are named `metadata.<name>`.
 #[derive(Debug, Default, Deserialize)]
+#[serde(from = "Vec<(String, String)>")]
 pub struct UserForm {
-    #[serde(default)]
     csrf_token: String,
-    #[serde(default)]
     first_name: String,
-    #[serde(default)]
     last_name: String,
-    #[serde(default)]
     phone: String,
-    #[serde(default)]
     contact_person: String,
-    #[serde(default)]
     company: String,
-    #[serde(default)]
     language: String,
-    #[serde(default)]
     timezone: String,
+    metadata: Typed,
+}
+
+impl From<Vec<(String, String)>> for UserForm {
+    fn from(pairs: Vec<(String, String)>) -> Self {
+        let mut form = Self::default();
+        for (key, value) in pairs {
+            let slot = match key.as_str() {
+                "csrf_token" => &mut form.csrf_token,
+                "first_name" => &mut form.first_name,
+                "last_name" => &mut form.last_name,
+                "phone" => &mut form.phone,
+                "contact_person" => &mut form.contact_person,
+                "company" => &mut form.company,
+                "language" => &mut form.language,
+                "timezone" => &mut form.timezone,
+                key => {
+                    form.metadata.take(key, &value);
+                    continue;
+                }
+            };
+            *slot = value;
+        }
+        form
+    }
 }
 
 impl CsrfForm for UserForm {
@@ -143,6 +169,7 @@ impl UserForm {
             company: s(&p.company),
             language: p.language.code().to_owned(),
             timezone: p.timezone.name().to_owned(),
+            metadata: Typed::of(&u.metadata),
         }
     }
 
@@ -223,6 +250,7 @@ async fn show_with(
     let user = state.usher.user_details(admin, id).await.map_err(core)?;
     let failed = state.usher.failed_logins(admin, id).await.map_err(core)?;
     let sessions = state.usher.user_sessions(admin, id).await.map_err(core)?;
+    let fields = state.usher.metadata_fields_for(admin).await.map_err(core)?;
     let t = me.t();
     let tz = me.0.user.profile.timezone;
     let dash = || t.get("users.none").into_owned();
@@ -266,6 +294,8 @@ async fn show_with(
             Select::new(t, "language", "profile.language", language_choices(&f.language)).errors(errors),
             Select::new(t, "timezone", "profile.timezone", timezone_choices(&f.timezone)).errors(errors),
         ],
+        custom: custom::inputs(t, &fields, &f.metadata, errors),
+        custom_facts: custom::facts(t, &fields, &user.metadata),
         summary: !errors.is_empty(),
         notice,
         problem,
@@ -307,8 +337,9 @@ pub async fn user_page(
     show(&state, &me, &admin, id, done_notice(me.t(), q.done.as_deref()), StatusCode::OK).await
 }
 
-/// `POST /admin/users/{id}`: saves the profile, or shows it again with every
-/// problem next to its field (422), keeping what was typed.
+/// `POST /admin/users/{id}`: saves the profile and the custom fields, or shows
+/// them again with every problem next to its field (422), keeping what was typed.
+/// The custom fields are checked before anything changes (as the API does).
 pub async fn save_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -319,15 +350,37 @@ pub async fn save_user(
     let admin = manager(&me)?;
     let id = path(&me, id)?;
     let form = me.accept(form)?;
-    match state.usher.admin_update_user(&ctx, &admin, id, form.input()).await {
-        Ok(_) => Ok(see_other(&format!("{}?done=saved", user_href(id)))),
-        Err(Error::Invalid(e)) => {
-            let errors = FieldErrors::translate(me.t(), &e.0, None);
-            let typed = Some((&form, &errors));
-            show_with(&state, &me, &admin, id, typed, Shown::Nothing, StatusCode::UNPROCESSABLE_ENTITY).await
+    let core = |e| me.core_error(e);
+    let fields = state.usher.metadata_fields_for(&admin).await.map_err(core)?;
+    let checked = if fields.is_empty() {
+        Ok(None)
+    } else {
+        state.usher.check_user_metadata(&admin, id, &form.metadata.patch(&fields)).await.map(Some)
+    };
+    let invalid = match checked {
+        Ok(values) => match state.usher.admin_update_user(&ctx, &admin, id, form.input()).await {
+            Ok(user) => {
+                if let Some(values) = values {
+                    state.usher.set_user_metadata(&ctx, &admin, &user, values).await.map_err(core)?;
+                }
+                return Ok(see_other(&format!("{}?done=saved", user_href(id))));
+            }
+            Err(Error::Invalid(e)) => e.0,
+            Err(e) => return Err(core(e)),
+        },
+        Err(Error::Invalid(mut e)) => {
+            // The profile's own problems too, so every one shows at once.
+            let user = state.usher.user_details(&admin, id).await.map_err(core)?;
+            if let Err(more) = form.input().apply_to(user.profile) {
+                e.0.extend(more.0);
+            }
+            e.0
         }
-        Err(e) => Err(me.core_error(e)),
-    }
+        Err(e) => return Err(core(e)),
+    };
+    let errors = custom::translate(me.t(), &fields, &invalid);
+    let typed = Some((&form, &errors));
+    show_with(&state, &me, &admin, id, typed, Shown::Nothing, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// The outcome of an action: back to the page with its notice, or the page with

@@ -2,6 +2,7 @@
 //! user's details page with its actions (the list itself is `web::directory`).
 
 mod create;
+mod custom;
 mod details;
 
 use axum::{

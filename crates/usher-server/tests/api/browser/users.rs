@@ -33,6 +33,9 @@ async fn browser_an_administrator_creates_resets_and_disables_a_user_who_must_ch
     app.create_user("admin", Some("admin@example.org"), ADMIN_PASSWORD, &[Role::Administrator]).await;
     let base = app.base.clone();
     let mut admin_api = app.signed_in("admin", ADMIN_PASSWORD).await;
+    let field = json!({ "name": "dept", "label": "Department", "type": "text" });
+    let res = admin_api.put("/api/v1/settings/metadata-fields", json!({ "fields": [field] })).await;
+    assert_eq!(res.status, StatusCode::OK, "{}", res.body);
 
     Browser::start()
         .await
@@ -53,6 +56,7 @@ async fn browser_an_administrator_creates_resets_and_disables_a_user_who_must_ch
             fill(&d, "email", "dana@example.org").await?;
             fill(&d, "first_name", "Dana").await?;
             fill(&d, "last_name", "Scully").await?;
+            fill(&d, "metadata-dept", "X-Files").await?;
             d.find(By::Id("role-developer")).await?.click().await?;
             click_and_wait(&d, By::Id("create-user-submit")).await?;
             assert_eq!(heading(&d).await?, "Dana Scully");
@@ -60,6 +64,8 @@ async fn browser_an_administrator_creates_resets_and_disables_a_user_who_must_ch
             assert_eq!(text_of(&d, By::Id("user-status")).await?, "Invited");
             assert_eq!(text_of(&d, By::Css(".tabs a[aria-current='page']")).await?, "Details");
             assert!(text_of(&d, By::Css(".side")).await?.contains("Developer"));
+            assert_eq!(text_of(&d, By::Css("label[for='metadata-dept']")).await?, "Department");
+            assert_eq!(value_of(&d, "metadata-dept").await?, "X-Files", "the custom field as created");
             let details_url = d.current_url().await?;
 
             // Edit a property; the email is shown but read-only.
