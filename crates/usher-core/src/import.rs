@@ -209,11 +209,31 @@ fn line_error(line: u64, field: &str, message: impl Into<String>) -> LineError {
     LineError { line, field: field.to_owned(), message: message.into() }
 }
 
-/// A line of a file: its number and its fields.
-type Record = (u64, serde_json::Map<String, Value>);
+/// A line of a file: its number and its fields, or, for JSON lines, its text
+/// (parsed by the checking threads, so a big file is parsed in parallel and
+/// never held as a million maps at once).
+type Record<'a> = (u64, Fields<'a>);
+
+enum Fields<'a> {
+    Map(serde_json::Map<String, Value>),
+    Json(&'a [u8]),
+}
+
+impl Fields<'_> {
+    fn parse(self, line: u64) -> Result<serde_json::Map<String, Value>, Vec<LineError>> {
+        match self {
+            Self::Map(map) => Ok(map),
+            Self::Json(raw) => match serde_json::from_slice::<Value>(raw) {
+                Ok(Value::Object(map)) => Ok(map),
+                Ok(_) => Err(vec![line_error(line, "line", "Each line is one JSON object.")]),
+                Err(e) => Err(vec![line_error(line, "line", format!("Not valid JSON: {e}."))]),
+            },
+        }
+    }
+}
 
 /// Splits a file into records.
-fn records(format: Format, data: &[u8]) -> (Vec<Record>, Vec<LineError>) {
+fn records(format: Format, data: &[u8]) -> (Vec<Record<'_>>, Vec<LineError>) {
     let mut out = Vec::new();
     let mut errors = Vec::new();
     match format {
@@ -224,11 +244,7 @@ fn records(format: Format, data: &[u8]) -> (Vec<Record>, Vec<LineError>) {
                 if raw.iter().all(u8::is_ascii_whitespace) {
                     continue;
                 }
-                match serde_json::from_slice::<Value>(raw) {
-                    Ok(Value::Object(map)) => out.push((line, map)),
-                    Ok(_) => errors.push(line_error(line, "line", "Each line is one JSON object.")),
-                    Err(e) => errors.push(line_error(line, "line", format!("Not valid JSON: {e}."))),
-                }
+                out.push((line, Fields::Json(raw)));
             }
         }
         Format::Csv => {
@@ -264,7 +280,7 @@ fn records(format: Format, data: &[u8]) -> (Vec<Record>, Vec<LineError>) {
                         if !metadata.is_empty() && !map.contains_key("metadata") {
                             map.insert("metadata".into(), Value::Object(metadata));
                         }
-                        out.push((line, map));
+                        out.push((line, Fields::Map(map)));
                     }
                     Err(e) => {
                         let line = e.position().map_or(0, |p| p.line());
@@ -443,19 +459,26 @@ fn check_line(line: u64, map: &serde_json::Map<String, Value>) -> Result<Line, V
 }
 
 /// Checks every record, on every core, keeping file order.
-fn check_lines(records: Vec<Record>, progress: &dyn Progress) -> (Vec<Line>, Vec<LineError>) {
+fn check_lines(mut records: Vec<Record<'_>>, progress: &dyn Progress) -> (Vec<Line>, Vec<LineError>) {
     let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).max(1);
-    let chunk = records.len().div_ceil(threads).max(1);
+    let total = records.len();
+    let chunk = total.div_ceil(threads).max(1);
+    let mut parts = Vec::with_capacity(threads);
+    while records.len() > chunk {
+        let rest = records.split_off(chunk);
+        parts.push(std::mem::replace(&mut records, rest));
+    }
+    parts.push(records);
     let done = std::sync::atomic::AtomicU64::new(0);
     let results: Vec<Vec<std::result::Result<Line, Vec<LineError>>>> = std::thread::scope(|s| {
-        let handles: Vec<_> = records
-            .chunks(chunk)
+        let handles: Vec<_> = parts
+            .into_iter()
             .map(|part| {
                 let done = &done;
                 s.spawn(move || {
                     let mut out = Vec::with_capacity(part.len());
-                    for (i, (line, map)) in part.iter().enumerate() {
-                        out.push(check_line(*line, map));
+                    for (i, (line, fields)) in part.into_iter().enumerate() {
+                        out.push(fields.parse(line).and_then(|map| check_line(line, &map)));
                         if i % 10_000 == 9_999 {
                             let n = done.fetch_add(10_000, std::sync::atomic::Ordering::Relaxed) + 10_000;
                             progress.set(n);
@@ -465,9 +488,10 @@ fn check_lines(records: Vec<Record>, progress: &dyn Progress) -> (Vec<Line>, Vec
                 })
             })
             .collect();
-        handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+        // A checking thread that panicked must not silently drop its lines.
+        handles.into_iter().map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p))).collect()
     });
-    let mut lines = Vec::with_capacity(records.len());
+    let mut lines = Vec::with_capacity(total);
     let mut errors = Vec::new();
     for r in results.into_iter().flatten() {
         match r {

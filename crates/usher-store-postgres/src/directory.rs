@@ -15,7 +15,7 @@ use usher_core::{
 use usher_domain::Role;
 use uuid::Uuid;
 
-use super::{PostgresStore, map_err, user_from_row};
+use super::{PostgresStore, bulk::Rebuild, map_err, user_from_row};
 
 /// Users written per statement in an import.
 const BATCH: usize = 5000;
@@ -416,6 +416,12 @@ impl DirectoryStore for PostgresStore {
         sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await.map_err(map_err)?;
         // The import writes role_rank with each user: the user_roles trigger rests.
         sqlx::query("SET LOCAL usher.import = 'on'").execute(&mut *tx).await.map_err(map_err)?;
+        // An import that at least doubles the directory builds its indexes afterwards.
+        let rebuild = if Rebuild::pays_off(&mut tx, plan.inserts.len()).await? {
+            Some(Rebuild::drop_all(&mut tx).await?)
+        } else {
+            None
+        };
         for g in &plan.new_groups {
             sqlx::query(
                 "INSERT INTO groups (id, org_id, name, name_key, description, created_at, updated_at) \
@@ -503,6 +509,9 @@ impl DirectoryStore for PostgresStore {
             write_sets(&mut tx, plan, chunk, true).await?;
             done += chunk.len() as u64;
             progress(done);
+        }
+        if let Some(rebuild) = rebuild {
+            rebuild.restore(&mut tx).await?;
         }
         tx.commit().await.map_err(map_err)?;
         // Fresh statistics and visibility after a bulk change, so plans fit the new

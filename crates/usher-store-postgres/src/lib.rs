@@ -98,6 +98,7 @@ macro_rules! user_columns {
 }
 
 mod access;
+mod bulk;
 mod directory;
 mod invitations;
 mod mail;
