@@ -67,7 +67,7 @@ impl Default for CoreConfig {
 
 /// The services, sharing one store and one password hasher. Cheap to clone.
 /// Bearer-token lookup queries that may run at once (see [`token_lookup`]).
-const TOKEN_LOOKUP_LANES: usize = 4;
+const TOKEN_LOOKUP_LANES: usize = 2;
 
 #[derive(Clone)]
 pub struct Usher {

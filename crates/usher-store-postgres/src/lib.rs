@@ -20,6 +20,9 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct PostgresStore {
     pool: PgPool,
+    /// A few connections for bearer-token lookups only, which run with generic
+    /// plans (see [`PostgresStore::connect`]).
+    lookups: PgPool,
 }
 
 /// A pooled connection idle longer than this is checked before it is handed out.
@@ -30,24 +33,21 @@ impl PostgresStore {
     /// migrations. Several nodes may start at once: the migrator holds an
     /// advisory lock while it runs.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        // sqlx pings a pooled connection before every use by default: a second
-        // round trip per query. Ping only connections that sat idle a while.
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(10))
-            .test_before_acquire(false)
-            .before_acquire(|conn, meta| {
+        let pool = pool_options(16).connect(url).await.map_err(backend)?;
+        // The token lookup is the hot path of every integration, and batched
+        // (`digest = ANY($1)` with a varying number of digests): PostgreSQL
+        // would plan each execution anew, which costs more than running it.
+        // Its connections keep one generic plan instead.
+        let lookups = pool_options(4)
+            .after_connect(|conn, _| {
                 Box::pin(async move {
-                    if meta.idle_for > IDLE_PING_AFTER {
-                        sqlx::Connection::ping(conn).await?;
-                    }
-                    Ok(true)
+                    sqlx::Executor::execute(conn, "SET plan_cache_mode = force_generic_plan").await?;
+                    Ok(())
                 })
             })
-            .connect(url)
-            .await
+            .connect_lazy(url)
             .map_err(backend)?;
-        let store = Self { pool };
+        let store = Self { pool, lookups };
         store.migrate().await?;
         Ok(store)
     }
@@ -61,6 +61,24 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+}
+
+/// A pool of at most `max` connections. sqlx pings a pooled connection before
+/// every use by default: a second round trip per query. These ping only
+/// connections that sat idle a while.
+fn pool_options(max: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max)
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|conn, meta| {
+            Box::pin(async move {
+                if meta.idle_for > IDLE_PING_AFTER {
+                    sqlx::Connection::ping(conn).await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 fn backend(e: impl std::fmt::Display) -> StoreError {

@@ -112,7 +112,7 @@ impl PostgresStore {
             " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ANY($1)"
         ))
         .bind(digests)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.lookups)
         .await
         .map_err(map_err)?;
         rows.iter().map(|r| Ok((token_from_row(r)?, user_from_row(r)?))).collect::<Result<_, _>>().map_err(map_err)
