@@ -86,7 +86,7 @@ fn main() -> anyhow::Result<()> {
     let overrides =
         Overrides { listen, data_dir: cli.global.data_dir.clone(), database_url: cli.global.database_url.clone() };
     let (config, warnings) = Config::load(cli.global.config.as_deref(), std::env::vars(), overrides)?;
-    init_logging(&config.log);
+    init_logging(&config.log, matches!(cli.command, Command::Users { .. }));
     for w in warnings {
         tracing::warn!("{w}");
     }
@@ -94,10 +94,15 @@ fn main() -> anyhow::Result<()> {
     runtime.block_on(run(cli.command, config))
 }
 
-fn init_logging(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+/// `bulk`: an import or export, whose statements run long on purpose (index
+/// builds of a first load): sqlx's slow-statement warnings would only be noise.
+fn init_logging(filter: &str, bulk: bool) {
+    let mut filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .or_else(|_| tracing_subscriber::EnvFilter::try_new(filter))
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    if bulk && let Ok(quiet) = "sqlx::query=error".parse() {
+        filter = filter.add_directive(quiet);
+    }
     tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
 }
 
