@@ -45,10 +45,12 @@ impl TokenLookup {
     pub(crate) async fn find(&self, digest: Vec<u8>) -> Found {
         let (reply, answer) = oneshot::channel();
         let queue = self.queue.get_or_init(|| self.start());
+        // The lanes end only with the runtime that started them.
+        let stopped = || crate::StoreError::Backend("token lookup stopped".into());
         if queue.send(Waiter { digest, reply }).is_err() {
-            return Err(crate::StoreError::Backend("token lookup stopped".into()));
+            return Err(stopped());
         }
-        answer.await.unwrap_or_else(|_| Err(crate::StoreError::Backend("token lookup stopped".into())))
+        answer.await.unwrap_or_else(|_| Err(stopped()))
     }
 
     fn start(&self) -> mpsc::UnboundedSender<Waiter> {
@@ -86,20 +88,10 @@ async fn answer(store: &dyn Store, batch: &mut Vec<Waiter>) {
     digests.dedup();
     match store.tokens_by_digests(&digests).await {
         Ok(rows) => {
-            let mut found: HashMap<Vec<u8>, (ApiToken, User)> =
+            let found: HashMap<Vec<u8>, (ApiToken, User)> =
                 rows.into_iter().map(|(t, u)| (t.digest.clone(), (t, u))).collect();
-            // The last waiter of a digest takes the row, the others a copy.
-            let mut left: HashMap<&[u8], usize> = HashMap::new();
-            for w in batch.iter() {
-                *left.entry(w.digest.as_slice()).or_default() += 1;
-            }
-            let mut replies = Vec::with_capacity(batch.len());
-            for w in batch.iter() {
-                let n = left.get_mut(w.digest.as_slice()).expect("counted above");
-                *n -= 1;
-                replies.push(if *n == 0 { found.remove(&w.digest) } else { found.get(&w.digest).cloned() });
-            }
-            for (w, row) in batch.drain(..).zip(replies) {
+            for w in batch.drain(..) {
+                let row = found.get(&w.digest).cloned();
                 let _ = w.reply.send(Ok(row));
             }
         }
