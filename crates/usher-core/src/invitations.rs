@@ -25,6 +25,9 @@ use crate::{
     store::{Organization, Profile, StoreResult, User, UserStatus},
 };
 
+/// Registration forms one invitation link may send per 15 minutes.
+pub const ACCEPT_TRIES: u32 = 10;
+
 /// How long an invitation link works.
 pub const INVITATION_LIFETIME: Duration = Duration::days(7);
 
@@ -97,6 +100,9 @@ pub struct InvitationCreated {
 #[derive(Debug, Clone)]
 pub struct InvitationPage {
     pub items: Vec<Invitation>,
+    /// For each item, whether the caller may resend or withdraw it (see
+    /// [`Usher::may_act_on_invitation`]).
+    pub actionable: Vec<bool>,
     pub next_cursor: Option<Uuid>,
 }
 
@@ -150,15 +156,16 @@ pub trait InvitationStore: Send + Sync {
     async fn invitation_organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>>;
     /// Withdraws a pending or expired invitation. False when it was not.
     async fn withdraw_invitation(&self, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Gives a pending or expired invitation a new secret and expiry. False when it
-    /// was accepted or withdrawn; `Conflict` when another one of the address is pending.
+    /// Gives a pending or expired invitation a new secret, expiry and roles. False
+    /// when it was accepted or withdrawn; `Conflict` when another one of the address
+    /// is pending.
     async fn renew_invitation(
         &self,
         org_id: Uuid,
         id: Uuid,
         digest: &[u8],
         expires_at: DateTime<Utc>,
-        now: DateTime<Utc>,
+        roles: &[Role],
     ) -> StoreResult<bool>;
     /// Marks the pending, unexpired invitation with this digest accepted and returns
     /// it; `None` when there is none (used, withdrawn, expired or unknown).
@@ -196,6 +203,15 @@ pub trait InvitationStore: Send + Sync {
 
 fn conflict_pending() -> Error {
     Error::Conflict("a pending invitation to this email address exists; resend it instead".into())
+}
+
+/// The rule of [`Usher::may_act_on_invitation`], with the account (if any) read.
+fn invitation_authority(admin: &Admin<'_>, invitation: &Invitation, user: Option<&User>) -> Result<()> {
+    admin.may_grant(&invitation.roles)?;
+    match user {
+        Some(user) => admin.may_manage(user),
+        None => Ok(()),
+    }
 }
 
 fn map_insert(e: crate::StoreError) -> Error {
@@ -318,14 +334,37 @@ impl Usher {
         admin.principal().require(Resource::Users, Access::Read)?;
         let limit = limit.clamp(1, 200);
         let items = self.store.invitations_page(admin.org_id(), before, limit).await?;
+        let ids: Vec<Uuid> = items.iter().filter_map(|i| i.user).collect();
+        let users = if ids.is_empty() { Vec::new() } else { self.store.org_users(admin.org_id(), &ids).await? };
+        let actionable = items
+            .iter()
+            .map(|i| {
+                let user = i.user.and_then(|id| users.iter().find(|u| u.id == id));
+                invitation_authority(admin, i, user).is_ok()
+            })
+            .collect();
         let next_cursor = if items.len() == limit as usize { items.last().map(|i| i.id) } else { None };
-        Ok(InvitationPage { items, next_cursor })
+        Ok(InvitationPage { items, actionable, next_cursor })
+    }
+
+    /// Fails unless `admin` may act on this invitation (resend, withdraw, see its
+    /// link): they must be able to give every role it carries and, for an
+    /// invitation to set the password of an existing account, to manage that
+    /// account as it is now. Every operation on an invitation goes through here,
+    /// so a User Manager never handles an Administrator's invitation.
+    pub async fn may_act_on_invitation(&self, admin: &Admin<'_>, invitation: &Invitation) -> Result<()> {
+        let user = match invitation.user {
+            Some(id) => self.store.user(id).await?,
+            None => None,
+        };
+        invitation_authority(admin, invitation, user.as_ref())
     }
 
     /// Withdraws a pending (or expired) invitation: its link stops working.
     pub async fn withdraw_invitation(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<Invitation> {
         admin.principal().require(Resource::Users, Access::Write)?;
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
+        self.may_act_on_invitation(admin, &invitation).await?;
         if !self.store.withdraw_invitation(admin.org_id(), id, Utc::now()).await? {
             return Err(Error::Conflict(format!(
                 "this invitation is {}, so it cannot be withdrawn",
@@ -358,11 +397,19 @@ impl Usher {
     ) -> Result<InvitationCreated> {
         admin.principal().require(Resource::Users, Access::Write)?;
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
+        // An invitation to set the password of an existing account carries that
+        // account's roles as they are now, which the caller was just checked to manage.
+        let roles = match invitation.user {
+            Some(user) => self.store.user(user).await?.map_or_else(|| invitation.roles.clone(), |u| u.roles),
+            None => invitation.roles.clone(),
+        };
+        self.may_act_on_invitation(admin, &invitation).await?;
+        admin.may_grant(&roles)?;
         let now = Utc::now();
         let secret = secrets::random_secret()?;
         let digest = secrets::digest(&secret);
         let expires_at = now + INVITATION_LIFETIME;
-        if !self.store.renew_invitation(admin.org_id(), id, &digest, expires_at, now).await.map_err(map_insert)? {
+        if !self.store.renew_invitation(admin.org_id(), id, &digest, expires_at, &roles).await.map_err(map_insert)? {
             return Err(Error::Conflict(format!(
                 "this invitation is {}, so it cannot be sent again",
                 InvitationStatus::of(&invitation, now).as_str()
@@ -434,10 +481,22 @@ impl Usher {
         if InvitationStatus::of(&invitation, Utc::now()) != InvitationStatus::Pending {
             return Err(gone());
         }
+        // The link gives what the invitation carried when it was made: an account
+        // given more roles since then needs a new invitation from someone who may
+        // give them.
         let existing = match invitation.user {
-            Some(id) => Some(self.store.user(id).await?.filter(|u| u.status == UserStatus::Invited).ok_or_else(gone)?),
+            Some(id) => Some(
+                self.store
+                    .user(id)
+                    .await?
+                    .filter(|u| u.status == UserStatus::Invited && u.roles.iter().all(|r| invitation.roles.contains(r)))
+                    .ok_or_else(gone)?,
+            ),
             None => None,
         };
+        // The form says when a user ID is taken, which tells the link's holder
+        // which IDs exist: a few tries per quarter hour are enough for a person.
+        self.take_limited(&format!("i:{}", invitation.id), ACCEPT_TRIES, Duration::minutes(15)).await?;
         let parsed = self.parse_acceptance(&invitation, existing.as_ref(), &form).await?;
         let taken = self.store.take_invitation(&digest, Utc::now()).await?.ok_or_else(gone)?;
         let created = match &existing {

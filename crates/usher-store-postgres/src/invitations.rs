@@ -7,6 +7,7 @@ use usher_core::{
     invitations::{Invitation, InvitationStore},
     store::{Organization, Profile, StoreError, StoreResult},
 };
+use usher_domain::Role;
 use uuid::Uuid;
 
 use super::{PostgresStore, map_err};
@@ -174,16 +175,17 @@ impl InvitationStore for PostgresStore {
         id: Uuid,
         digest: &[u8],
         expires_at: DateTime<Utc>,
-        _now: DateTime<Utc>,
+        roles: &[Role],
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE invitations SET digest = $1, expires_at = $2, closed_at = NULL \
+            "UPDATE invitations SET digest = $1, expires_at = $2, closed_at = NULL, roles = $5 \
              WHERE org_id = $3 AND id = $4 AND accepted_at IS NULL AND withdrawn_at IS NULL",
         )
         .bind(digest)
         .bind(expires_at)
         .bind(org_id)
         .bind(id)
+        .bind(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" "))
         .execute(&self.pool)
         .await
         .map_err(map_pending)?;

@@ -7,6 +7,7 @@ use usher_core::{
     invitations::{Invitation, InvitationStore},
     store::{Organization, Profile, StoreError, StoreResult},
 };
+use usher_domain::Role;
 use uuid::Uuid;
 
 use super::{SqliteStore, map_err};
@@ -174,14 +175,15 @@ impl InvitationStore for SqliteStore {
         id: Uuid,
         digest: &[u8],
         expires_at: DateTime<Utc>,
-        _now: DateTime<Utc>,
+        roles: &[Role],
     ) -> StoreResult<bool> {
         let done = sqlx::query(
-            "UPDATE invitations SET digest = ?, expires_at = ?, closed_at = NULL \
+            "UPDATE invitations SET digest = ?, expires_at = ?, closed_at = NULL, roles = ? \
              WHERE org_id = ? AND id = ? AND accepted_at IS NULL AND withdrawn_at IS NULL",
         )
         .bind(digest)
         .bind(expires_at)
+        .bind(roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" "))
         .bind(org_id)
         .bind(id)
         .execute(&self.pool)

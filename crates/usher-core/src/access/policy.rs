@@ -20,7 +20,7 @@
 //! | assign roles | ✓ | ✓ ¹ ² | – | – | – | – | `users:write` |
 //! | list groups, read a group | ✓ | ✓ | ✓ | – | ✓ ³ | – | `users:read` |
 //! | read a group's members | ✓ | ✓ | – | – | – | – | `users:read` |
-//! | create, edit, delete groups, change members | ✓ | ✓ | – | – | – | – | `users:write` |
+//! | create, edit, delete groups, change members | ✓ | ✓ ⁴ | – | – | – | – | `users:write` |
 //! | list all apps | ✓ | ✓ | ✓ | – | – | – | `users:read` |
 //! | read an app (owners, developers, groups) | ✓ | ✓ | ✓ | – | ✓ | ✓ | `users:read` |
 //! | create an app (the creator becomes its App Owner) | ✓ | – | ✓ | – | – | – | `users:write` |
@@ -38,6 +38,21 @@
 //!   always keeps at least one Administrator.
 //! ³ An App Owner of any app may list groups, to choose which ones get access
 //!   to their app.
+//! ⁴ Including Administrators: group membership gives access to apps, never a
+//!   role or a credential, so putting an Administrator in a group (or taking
+//!   them out) manages the group, not the Administrator's account.
+//!
+//! Objects that carry roles or reach someone else's account are held to the
+//! same rules on every operation, not only when they are made:
+//! - an invitation may be resent, withdrawn or its link seen only by someone who
+//!   may give every role it carries and manage the account it was made for
+//!   (`Usher::may_act_on_invitation`); a link made before its account gained
+//!   roles no longer registers it;
+//! - a password-reset link or temporary password only by someone who may
+//!   manage the user (`Admin::may_manage`);
+//! - an API token whose secret someone other than its owner was given acts with
+//!   at most the roles its owner had then (`store::TokenAuthority`), so
+//!   promoting the owner never widens it.
 //!
 //! Why these choices (after the Digital.ai and Ivanti pages): roles govern the
 //! admin portal and groups govern access to apps; Administrators manage

@@ -138,9 +138,9 @@ struct Outcome {
     link: Option<(String, String)>,
 }
 
-fn row(t: Tr, zone: usher_domain::TimeZone, i: &Invitation) -> Row {
+fn row(t: Tr, zone: usher_domain::TimeZone, i: &Invitation, actionable: bool) -> Row {
     let status = InvitationStatus::of(i, Utc::now());
-    let open = matches!(status, InvitationStatus::Pending | InvitationStatus::Expired);
+    let open = actionable && matches!(status, InvitationStatus::Pending | InvitationStatus::Expired);
     Row {
         id: i.id,
         email: i.email.clone(),
@@ -194,7 +194,7 @@ async fn show(state: &AppState, me: &SignedIn, q: &ListQuery, o: Outcome, status
         send_own: o.form.delivery == "link",
         link,
         link_for,
-        rows: page.items.iter().map(|i| row(t, zone, i)).collect(),
+        rows: page.items.iter().zip(&page.actionable).map(|(i, a)| row(t, zone, i, *a)).collect(),
         zone: zone.name().to_owned(),
         next: page.next_cursor.map(|c| format!("/admin/invitations?cursor={c}")),
         first: cursor.map(|_| "/admin/invitations"),
@@ -586,6 +586,12 @@ pub async fn register(
             Ok((jar.add(session_cookie(&state, outcome.session_secret)), see_other("/profile")).into_response())
         }
         Err(Error::Invalid(e)) => Ok(invalid(&e.0)),
+        Err(Error::Locked { .. }) => {
+            let wait = FieldError::new("user_id", "too_many_tries", "Too many tries with this link.");
+            let mut page = invalid(&[wait]);
+            *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
+            Ok(page)
+        }
         Err(Error::Conflict(_)) | Err(Error::NotFound) => Ok(closed(t, "accepted", StatusCode::GONE)),
         Err(e) => Err(WebError::from_core(e, t, None)),
     }
