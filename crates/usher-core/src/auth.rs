@@ -11,7 +11,7 @@ use crate::{
     mfa::SignIn,
     protection::Keys,
     secrets,
-    store::{Organization, Session, User, UserStatus},
+    store::{Organization, Session, TokenAuthority, User, UserStatus},
 };
 
 /// An authenticated caller: the user, and the session or API token they came with.
@@ -27,11 +27,22 @@ pub struct Principal {
     pub token_id: Option<Uuid>,
     /// The token's scopes; `None` for a session, which may do all the user may.
     pub scopes: Option<Vec<Scope>>,
+    /// For a token someone else than its owner holds: the most it may do (its
+    /// organization roles are already narrowed in `user.roles`; app roles are
+    /// narrowed where standing on an app is read).
+    pub authority: Option<TokenAuthority>,
 }
 
 impl Principal {
     pub(crate) fn session(user: User, session_id: Uuid, csrf_token: String) -> Self {
-        Self { user, session_id: Some(session_id), csrf_token: Some(csrf_token), token_id: None, scopes: None }
+        Self {
+            user,
+            session_id: Some(session_id),
+            csrf_token: Some(csrf_token),
+            token_id: None,
+            scopes: None,
+            authority: None,
+        }
     }
 
     /// Fails unless the caller's token (if any) has a scope for this.
@@ -152,7 +163,7 @@ impl Usher {
         let org_id = org.as_ref().map(|o| o.id);
         let now = Utc::now();
         let keys = Keys::of_attempt(org_id, user.as_ref(), login, ctx.address.as_deref());
-        let guard = match self.check_throttle(&keys, now).await {
+        let guard = match self.take_attempt(&keys, now).await {
             Ok(guard) => guard,
             Err(e) => {
                 self.audit_failed_sign_in(ctx, org_id, user.as_ref(), "locked", login, "password").await?;
@@ -168,7 +179,7 @@ impl Usher {
             Some(_) => None,
         };
         if let Some(reason) = failure {
-            self.count_failure(ctx, org_id, &keys, user.as_ref()).await?;
+            self.attempt_failed(ctx, org_id, &guard, user.as_ref()).await?;
             self.audit_failed_sign_in(ctx, org_id, user.as_ref(), reason, login, "password").await?;
             return Err(Error::BadCredentials);
         }
@@ -177,13 +188,10 @@ impl Usher {
         self.upgrade_password_hash(&user, hash.as_deref(), password).await;
         let facts = self.store.sign_in_facts(user.org_id, user.id).await?;
         if facts.totp {
-            // Failures are forgotten only after the second step, so a known
-            // password cannot reset the count between guesses of codes.
+            self.attempt_succeeded(&guard, false).await?;
             return self.issue_ticket(&user, now).await;
         }
-        if guard.account_failures > 0 {
-            self.store.clear_throttle(&keys.account).await?;
-        }
+        self.attempt_succeeded(&guard, true).await?;
         let enrol = crate::mfa::required(facts.mfa_setting.as_ref());
         let user = self.expire_password_if_due(ctx, user, facts.password_policy.as_ref(), now).await?;
         Ok(SignIn::Session(self.open_session(ctx, user, now, enrol, json!({})).await?))

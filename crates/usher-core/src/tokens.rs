@@ -14,7 +14,7 @@ use crate::{
     audit::{Entry, action},
     auth::Principal,
     secrets,
-    store::{ApiToken, TokenFilter, User, UserStatus},
+    store::{ApiToken, TokenAuthority, TokenFilter, User, UserStatus},
 };
 
 pub const PREFIX: &str = "ush_";
@@ -156,6 +156,7 @@ impl Usher {
         if !errors.is_empty() {
             return Err(Invalid(errors).into());
         }
+        let authority = self.authority_handed_out(actor, owner).await?;
         let secret = generate();
         let token = ApiToken {
             id: Uuid::now_v7(),
@@ -172,6 +173,7 @@ impl Usher {
             revoked_at: None,
             last_used_at: None,
             created_by: (actor.user.id != owner.id).then_some(actor.user.id),
+            authority,
         };
         self.store.insert_token(&token).await?;
         self.audit_token(ctx, actor, owner, action::TOKEN_CREATED, &token).await?;
@@ -274,6 +276,10 @@ impl Usher {
         if !errors.is_empty() {
             return Err(Invalid(errors).into());
         }
+        // Whoever sees the new secret decides what the token may become: its owner
+        // takes it back; an administrator's copy is held to the owner's roles of today.
+        token.authority = self.authority_handed_out(actor, owner).await?;
+        token.created_by = (actor.user.id != owner.id).then_some(actor.user.id);
         let secret = generate();
         token.digest = secrets::digest(&secret);
         token.first_chars = secret[..PREFIX.len() + 4].to_owned();
@@ -303,7 +309,28 @@ impl Usher {
             self.store.touch_token(token.id, now).await?;
         }
         let scopes = token.scopes.iter().filter_map(|s| s.parse::<Scope>().ok()).collect();
-        Ok(Some(Principal { user, session_id: None, csrf_token: None, token_id: Some(token.id), scopes: Some(scopes) }))
+        let mut user = user;
+        if let Some(authority) = &token.authority {
+            user.roles.retain(|r| authority.roles.contains(r));
+        }
+        Ok(Some(Principal {
+            user,
+            session_id: None,
+            csrf_token: None,
+            token_id: Some(token.id),
+            scopes: Some(scopes),
+            authority: token.authority,
+        }))
+    }
+
+    /// What a token whose secret `actor` is about to see may do at most: nothing
+    /// is capped when the owner sees it; otherwise the owner's roles of now.
+    async fn authority_handed_out(&self, actor: &Principal, owner: &User) -> Result<Option<TokenAuthority>> {
+        if actor.user.id == owner.id {
+            return Ok(None);
+        }
+        let apps = self.store.app_roles_of(owner.id).await?.into_iter().map(|a| (a.role, a.app_id)).collect();
+        Ok(Some(TokenAuthority { roles: owner.roles.clone(), apps }))
     }
 
     fn check_scopes(

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, postgres::PgRow};
 use usher_core::{
     mail::{Mail, MailStore, OutboxMessage, ReminderRenderer},
-    store::{ApiToken, StoreResult},
+    store::{ApiToken, StoreResult, TokenAuthority},
 };
 use uuid::Uuid;
 
@@ -49,6 +49,7 @@ fn reminded_token_from_row(row: &PgRow) -> Result<ApiToken, sqlx::Error> {
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
         created_by: row.try_get("created_by")?,
+        authority: row.try_get::<Option<String>, _>("authority")?.as_deref().map(TokenAuthority::parse),
     })
 }
 
@@ -160,7 +161,7 @@ impl MailStore for PostgresStore {
             user_columns!(),
             ", t.id AS t_id, t.user_id AS t_user_id, t.org_id AS t_org_id, t.description, t.client, t.scopes, \
              t.digest, t.first_chars, t.last_chars, t.created_at AS t_created_at, t.expires_at AS t_expires_at, \
-             t.revoked_at, t.last_used_at, t.created_by"
+             t.revoked_at, t.last_used_at, t.created_by, t.authority"
         ))
         .bind(now)
         .bind(horizon)

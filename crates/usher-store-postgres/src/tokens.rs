@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Row, postgres::PgRow};
-use usher_core::store::{ApiToken, StoreResult, TokenFilter, User};
+use usher_core::store::{ApiToken, StoreResult, TokenAuthority, TokenFilter, User};
 use uuid::Uuid;
 
 use super::{PostgresStore, map_err, user_from_row};
@@ -11,7 +11,7 @@ macro_rules! token_columns {
     () => {
         "t.id AS t_id, t.user_id AS t_user_id, t.org_id AS t_org_id, t.description, t.client, t.scopes, t.digest, \
          t.first_chars, t.last_chars, t.created_at AS t_created_at, t.expires_at AS t_expires_at, t.revoked_at, \
-         t.last_used_at, t.created_by"
+         t.last_used_at, t.created_by, t.authority"
     };
 }
 
@@ -32,6 +32,7 @@ fn token_from_row(row: &PgRow) -> Result<ApiToken, sqlx::Error> {
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
         created_by: row.try_get("created_by")?,
+        authority: row.try_get::<Option<String>, _>("authority")?.as_deref().map(TokenAuthority::parse),
     })
 }
 
@@ -39,7 +40,8 @@ impl PostgresStore {
     pub(crate) async fn insert_token_row(&self, t: &ApiToken) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, org_id, description, client, scopes, digest, first_chars, last_chars, \
-             created_at, expires_at, revoked_at, last_used_at, created_by) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
+             created_at, expires_at, revoked_at, last_used_at, created_by, authority) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(t.id)
         .bind(t.user_id)
@@ -55,6 +57,7 @@ impl PostgresStore {
         .bind(t.revoked_at)
         .bind(t.last_used_at)
         .bind(t.created_by)
+        .bind(t.authority.as_ref().map(TokenAuthority::to_text))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
@@ -121,7 +124,8 @@ impl PostgresStore {
     pub(crate) async fn update_token_row(&self, t: &ApiToken) -> StoreResult<()> {
         sqlx::query(
             "UPDATE api_tokens SET description = $1, expires_at = $2, revoked_at = $3, digest = $4, first_chars = $5, \
-             last_chars = $6, created_at = $7, last_used_at = $8 WHERE id = $9 AND user_id = $10",
+             last_chars = $6, created_at = $7, last_used_at = $8, created_by = $11, authority = $12 \
+             WHERE id = $9 AND user_id = $10",
         )
         .bind(&t.description)
         .bind(t.expires_at)
@@ -133,6 +137,8 @@ impl PostgresStore {
         .bind(t.last_used_at)
         .bind(t.id)
         .bind(t.user_id)
+        .bind(t.created_by)
+        .bind(t.authority.as_ref().map(TokenAuthority::to_text))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, sqlite::SqliteRow};
 use usher_core::{
     mail::{Mail, MailStore, OutboxMessage, ReminderRenderer},
-    store::{ApiToken, StoreResult},
+    store::{ApiToken, StoreResult, TokenAuthority},
 };
 use uuid::Uuid;
 
@@ -48,6 +48,7 @@ fn reminded_token_from_row(row: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
         created_by: row.try_get("created_by")?,
+        authority: row.try_get::<Option<String>, _>("authority")?.as_deref().map(TokenAuthority::parse),
     })
 }
 
@@ -169,7 +170,7 @@ impl MailStore for SqliteStore {
             user_columns!(),
             ", t.id AS t_id, t.user_id AS t_user_id, t.org_id AS t_org_id, t.description, t.client, t.scopes, \
              t.digest, t.first_chars, t.last_chars, t.created_at AS t_created_at, t.expires_at AS t_expires_at, \
-             t.revoked_at, t.last_used_at, t.created_by \
+             t.revoked_at, t.last_used_at, t.created_by, t.authority \
              FROM api_tokens t JOIN users u ON u.id = t.user_id \
              WHERE t.revoked_at IS NULL AND t.expires_at > ?1 AND t.expires_at <= ?2 AND t.expiry_reminded_at = ?1"
         ))

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Row, sqlite::SqliteRow};
-use usher_core::store::{ApiToken, StoreResult, TokenFilter, User};
+use usher_core::store::{ApiToken, StoreResult, TokenAuthority, TokenFilter, User};
 use uuid::Uuid;
 
 use super::{SqliteStore, map_err, user_from_row};
@@ -11,7 +11,7 @@ macro_rules! token_columns {
     () => {
         "t.id AS t_id, t.user_id AS t_user_id, t.org_id AS t_org_id, t.description, t.client, t.scopes, t.digest, \
          t.first_chars, t.last_chars, t.created_at AS t_created_at, t.expires_at AS t_expires_at, t.revoked_at, \
-         t.last_used_at, t.created_by"
+         t.last_used_at, t.created_by, t.authority"
     };
 }
 
@@ -32,6 +32,7 @@ fn token_from_row(row: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
         revoked_at: row.try_get("revoked_at")?,
         last_used_at: row.try_get("last_used_at")?,
         created_by: row.try_get("created_by")?,
+        authority: row.try_get::<Option<String>, _>("authority")?.as_deref().map(TokenAuthority::parse),
     })
 }
 
@@ -39,7 +40,8 @@ impl SqliteStore {
     pub(crate) async fn insert_token_row(&self, t: &ApiToken) -> StoreResult<()> {
         sqlx::query(
             "INSERT INTO api_tokens (id, user_id, org_id, description, client, scopes, digest, first_chars, last_chars, \
-             created_at, expires_at, revoked_at, last_used_at, created_by) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             created_at, expires_at, revoked_at, last_used_at, created_by, authority) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         )
         .bind(t.id)
         .bind(t.user_id)
@@ -55,6 +57,7 @@ impl SqliteStore {
         .bind(t.revoked_at)
         .bind(t.last_used_at)
         .bind(t.created_by)
+        .bind(t.authority.as_ref().map(TokenAuthority::to_text))
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
@@ -129,7 +132,8 @@ impl SqliteStore {
     pub(crate) async fn update_token_row(&self, t: &ApiToken) -> StoreResult<()> {
         sqlx::query(
             "UPDATE api_tokens SET description = ?, expires_at = ?, revoked_at = ?, digest = ?, first_chars = ?, \
-             last_chars = ?, created_at = ?, last_used_at = ? WHERE id = ? AND user_id = ?",
+             last_chars = ?, created_at = ?, last_used_at = ?, created_by = ?, authority = ? \
+             WHERE id = ? AND user_id = ?",
         )
         .bind(&t.description)
         .bind(t.expires_at)
@@ -139,6 +143,8 @@ impl SqliteStore {
         .bind(&t.last_chars)
         .bind(t.created_at)
         .bind(t.last_used_at)
+        .bind(t.created_by)
+        .bind(t.authority.as_ref().map(TokenAuthority::to_text))
         .bind(t.id)
         .bind(t.user_id)
         .execute(&self.pool)

@@ -109,7 +109,7 @@ impl Usher {
     /// The app and the caller's standing on it; an app of another organization is not found.
     async fn app_and_standing(&self, p: &Principal, id: Uuid) -> Result<(App, Standing)> {
         let app = self.store.app(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
-        let standing = self.standing_on(p.user.id, app.id).await?;
+        let standing = self.standing_on(p, app.id).await?;
         Ok((app, standing))
     }
 
@@ -191,7 +191,7 @@ impl Usher {
             "app_id": app.id, "name": app.name, "description": app.description, "url": app.url, "owners": owner_ids,
         });
         self.audit_access(ctx, p, action::APP_CREATED, None, details).await?;
-        let standing = self.standing_on(p.user.id, app.id).await?;
+        let standing = self.standing_on(p, app.id).await?;
         self.details(p, app, standing).await
     }
 
@@ -276,7 +276,7 @@ impl Usher {
             let change = self.store.set_app_groups(app.id, &ids, now).await?;
             self.audit_app_set(ctx, p, &app, action::APP_GROUPS_CHANGED, None, &change).await?;
         }
-        let standing = self.standing_on(p.user.id, app.id).await?;
+        let standing = self.standing_on(p, app.id).await?;
         self.details(p, app, standing).await
     }
 

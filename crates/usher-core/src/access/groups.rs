@@ -64,7 +64,7 @@ impl Usher {
         if policy::allows(&p.user.roles, Standing::default(), Operation::ListGroups) {
             Ok(Standing::default())
         } else {
-            self.standing_anywhere(p.user.id).await
+            self.standing_anywhere(p).await
         }
     }
 

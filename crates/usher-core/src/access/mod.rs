@@ -236,19 +236,21 @@ fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
 }
 
 impl Usher {
-    /// The caller's App Owner / App Developer standing on one app.
-    async fn standing_on(&self, user: Uuid, app: Uuid) -> Result<policy::Standing> {
-        let roles = self.store.app_roles_on(user, app).await?;
-        Ok(policy::Standing { owner: roles.contains(&AppRole::Owner), developer: roles.contains(&AppRole::Developer) })
+    /// The caller's App Owner / App Developer standing on one app (within what
+    /// their token may do, for a token someone else holds).
+    async fn standing_on(&self, p: &Principal, app: Uuid) -> Result<policy::Standing> {
+        let roles = self.store.app_roles_on(p.user.id, app).await?;
+        let has = |role| roles.contains(&role) && p.authority.as_ref().is_none_or(|a| a.allows_app(role, app));
+        Ok(policy::Standing { owner: has(AppRole::Owner), developer: has(AppRole::Developer) })
     }
 
     /// The caller's standing on any app (an App Owner of one app may list groups).
-    async fn standing_anywhere(&self, user: Uuid) -> Result<policy::Standing> {
-        let roles = self.store.app_roles_of(user).await?;
-        Ok(policy::Standing {
-            owner: roles.iter().any(|r| r.role == AppRole::Owner),
-            developer: roles.iter().any(|r| r.role == AppRole::Developer),
-        })
+    async fn standing_anywhere(&self, p: &Principal) -> Result<policy::Standing> {
+        let roles = self.store.app_roles_of(p.user.id).await?;
+        let has = |role| {
+            roles.iter().any(|r| r.role == role && p.authority.as_ref().is_none_or(|a| a.allows_app(role, r.app_id)))
+        };
+        Ok(policy::Standing { owner: has(AppRole::Owner), developer: has(AppRole::Developer) })
     }
 
     /// Checks `users` all belong to the organization; unknown ids are field

@@ -577,7 +577,14 @@ async fn the_last_active_administrator_is_never_disabled_or_deleted() {
     let (winner, loser) = if r1.status == StatusCode::OK { (&ann, &bea) } else { (&bea, &ann) };
 
     // The loser, acting on what it saw before (an active Administrator), is refused by the store.
-    let stale = Principal { user: loser.clone(), session_id: None, csrf_token: None, token_id: None, scopes: None };
+    let stale = Principal {
+        user: loser.clone(),
+        session_id: None,
+        csrf_token: None,
+        token_id: None,
+        scopes: None,
+        authority: None,
+    };
     let err = app.usher.disable_user(&ctx, &stale.admin().unwrap(), winner.id).await.unwrap_err();
     assert!(matches!(err, usher_core::Error::Conflict(_)), "{err:?}");
     assert!(err.to_string().contains("at least one active Administrator"), "{err}");

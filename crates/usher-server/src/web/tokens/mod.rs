@@ -498,6 +498,7 @@ mod tests {
             revoked_at: revoked.then_some(now),
             last_used_at: None,
             created_by: None,
+            authority: None,
         }
     }
 
