@@ -469,7 +469,7 @@ impl Usher {
             return Err(Error::Unauthenticated);
         };
         let keys = Keys::of_user(user.id, ctx.address.as_deref());
-        let guard = match self.check_throttle(&keys, now).await {
+        let guard = match self.take_attempt(&keys, now).await {
             Ok(guard) => guard,
             Err(e) => {
                 self.audit_failed_sign_in(
@@ -501,7 +501,7 @@ impl Usher {
         };
         if !ok {
             self.store.login_ticket_failed(&digest, TICKET_MAX_ATTEMPTS).await?;
-            self.count_failure(ctx, Some(user.org_id), &keys, Some(&user)).await?;
+            self.attempt_failed(ctx, Some(user.org_id), &guard, Some(&user)).await?;
             let reason = if method == "totp" { "bad_code" } else { "bad_recovery_code" };
             self.audit_failed_sign_in(ctx, Some(user.org_id), Some(&user), reason, user.user_id.as_str(), "second")
                 .await?;
@@ -510,9 +510,7 @@ impl Usher {
         if !self.store.take_login_ticket(&digest, now).await? {
             return Err(Error::Unauthenticated);
         }
-        if guard.account_failures > 0 {
-            self.store.clear_throttle(&keys.account).await?;
-        }
+        self.attempt_succeeded(&guard, true).await?;
         let mut details = json!({ "second_step": method });
         if method == "recovery_code" {
             let left = self.store.totp(user.id).await?.map_or(0, |r| r.recovery_codes_left);

@@ -6,8 +6,15 @@
 //! is checked (0.25 s, doubling up to 2 s); at the threshold the account (or
 //! address) is locked for a while and attempts are refused with the time to wait,
 //! before any password check. A name no account has is counted and locked the
-//! same way, so the answers never tell whether an account exists. The check is one
-//! indexed query.
+//! same way, so the answers never tell whether an account exists.
+//!
+//! The count and the check are one atomic step: every attempt is counted as a
+//! failure *before* its password is checked ([`SecurityStore::take_attempt`],
+//! one transaction), and one that succeeds gives its count back. So a burst of
+//! concurrent attempts, on one node or many, never gets more than the threshold
+//! checked.
+//!
+//! [`SecurityStore::take_attempt`]: crate::security::SecurityStore::take_attempt
 //!
 //! Passwords expire after the organization's maximum age (non-administrators) or
 //! the operator's (administrators): an expired password sets the
@@ -26,7 +33,7 @@ use crate::{
     audit::{Entry, action},
     auth::Admin,
     mail::Mail,
-    security::{FailureCount, ReminderScope, ThrottleRow},
+    security::{FailureCount, ReminderScope},
     store::User,
 };
 
@@ -99,11 +106,17 @@ impl Keys {
     }
 }
 
-/// What the check found for an attempt that may go ahead.
-#[derive(Debug, Clone, Copy, Default)]
+/// An attempt that may go ahead. It is already counted as a failure (so no
+/// burst of concurrent attempts is ever checked against a stale count); one that
+/// succeeds gives its count back with [`Usher::attempt_succeeded`].
+#[derive(Debug, Clone)]
 pub(crate) struct Guard {
-    /// The account's failures in the current window.
+    keys: Keys,
+    now: DateTime<Utc>,
+    /// The account's failures in the current window before this attempt.
     pub account_failures: u32,
+    /// The keys this attempt locked, should it fail: (scope, failures, until).
+    locks: Vec<(&'static str, u32, Option<DateTime<Utc>>)>,
 }
 
 /// The wait before checking an attempt after `failures` recent failures: none for
@@ -152,41 +165,10 @@ pub struct UserSecurity {
 }
 
 impl Usher {
-    /// The sign-in check: refuses a locked account or address with the time to
-    /// wait ([`Error::Locked`]); otherwise says how many failures the account has.
-    /// One indexed query.
-    pub(crate) async fn check_throttle(&self, keys: &Keys, now: DateTime<Utc>) -> Result<Guard> {
-        let rows = self.store.throttle(&keys.account, keys.address.as_deref()).await?;
-        let cutoff = now - chrono(self.config.lockout.window);
-        let mut guard = Guard::default();
-        let mut locked: Option<DateTime<Utc>> = None;
-        for row in rows {
-            if let Some(until) = row.locked_until.filter(|u| *u > now) {
-                locked = Some(locked.map_or(until, |l| l.max(until)));
-            }
-            if row.key == keys.account && row.window_start > cutoff {
-                guard.account_failures = row.failures;
-            }
-        }
-        match locked {
-            Some(until) => Err(Error::Locked { retry_after_secs: seconds_until(until, now) }),
-            None => Ok(guard),
-        }
-    }
-
-    /// Counts a failed attempt on the account and the address, locking them at
-    /// their thresholds (a new lock is audited when the organization is known).
-    pub(crate) async fn count_failure(
-        &self,
-        ctx: &RequestContext,
-        org_id: Option<Uuid>,
-        keys: &Keys,
-        user: Option<&User>,
-    ) -> Result<()> {
-        let now = Utc::now();
+    /// The counting rule of each key of an attempt: the account's, then the address's.
+    fn failure_counts<'k>(&self, keys: &'k Keys, now: DateTime<Utc>) -> Vec<FailureCount<'k>> {
         let policy = &self.config.lockout;
         let cutoff = now - chrono(policy.window);
-        let mut counted: Vec<(&'static str, ThrottleRow, u32)> = Vec::new();
         let account = FailureCount {
             key: &keys.account,
             now,
@@ -194,25 +176,91 @@ impl Usher {
             threshold: policy.account_failures,
             lock_until: now + chrono(policy.account_lock),
         };
-        counted.push(("account", self.store.count_failure(&account).await?, policy.account_failures));
-        if let Some(address) = &keys.address {
-            let failure = FailureCount {
-                key: address,
-                now,
-                window_cutoff: cutoff,
-                threshold: policy.address_failures,
-                lock_until: now + chrono(policy.address_lock),
-            };
-            counted.push(("address", self.store.count_failure(&failure).await?, policy.address_failures));
+        let address = keys.address.as_deref().map(|key| FailureCount {
+            key,
+            now,
+            window_cutoff: cutoff,
+            threshold: policy.address_failures,
+            lock_until: now + chrono(policy.address_lock),
+        });
+        std::iter::once(account).chain(address).collect()
+    }
+
+    /// The sign-in check, one atomic step in the database: takes the attempt on
+    /// the account and the address, or refuses it with the time to wait
+    /// ([`Error::Locked`]) when either is locked or the attempt would pass its
+    /// threshold. Of hundreds of concurrent attempts, on any number of nodes, at
+    /// most the threshold are admitted.
+    pub(crate) async fn take_attempt(&self, keys: &Keys, now: DateTime<Utc>) -> Result<Guard> {
+        let counts = self.failure_counts(keys, now);
+        let attempt = self.store.take_attempt(&counts).await?;
+        if !attempt.admitted {
+            let until = attempt
+                .rows
+                .iter()
+                .zip(&counts)
+                .filter(|(row, c)| row.failures > c.threshold)
+                .map(|(row, c)| row.locked_until.filter(|u| *u > now).unwrap_or(c.lock_until))
+                .max()
+                .unwrap_or(now);
+            return Err(Error::Locked { retry_after_secs: seconds_until(until, now) });
         }
+        let locks = attempt
+            .rows
+            .iter()
+            .zip(&counts)
+            .zip(["account", "address"])
+            .filter(|((row, c), _)| row.failures >= c.threshold)
+            .map(|((row, _), scope)| (scope, row.failures, row.locked_until))
+            .collect();
+        let account_failures = attempt.rows.first().map_or(0, |r| r.failures.saturating_sub(1));
+        Ok(Guard { keys: keys.clone(), now, account_failures, locks })
+    }
+
+    /// A simple limit on one key, with the same atomic step as sign-in attempts:
+    /// at most `limit` attempts per `window`, then [`Error::Locked`] until the
+    /// window is over. Attempts that succeed are not given back.
+    pub(crate) async fn take_limited(&self, key: &str, limit: u32, window: Duration) -> Result<()> {
+        let now = Utc::now();
+        let rule = FailureCount { key, now, window_cutoff: now - window, threshold: limit, lock_until: now + window };
+        let attempt = self.store.take_attempt(&[rule]).await?;
+        if attempt.admitted {
+            return Ok(());
+        }
+        let until = attempt.rows.first().and_then(|r| r.locked_until).filter(|u| *u > now).unwrap_or(now + window);
+        Err(Error::Locked { retry_after_secs: seconds_until(until, now) })
+    }
+
+    /// An admitted attempt failed: it stays counted; a lock it started is
+    /// audited (when the organization is known).
+    pub(crate) async fn attempt_failed(
+        &self,
+        ctx: &RequestContext,
+        org_id: Option<Uuid>,
+        guard: &Guard,
+        user: Option<&User>,
+    ) -> Result<()> {
         let Some(org_id) = org_id else { return Ok(()) };
-        for (scope, row, threshold) in counted {
-            if row.failures >= threshold {
-                let details = json!({ "scope": scope, "failures": row.failures, "locked_until": row.locked_until });
-                let target = if scope == "account" { user } else { None };
-                let entry = Entry { org_id, action: action::LOCKOUT_STARTED, actor: None, target, details };
-                self.audit(ctx, entry).await?;
-            }
+        for (scope, failures, locked_until) in &guard.locks {
+            let details = json!({ "scope": scope, "failures": failures, "locked_until": locked_until });
+            let target = if *scope == "account" { user } else { None };
+            let entry = Entry { org_id, action: action::LOCKOUT_STARTED, actor: None, target, details };
+            self.audit(ctx, entry).await?;
+        }
+        Ok(())
+    }
+
+    /// An admitted attempt succeeded: its count is given back. With `forget`
+    /// (the person is fully signed in) the account's failures are forgotten too;
+    /// after a right password that still needs a second step they are not, so a
+    /// known password cannot reset the count between guesses of codes.
+    pub(crate) async fn attempt_succeeded(&self, guard: &Guard, forget: bool) -> Result<()> {
+        let counts = self.failure_counts(&guard.keys, guard.now);
+        if forget {
+            self.store.clear_throttle(&guard.keys.account).await?;
+            self.store.give_back_attempt(&counts[1..]).await?;
+        } else {
+            self.store.give_back_attempt(&counts).await?;
         }
         Ok(())
     }

@@ -45,7 +45,17 @@ pub struct ThrottleRow {
     pub locked_until: Option<DateTime<Utc>>,
 }
 
-/// One failure to count: the key, and the rule that may lock it.
+/// The outcome of [`SecurityStore::take_attempt`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Attempt {
+    /// Whether the attempt may be checked (it was counted); otherwise a key is
+    /// locked and nothing was counted.
+    pub admitted: bool,
+    /// Each key's row as counted (or, when not admitted, as it would have been).
+    pub rows: Vec<ThrottleRow>,
+}
+
+/// One attempt to count: the key, and the rule that may lock it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FailureCount<'a> {
     pub key: &'a str,
@@ -112,12 +122,18 @@ pub trait SecurityStore: Send + Sync {
     /// Deletes an unexpired ticket; false when it was already used or expired.
     async fn take_login_ticket(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<bool>;
 
-    /// The rows of these keys (at most two: the account and the address), in one
-    /// indexed query: this is the check on the sign-in hot path.
-    async fn throttle(&self, account: &str, address: Option<&str>) -> StoreResult<Vec<ThrottleRow>>;
-    /// Counts one failure (restarting the window when it is over) and locks the
-    /// key when the count reaches the threshold; returns the row after.
-    async fn count_failure(&self, failure: &FailureCount<'_>) -> StoreResult<ThrottleRow>;
+    /// Takes one attempt on every key (the account and the address) in one
+    /// atomic step, *before* the password or code is checked: each count grows by
+    /// one (restarting when its window or an old lock is over) and a key locks
+    /// when its count reaches its threshold. When a key is locked, or this
+    /// attempt would go past its threshold, nothing is counted and the answer is
+    /// not admitted. So of any number of concurrent attempts, on any number of
+    /// nodes, at most the threshold are ever checked. Rows are returned in the
+    /// order of `keys`.
+    async fn take_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<Attempt>;
+    /// Gives back an admitted attempt that succeeded: one less on each key, and
+    /// its lock lifted when the count falls below the threshold again.
+    async fn give_back_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<()>;
     async fn throttle_row(&self, key: &str) -> StoreResult<Option<ThrottleRow>>;
     /// Forgets a key's failures and lock; false when there was nothing.
     async fn clear_throttle(&self, key: &str) -> StoreResult<bool>;

@@ -1,11 +1,12 @@
 //! The cost of the lockout check on the sign-in hot path, on SQLite.
 //!
 //! Every sign-in step (`Usher::login` and, with two-step verification,
-//! `Usher::login_second_step`) calls `check_throttle`, whose only database work is
-//! `SecurityStore::throttle(account key, address key)`: one indexed query for at
-//! most two rows. This times that exact store call, for keys with no failures
-//! (no rows: the usual sign-in) and for keys with 3 recent failures each (rows
-//! found, below the lock threshold), in a table holding 10 000 other keys, on a
+//! `Usher::login_second_step`) takes its attempt on the account and address keys
+//! before checking the password (`SecurityStore::take_attempt`, one transaction
+//! of two upserts) and a successful one gives it back
+//! (`SecurityStore::give_back_attempt`). This times that pair of store calls, for
+//! keys with no failures (the usual sign-in) and for keys with 3 recent failures
+//! each (below the lock threshold), in a table holding 10 000 other keys, on a
 //! fresh database in a temporary folder.
 //!
 //! `cargo bench -p usher-store-sqlite --bench lockout` (see BENCHMARKS.md).
@@ -23,18 +24,23 @@ const OTHER_KEYS: usize = 10_000;
 /// Failures of the "some failures" keys: below the default threshold (5).
 const FAILURES: u32 = 3;
 
-/// Counts `n` failures of `key` as `Usher::count_failure` does (15-minute window).
-async fn fail(store: &SqliteStore, key: &str, n: u32) {
+/// The counting rule of `Usher::take_attempt` with the default policy.
+fn rule(key: &str) -> FailureCount<'_> {
     let now = Utc::now();
-    let failure = FailureCount {
+    FailureCount {
         key,
         now,
         window_cutoff: now - Duration::minutes(15),
         threshold: 5,
         lock_until: now + Duration::minutes(15),
-    };
+    }
+}
+
+/// Counts `n` failed attempts of `key` as a failed sign-in does.
+async fn fail(store: &SqliteStore, key: &str, n: u32) {
     for _ in 0..n {
-        store.count_failure(&failure).await.expect("count a failure");
+        let attempt = store.take_attempt(&[rule(key)]).await.expect("count a failure");
+        assert!(attempt.admitted);
     }
 }
 
@@ -59,8 +65,8 @@ fn main() {
     runtime.block_on(async {
         fail(&store, &failing.0, FAILURES).await;
         fail(&store, &failing.1, FAILURES).await;
-        assert!(store.throttle(&clean.0, Some(&clean.1)).await.unwrap().is_empty());
-        assert_eq!(store.throttle(&failing.0, Some(&failing.1)).await.unwrap().len(), 2);
+        assert!(store.throttle_row(&clean.0).await.unwrap().is_none());
+        assert_eq!(store.throttle_row(&failing.0).await.unwrap().map(|r| r.failures), Some(FAILURES));
     });
 
     let mut criterion = Criterion::default().configure_from_args();
@@ -68,7 +74,10 @@ fn main() {
     for (name, (account, address)) in [("no_failures", &clean), ("3_failures", &failing)] {
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
-                black_box(store.throttle(black_box(account), Some(black_box(address))).await.expect("the check"))
+                let keys = [rule(black_box(account)), rule(black_box(address))];
+                let attempt = store.take_attempt(&keys).await.expect("take the attempt");
+                store.give_back_attempt(&keys).await.expect("give it back");
+                black_box(attempt)
             })
         });
     }

@@ -6,7 +6,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, sqlite::SqliteRow};
 use usher_core::{
-    security::{FailureCount, LoginTicket, ReminderScope, SecurityStore, SignInFacts, ThrottleRow, TotpRecord},
+    security::{
+        Attempt, FailureCount, LoginTicket, ReminderScope, SecurityStore, SignInFacts, ThrottleRow, TotpRecord,
+    },
     store::{Session, StoreError, StoreResult, User},
 };
 use uuid::Uuid;
@@ -34,6 +36,25 @@ macro_rules! reminder_upsert {
 fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
 }
+
+/// One attempt on a key: ?1 key, ?2 now, ?3 threshold, ?4 lock until, ?5 window
+/// cutoff. A running lock keeps the row as it is but answers a count past the
+/// threshold (the caller then rolls back); an old lock or window starts afresh.
+const TAKE_ATTEMPT: &str = "INSERT INTO login_throttle (key, failures, window_start, last_failure_at, locked_until) \
+     VALUES (?1, 1, ?2, ?2, CASE WHEN ?3 <= 1 THEN ?4 END) \
+     ON CONFLICT (key) DO UPDATE SET \
+       failures = CASE WHEN login_throttle.locked_until > ?2 THEN max(login_throttle.failures, ?3) + 1 \
+         WHEN login_throttle.locked_until IS NOT NULL OR login_throttle.window_start <= ?5 THEN 1 \
+         ELSE login_throttle.failures + 1 END, \
+       window_start = CASE WHEN login_throttle.locked_until > ?2 THEN login_throttle.window_start \
+         WHEN login_throttle.locked_until IS NOT NULL OR login_throttle.window_start <= ?5 THEN ?2 \
+         ELSE login_throttle.window_start END, \
+       last_failure_at = ?2, \
+       locked_until = CASE WHEN login_throttle.locked_until > ?2 THEN login_throttle.locked_until \
+         WHEN (CASE WHEN login_throttle.locked_until IS NOT NULL OR login_throttle.window_start <= ?5 THEN 1 \
+           ELSE login_throttle.failures + 1 END) >= ?3 THEN ?4 \
+         ELSE NULL END \
+     RETURNING key, failures, window_start, last_failure_at, locked_until";
 
 fn throttle_from_row(row: &SqliteRow) -> Result<ThrottleRow, sqlx::Error> {
     Ok(ThrottleRow {
@@ -269,39 +290,44 @@ impl SecurityStore for SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn throttle(&self, account: &str, address: Option<&str>) -> StoreResult<Vec<ThrottleRow>> {
-        let rows = sqlx::query(
-            "SELECT key, failures, window_start, last_failure_at, locked_until FROM login_throttle WHERE key IN (?, ?)",
-        )
-        .bind(account)
-        .bind(address)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(throttle_from_row).collect::<Result<_, _>>().map_err(map_err)
+    async fn take_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<Attempt> {
+        // IMMEDIATE: the write lock first, so attempts are counted one after the other.
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let mut rows = Vec::with_capacity(keys.len());
+        for k in keys {
+            let row = sqlx::query(TAKE_ATTEMPT)
+                .bind(k.key)
+                .bind(k.now)
+                .bind(i64::from(k.threshold))
+                .bind(k.lock_until)
+                .bind(k.window_cutoff)
+                .fetch_one(&mut *tx)
+                .await
+                .map_err(map_err)?;
+            rows.push(throttle_from_row(&row).map_err(map_err)?);
+        }
+        let admitted = rows.iter().zip(keys).all(|(row, k)| row.failures <= k.threshold);
+        if admitted {
+            tx.commit().await.map_err(map_err)?;
+        } else {
+            tx.rollback().await.map_err(map_err)?;
+        }
+        Ok(Attempt { admitted, rows })
     }
 
-    async fn count_failure(&self, f: &FailureCount<'_>) -> StoreResult<ThrottleRow> {
-        let row = sqlx::query(
-            "INSERT INTO login_throttle (key, failures, window_start, last_failure_at, locked_until) \
-             VALUES (?1, 1, ?2, ?2, CASE WHEN ?3 <= 1 THEN ?4 END) \
-             ON CONFLICT (key) DO UPDATE SET \
-               failures = CASE WHEN login_throttle.window_start <= ?5 THEN 1 ELSE login_throttle.failures + 1 END, \
-               window_start = CASE WHEN login_throttle.window_start <= ?5 THEN ?2 ELSE login_throttle.window_start END, \
-               last_failure_at = ?2, \
-               locked_until = CASE WHEN (CASE WHEN login_throttle.window_start <= ?5 THEN 1 \
-                 ELSE login_throttle.failures + 1 END) >= ?3 THEN ?4 ELSE login_throttle.locked_until END \
-             RETURNING key, failures, window_start, last_failure_at, locked_until",
-        )
-        .bind(f.key)
-        .bind(f.now)
-        .bind(i64::from(f.threshold))
-        .bind(f.lock_until)
-        .bind(f.window_cutoff)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        throttle_from_row(&row).map_err(map_err)
+    async fn give_back_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<()> {
+        for k in keys {
+            sqlx::query(
+                "UPDATE login_throttle SET failures = max(failures - 1, 0), \
+                 locked_until = CASE WHEN failures - 1 < ?2 THEN NULL ELSE locked_until END WHERE key = ?1",
+            )
+            .bind(k.key)
+            .bind(i64::from(k.threshold))
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        }
+        Ok(())
     }
 
     async fn throttle_row(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
