@@ -86,17 +86,19 @@ pub fn request_context(parts: &Parts, trust_proxy: bool) -> RequestContext {
 /// something must carry the CSRF header.
 pub struct Authed(pub Principal);
 
+/// The credentials of an `Authorization: Bearer ...` value. The scheme name is
+/// case-insensitive (RFC 9110, section 11.1) and may be followed by several spaces.
+fn bearer_credentials(value: &str) -> Option<&str> {
+    let (scheme, rest) = value.split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| rest.trim())
+}
+
 impl FromRequestParts<AppState> for Authed {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> ApiResult<Self> {
         if let Some(value) = parts.headers.get(header::AUTHORIZATION) {
-            let token = value
-                .to_str()
-                .ok()
-                .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-                .map(str::trim)
-                .ok_or_else(ApiError::invalid_token)?;
+            let token = value.to_str().ok().and_then(bearer_credentials).ok_or_else(ApiError::invalid_token)?;
             let principal = state.usher.authenticate_token(token).await?.ok_or_else(ApiError::invalid_token)?;
             return Ok(Self(principal));
         }
