@@ -19,6 +19,7 @@ mod lockout;
 mod mail;
 mod metadata;
 mod mfa;
+mod openapi;
 mod passwords;
 mod profile;
 mod recovery;
