@@ -46,9 +46,11 @@ pub struct GroupBody {
 #[serde(deny_unknown_fields)]
 pub struct GroupCreate {
     /// 1–100 characters, unique in the organization (case-insensitive).
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     /// At most 2000 characters.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -56,7 +58,9 @@ pub struct GroupCreate {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GroupPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
 }
 
@@ -129,11 +133,14 @@ pub struct AppDetailsBody {
 #[serde(deny_unknown_fields)]
 pub struct AppCreate {
     /// 1–100 characters, unique in the organization (case-insensitive).
+    #[schema(min_length = 1, max_length = 100)]
     pub name: String,
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     /// An `https://` or `http://` address.
     #[serde(default)]
+    #[schema(max_length = 2000)]
     pub url: Option<String>,
     /// The App Owners (Administrators only); absent: the creator.
     #[serde(default)]
@@ -145,10 +152,12 @@ pub struct AppCreate {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AppPatch {
+    #[schema(min_length = 1, max_length = 100)]
     pub name: Option<String>,
+    #[schema(max_length = 2000)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 2000)]
     pub url: Option<Option<String>>,
     /// User ids of the App Owners (Administrators, User Managers).
     pub owners: Option<Vec<Uuid>>,

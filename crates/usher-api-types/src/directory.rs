@@ -9,8 +9,10 @@ use utoipa::ToSchema;
 pub struct MetadataFieldBody {
     /// What searches (`name:text`), the API and import files use: a letter, then
     /// letters, digits, `_` or `-`; case-sensitive.
+    #[schema(min_length = 1, max_length = 64)]
     pub name: String,
     /// What people read.
+    #[schema(min_length = 1, max_length = 100)]
     pub label: String,
     /// `text`, `number`, `date` (`YYYY-MM-DD`), `boolean` or `choice`.
     #[serde(rename = "type")]
@@ -19,6 +21,7 @@ pub struct MetadataFieldBody {
     pub required: bool,
     /// The values a `choice` field allows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(max_items = 200)]
     pub options: Vec<String>,
 }
 
@@ -26,5 +29,6 @@ pub struct MetadataFieldBody {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct MetadataFields {
+    #[schema(max_items = 50)]
     pub fields: Vec<MetadataFieldBody>,
 }

@@ -93,9 +93,12 @@ pub struct InvitationAccept {
     /// The user ID to sign in with (ignored for an account created beforehand).
     #[serde(default)]
     pub user_id: String,
+    #[schema(max_length = 200)]
     pub first_name: String,
+    #[schema(max_length = 200)]
     pub last_name: String,
     /// Must meet the organization's password policy.
+    #[schema(min_length = 1, max_length = 1024)]
     pub password: String,
     /// Optional, any common notation; stored as E.164.
     #[serde(default)]
@@ -108,7 +111,9 @@ pub struct InvitationAccept {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct InvitationTemplateBody {
+    #[schema(min_length = 1, max_length = 200)]
     pub subject: String,
+    #[schema(max_length = 10000)]
     pub body: String,
     /// Whether this is the organization's own text (`false`: Usher's default). Read only.
     #[serde(default)]
@@ -139,5 +144,6 @@ pub struct PasswordResetRequest {
 pub struct PasswordResetComplete {
     /// The token from the emailed link (`/reset-password/{token}`).
     pub token: String,
+    #[schema(min_length = 1, max_length = 1024)]
     pub new_password: String,
 }

@@ -66,20 +66,20 @@ pub struct UserBody {
 #[serde(deny_unknown_fields)]
 pub struct ProfilePatch {
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub last_name: Option<Option<String>>,
     /// Any format with the country code; stored as E.164.
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<String>)]
     pub phone: Option<Option<String>>,
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub contact_person: Option<Option<String>>,
     #[serde(default, deserialize_with = "some")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = Option<String>, max_length = 200)]
     pub company: Option<Option<String>>,
     pub language: Option<String>,
     pub timezone: Option<String>,
@@ -105,6 +105,7 @@ fn some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<O
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
     pub current_password: String,
+    #[schema(min_length = 1, max_length = 1024)]
     pub new_password: String,
 }
 
@@ -112,6 +113,7 @@ pub struct PasswordChange {
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordPolicyBody {
+    #[schema(minimum = 1, maximum = 128)]
     pub min_length: u32,
     pub require_digit: bool,
     pub require_special: bool,
@@ -122,10 +124,13 @@ pub struct PasswordPolicyBody {
     /// The password may not contain the user ID or the email address.
     pub forbid_user_id: bool,
     /// Minimum zxcvbn strength score, 0–4.
+    #[schema(minimum = 0, maximum = 4)]
     pub min_strength: u8,
     /// How many previous passwords cannot be reused.
+    #[schema(minimum = 0, maximum = 24)]
     pub history: u32,
     /// Maximum password age for non-administrators, in days; `null`: no expiry.
+    #[schema(minimum = 1, maximum = 3650)]
     pub max_age_days: Option<u32>,
 }
 
@@ -192,11 +197,14 @@ pub struct Health {
 #[serde(deny_unknown_fields)]
 pub struct TokenCreate {
     /// What the token is for, e.g. "CI upload".
+    #[schema(min_length = 1, max_length = 200)]
     pub description: String,
     /// The application the token is for, e.g. "Jenkins".
     #[serde(default)]
+    #[schema(max_length = 200)]
     pub client: String,
     /// At least one: `read`, `write`, or `resource:read|write` (`profile`, `users`, `tokens`, `settings`, `audit:read`).
+    #[schema(min_items = 1)]
     pub scopes: Vec<String>,
     /// Absent: the organization's default (one year). `null`: never expires (when allowed).
     #[serde(default, deserialize_with = "some")]
@@ -208,6 +216,7 @@ pub struct TokenCreate {
 #[derive(Debug, Clone, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TokenPatch {
+    #[schema(min_length = 1, max_length = 200)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "some")]
     #[schema(value_type = Option<DateTime<Utc>>)]
@@ -249,8 +258,10 @@ pub struct TokenCreated {
 #[serde(deny_unknown_fields)]
 pub struct TokenPolicyBody {
     /// Lifetime when none is asked for (default 365).
+    #[schema(minimum = 1, maximum = 3650)]
     pub default_lifetime_days: u32,
     /// Longest lifetime allowed; `null`: no cap.
+    #[schema(minimum = 1, maximum = 3650)]
     pub max_lifetime_days: Option<u32>,
     /// Whether tokens may never expire (only without a cap).
     pub allow_never_expiring: bool,

@@ -12,11 +12,14 @@ use crate::UserBody;
 #[serde(deny_unknown_fields)]
 pub struct UserCreate {
     /// The login name: unique in the organization (case-insensitive), not necessarily an email.
+    #[schema(min_length = 1, max_length = 200)]
     pub user_id: String,
     /// Unique in the organization; required for Administrators and to email an invitation.
     #[serde(default)]
     pub email: Option<String>,
+    #[schema(max_length = 200)]
     pub first_name: String,
+    #[schema(max_length = 200)]
     pub last_name: String,
     #[serde(default)]
     pub phone: Option<String>,

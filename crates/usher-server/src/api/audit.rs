@@ -12,6 +12,7 @@ use crate::{
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct AuditParams {
     /// Only this action, e.g. `auth.login.failed`.
@@ -19,6 +20,7 @@ pub struct AuditParams {
     actor_id: Option<Uuid>,
     target_id: Option<Uuid>,
     /// 1–500, default 50.
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<u32>,
     cursor: Option<String>,
 }

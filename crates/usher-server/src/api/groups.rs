@@ -39,9 +39,11 @@ pub fn user_ref(u: &User) -> UserRef {
 
 /// `?limit=&cursor=` of the lists of this area.
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct ListParams {
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<u32>,
     pub cursor: Option<String>,
 }

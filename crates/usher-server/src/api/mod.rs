@@ -9,6 +9,7 @@ pub mod invitations;
 mod me;
 mod metadata;
 pub mod mfa;
+mod problems;
 pub mod recovery;
 mod roles;
 mod sessions;
@@ -105,7 +106,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::get_app_groups, apps::put_app_groups))
         .routes(routes!(apps::my_apps));
     let router = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).routes(routes!(healthz));
-    let doc = router.get_openapi().clone();
+    let mut doc = router.get_openapi().clone();
+    problems::document(&mut doc);
     router.route("/api/openapi.json", axum::routing::get(move || std::future::ready(Json(doc.clone()))))
 }
 

@@ -48,11 +48,13 @@ fn expiry(asked: Option<Option<chrono::DateTime<Utc>>>) -> Expiry {
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct TokenListParams {
     /// `active`, `inactive` (revoked or expired) or `all` (default).
     status: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     cursor: Option<String>,
 }
@@ -122,7 +124,7 @@ pub async fn create_my_token(
 }
 
 /// One of your tokens.
-#[utoipa::path(get, path = "/me/tokens/{id}", tag = "tokens", security(("session" = []), ("bearer" = [])),
+#[utoipa::path(get, path = "/me/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenBody), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_my_token(
     State(state): State<AppState>,
@@ -134,7 +136,7 @@ pub async fn get_my_token(
 }
 
 /// Change a token's description or expiry.
-#[utoipa::path(patch, path = "/me/tokens/{id}", tag = "tokens", request_body = TokenPatch, security(("session" = []), ("bearer" = [])),
+#[utoipa::path(patch, path = "/me/tokens/{id}", tag = "tokens", request_body = TokenPatch, params(("id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
 pub async fn patch_my_token(
     State(state): State<AppState>,
@@ -149,7 +151,7 @@ pub async fn patch_my_token(
 }
 
 /// Delete a token (revoked, expired, or active: it stops at once).
-#[utoipa::path(delete, path = "/me/tokens/{id}", tag = "tokens", security(("session" = []), ("bearer" = [])),
+#[utoipa::path(delete, path = "/me/tokens/{id}", tag = "tokens", params(("id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
     responses((status = 204), (status = 404, body = Problem)))]
 pub async fn delete_my_token(
     State(state): State<AppState>,
@@ -163,7 +165,7 @@ pub async fn delete_my_token(
 }
 
 /// Revoke a token: it stops working at once, and stays listed as revoked.
-#[utoipa::path(post, path = "/me/tokens/{id}/revoke", tag = "tokens", security(("session" = []), ("bearer" = [])),
+#[utoipa::path(post, path = "/me/tokens/{id}/revoke", tag = "tokens", params(("id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenBody), (status = 404, body = Problem)))]
 pub async fn revoke_my_token(
     State(state): State<AppState>,
@@ -176,7 +178,7 @@ pub async fn revoke_my_token(
 }
 
 /// A new secret with the same settings; the old secret stops at once.
-#[utoipa::path(post, path = "/me/tokens/{id}/regenerate", tag = "tokens", security(("session" = []), ("bearer" = [])),
+#[utoipa::path(post, path = "/me/tokens/{id}/regenerate", tag = "tokens", params(("id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenCreated), (status = 404, body = Problem), (status = 409, body = Problem)))]
 pub async fn regenerate_my_token(
     State(state): State<AppState>,
@@ -189,7 +191,7 @@ pub async fn regenerate_my_token(
 }
 
 /// A user's API tokens (Administrators, User Managers).
-#[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(TokenListParams), security(("session" = []), ("bearer" = [])),
+#[utoipa::path(get, path = "/users/{id}/tokens", tag = "tokens", params(("id" = Uuid, Path, description = "The user's id"), TokenListParams), security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = Page<TokenBody>), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn list_user_tokens(
     State(state): State<AppState>,
@@ -201,7 +203,7 @@ pub async fn list_user_tokens(
 }
 
 /// Create a token for a user (Administrators, User Managers). The secret is in this response only.
-#[utoipa::path(post, path = "/users/{id}/tokens", tag = "tokens", request_body = TokenCreate, security(("session" = []), ("bearer" = [])),
+#[utoipa::path(post, path = "/users/{id}/tokens", tag = "tokens", request_body = TokenCreate, params(("id" = Uuid, Path, description = "The user's id")), security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = TokenCreated), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_user_token(
     State(state): State<AppState>,
@@ -214,7 +216,7 @@ pub async fn create_user_token(
 }
 
 /// Delete a user's token (Administrators, User Managers).
-#[utoipa::path(delete, path = "/users/{id}/tokens/{token_id}", tag = "tokens", security(("session" = []), ("bearer" = [])),
+#[utoipa::path(delete, path = "/users/{id}/tokens/{token_id}", tag = "tokens", params(("id" = Uuid, Path, description = "The user's id"), ("token_id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
     responses((status = 204), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn delete_user_token(
     State(state): State<AppState>,

@@ -29,6 +29,7 @@ use crate::{
 };
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct UserListParams {
     /// Search. Plain text: a case-insensitive substring of first name, last name
@@ -44,6 +45,7 @@ pub struct UserListParams {
     /// Comma-separated properties to return, e.g. `user_id,email,metadata` (`id` always).
     fields: Option<String>,
     /// 1–200, default 50.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<u32>,
     /// `next_cursor` of the previous page (same `sort` and `order`).
     cursor: Option<String>,

@@ -21,6 +21,7 @@ mod lockout_burst;
 mod mail;
 mod metadata;
 mod mfa;
+mod openapi;
 mod passwords;
 mod profile;
 mod recovery;
