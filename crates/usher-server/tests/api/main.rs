@@ -10,6 +10,7 @@ mod audit;
 mod auth;
 mod authz;
 mod browser;
+mod database;
 mod directory;
 mod errors;
 mod expiry;
