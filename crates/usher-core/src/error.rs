@@ -24,6 +24,10 @@ pub enum Error {
     NotFound,
     #[error("conflict: {0}")]
     Conflict(String),
+    /// The database cannot take the request now (disk full, read-only, busy,
+    /// connection lost); the server answers 503 with `Retry-After`. The text is for the log.
+    #[error("service unavailable: {0}")]
+    Unavailable(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -35,6 +39,7 @@ impl From<StoreError> for Error {
         match e {
             StoreError::NotFound => Error::NotFound,
             StoreError::Conflict { constraint } => Error::Conflict(constraint),
+            StoreError::Unavailable(msg) => Error::Unavailable(msg),
             StoreError::Backend(msg) => Error::Internal(msg),
         }
     }

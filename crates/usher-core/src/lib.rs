@@ -95,6 +95,12 @@ impl Usher {
     pub async fn ping(&self) -> Result<()> {
         Ok(self.store.ping().await?)
     }
+
+    /// Whether the database takes writes now, for readiness checks and the
+    /// start-up check (nothing is written).
+    pub async fn check_writable(&self) -> Result<()> {
+        Ok(self.store.check_writable().await?)
+    }
 }
 
 /// Where a request came from, recorded with every audit event.

@@ -15,6 +15,11 @@ pub enum StoreError {
     /// A uniqueness rule was hit; `constraint` names it (e.g. `users_user_id`).
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
+    /// The database cannot serve this now but should soon: its disk is full,
+    /// it is read-only or locked too long, or the connection to it was lost.
+    /// Worth retrying after a pause; the text is for the log.
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
     #[error("database: {0}")]
     Backend(String),
 }
@@ -250,6 +255,11 @@ pub trait Store:
     + 'static
 {
     async fn ping(&self) -> StoreResult<()>;
+
+    /// Whether the database takes writes now: a write that needs new space,
+    /// undone at once (nothing is kept). Fails with `Unavailable` on a full
+    /// disk, a read-only database or a user without write rights.
+    async fn check_writable(&self) -> StoreResult<()>;
 
     async fn default_organization(&self) -> StoreResult<Option<Organization>>;
     async fn organization_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>>;

@@ -38,19 +38,36 @@ pub struct Server {
 
 /// Opens the configured database, applies migrations and builds the services.
 pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
+    usher_on(open_store(config).await?, config)
+}
+
+/// Opens the configured database (the engine chosen by the URL scheme) and
+/// applies migrations.
+pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
     let url = config.database_url();
-    let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        let path = url.trim_start_matches("sqlite:").trim_start_matches("//");
-        let path = std::path::Path::new(path.split('?').next().unwrap_or(path));
+    let store: Arc<dyn Store> = if let Some(path) = sqlite_path(url) {
         if let Some(parent) = path.parent()
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(parent).with_context(|| format!("creating data folder {}", parent.display()))?;
         }
-        Arc::new(usher_store_sqlite::SqliteStore::connect(url).await.context("opening the SQLite database")?)
+        Arc::new(
+            usher_store_sqlite::SqliteStore::connect(url)
+                .await
+                .with_context(|| format!("opening {}", database_name(url)))?,
+        )
     } else {
-        Arc::new(usher_store_postgres::PostgresStore::connect(url).await.context("opening the PostgreSQL database")?)
+        Arc::new(
+            usher_store_postgres::PostgresStore::connect(url)
+                .await
+                .with_context(|| format!("opening {}", database_name(url)))?,
+        )
     };
+    Ok(store)
+}
+
+/// The services on an open store.
+fn usher_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Usher> {
     let core = CoreConfig {
         session_idle: config.session_idle,
         session_max: config.session_max,
@@ -62,8 +79,37 @@ pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
     Ok(Usher::new(store, core)?)
 }
 
+/// The file of a `sqlite:` URL.
+fn sqlite_path(url: &str) -> Option<&std::path::Path> {
+    let path = url.strip_prefix("sqlite:")?.trim_start_matches("//");
+    Some(std::path::Path::new(path.split('?').next().unwrap_or(path)))
+}
+
+/// The database a URL names, for messages: the SQLite file, or the PostgreSQL
+/// database, server and user (never the password).
+pub fn database_name(url: &str) -> String {
+    if let Some(path) = sqlite_path(url) {
+        return format!("the SQLite database {}", path.display());
+    }
+    match url::Url::parse(url) {
+        Ok(u) => {
+            let host = u.host_str().unwrap_or("localhost");
+            let port = u.port().map(|p| format!(":{p}")).unwrap_or_default();
+            let user = if u.username().is_empty() { String::new() } else { format!(" as {}", u.username()) };
+            format!("the PostgreSQL database {} on {host}{port}{user}", u.path().trim_start_matches('/'))
+        }
+        Err(_) => "the PostgreSQL database".to_owned(),
+    }
+}
+
 /// Builds the server: database, first-start initialization, router, listener.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
+    let store = open_store(&config).await?;
+    build_on(config, store).await
+}
+
+/// [`build`] on a store opened already (tests keep a handle on it).
+pub async fn build_on(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Server> {
     let listener =
         tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
     let addr = listener.local_addr()?;
@@ -72,7 +118,15 @@ pub async fn build(config: Config) -> anyhow::Result<Server> {
         config.base_url = format!("http://{addr}");
     }
     let mailer = crate::mail::Mailer::from_config(&config)?;
-    let usher = open_usher(&config).await?;
+    let usher = usher_on(store, &config)?;
+    // A database that cannot write lets nobody sign in: refuse to start instead.
+    usher.check_writable().await.map_err(|e| {
+        anyhow::anyhow!(
+            "{} does not accept writes ({e}); make it writable by the user Usher runs as (file and folder \
+             permissions, a read-write mount, a database role with write rights) and check that its disk has space",
+            database_name(config.database_url())
+        )
+    })?;
     let init = usher.initialize().await?;
     let setup_link = init.setup_token.map(|t| format!("{}/setup/{t}", config.base_url));
     let state = AppState { usher, config: Arc::new(config) };

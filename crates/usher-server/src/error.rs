@@ -9,6 +9,10 @@ use axum::{
 use usher_api_types::{Problem, ProblemField};
 use usher_core::Error;
 
+/// How long clients are told to wait (`Retry-After`) when the database cannot
+/// take requests: long enough not to hammer it, short enough to notice recovery.
+pub const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// An error on its way to becoming a problem response.
 #[derive(Debug)]
 pub struct ApiError {
@@ -46,6 +50,20 @@ impl ApiError {
             "Invalid API token",
             "The bearer token is malformed, unknown, revoked or expired, or its owner cannot sign in.",
         )
+    }
+
+    /// The database cannot take requests for now (disk full, read-only, busy,
+    /// connection lost): clients should retry after a pause, nothing is wrong
+    /// with their request.
+    pub fn unavailable() -> Self {
+        let mut err = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "unavailable",
+            "Service unavailable",
+            "The database cannot take this request right now. Try again in a few seconds.",
+        );
+        err.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+        err
     }
 
     pub fn csrf() -> Self {
@@ -111,6 +129,10 @@ impl From<Error> for ApiError {
                 "Conflict",
                 format!("This conflicts with existing data ({what})."),
             ),
+            Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                Self::unavailable()
+            }
             Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Self::new(

@@ -222,14 +222,17 @@ impl DirectoryStore for PostgresStore {
             Filter::Metadata { field, needle } => (2, needle.as_str(), field.as_str()),
         };
         let i = usize::from(seek.descending) + if seek.after.is_some() { 2 } else { 0 };
-        let mut q = sqlx::query(sql[i]).bind(seek.org_id).bind(kind).bind(needle).bind(field);
-        q = match &seek.after {
-            None => q,
-            Some((SortKey::Int(k), id)) => q.bind(*k).bind(*id),
-            Some((SortKey::Text(k), id)) => q.bind(k.clone()).bind(*id),
-            Some((SortKey::Time(k), id)) => q.bind(*k).bind(*id),
+        let query = || {
+            let q = sqlx::query(sql[i]).bind(seek.org_id).bind(kind).bind(needle).bind(field);
+            let q = match &seek.after {
+                None => q,
+                Some((SortKey::Int(k), id)) => q.bind(*k).bind(*id),
+                Some((SortKey::Text(k), id)) => q.bind(k.clone()).bind(*id),
+                Some((SortKey::Time(k), id)) => q.bind(*k).bind(*id),
+            };
+            q.bind(i64::from(seek.limit)).fetch_all(&self.pool)
         };
-        let rows = q.bind(i64::from(seek.limit)).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows = self.read(query).await.map_err(map_err)?;
         let keys: Vec<(Uuid, SortKey)> = rows
             .iter()
             .map(|r| Ok((r.try_get("id")?, sort_key(r, seek.sort)?)))
@@ -271,8 +274,10 @@ impl DirectoryStore for PostgresStore {
                     return Ok(Candidates::TooMany);
                 }
                 let mut found = read(rows)?;
-                let exact =
-                    sqlx::query(sql[1]).bind(org_id).bind(needle).fetch_all(&self.pool).await.map_err(map_err)?;
+                let exact = self
+                    .read(|| sqlx::query(sql[1]).bind(org_id).bind(needle).fetch_all(&self.pool))
+                    .await
+                    .map_err(map_err)?;
                 found.extend(read(exact)?);
                 Ok(Candidates::Found(found))
             }
@@ -289,7 +294,8 @@ impl DirectoryStore for PostgresStore {
 
     async fn users_exact(&self, org_id: Uuid, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
         let sql: &'static str = by_sort!(sort, exact_sql);
-        let rows = sqlx::query(sql).bind(org_id).bind(key).fetch_all(&self.pool).await.map_err(map_err)?;
+        let rows =
+            self.read(|| sqlx::query(sql).bind(org_id).bind(key).fetch_all(&self.pool)).await.map_err(map_err)?;
         rows.iter()
             .map(|r| Ok((user_from_row(r)?, sort_key(r, sort)?)))
             .collect::<Result<_, sqlx::Error>>()
@@ -300,13 +306,15 @@ impl DirectoryStore for PostgresStore {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let rows =
-            sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.org_id = $1 AND u.id = ANY($2)"))
-                .bind(org_id)
-                .bind(ids)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
+        let rows = self
+            .read(|| {
+                sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.org_id = $1 AND u.id = ANY($2)"))
+                    .bind(org_id)
+                    .bind(ids)
+                    .fetch_all(&self.pool)
+            })
+            .await
+            .map_err(map_err)?;
         rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 

@@ -23,6 +23,7 @@ pub struct PostgresStore {
     /// A few connections for bearer-token lookups only, which run with generic
     /// plans (see [`PostgresStore::connect`]).
     lookups: PgPool,
+    losses: health::Losses,
 }
 
 /// A pooled connection idle longer than this is checked before it is handed out.
@@ -33,12 +34,13 @@ impl PostgresStore {
     /// migrations. Several nodes may start at once: the migrator holds an
     /// advisory lock while it runs.
     pub async fn connect(url: &str) -> StoreResult<Self> {
-        let pool = pool_options(16).connect(url).await.map_err(backend)?;
+        let losses = health::Losses::default();
+        let pool = pool_options(16, &losses).connect(url).await.map_err(backend)?;
         // The token lookup is the hot path of every integration, and batched
         // (`digest = ANY($1)` with a varying number of digests): PostgreSQL
         // would plan each execution anew, which costs more than running it.
         // Its connections keep one generic plan instead.
-        let lookups = pool_options(4)
+        let lookups = pool_options(4, &losses)
             .after_connect(|conn, _| {
                 Box::pin(async move {
                     sqlx::Executor::execute(conn, "SET plan_cache_mode = force_generic_plan").await?;
@@ -47,7 +49,7 @@ impl PostgresStore {
             })
             .connect_lazy(url)
             .map_err(backend)?;
-        let store = Self { pool, lookups };
+        let store = Self { pool, lookups, losses };
         store.migrate().await?;
         Ok(store)
     }
@@ -65,15 +67,17 @@ impl PostgresStore {
 
 /// A pool of at most `max` connections. sqlx pings a pooled connection before
 /// every use by default: a second round trip per query. These ping only
-/// connections that sat idle a while.
-fn pool_options(max: u32) -> PgPoolOptions {
+/// connections that sat idle a while, or since a connection was found closed.
+fn pool_options(max: u32, losses: &health::Losses) -> PgPoolOptions {
+    let losses = losses.clone();
     PgPoolOptions::new()
         .max_connections(max)
         .acquire_timeout(Duration::from_secs(10))
         .test_before_acquire(false)
-        .before_acquire(|conn, meta| {
+        .before_acquire(move |conn, meta| {
+            let suspect = meta.idle_for > IDLE_PING_AFTER || losses.idle_since_loss(meta.idle_for);
             Box::pin(async move {
-                if meta.idle_for > IDLE_PING_AFTER {
+                if suspect {
                     sqlx::Connection::ping(conn).await?;
                 }
                 Ok(true)
@@ -90,6 +94,7 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ if health::is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let name = db.constraint().unwrap_or_default();
             let constraint = if name.contains("email") {
@@ -118,6 +123,7 @@ macro_rules! user_columns {
 mod access;
 mod bulk;
 mod directory;
+mod health;
 mod invitations;
 mod mail;
 mod security;
@@ -181,21 +187,24 @@ fn audit_from_row(row: &PgRow) -> Result<AuditEvent, sqlx::Error> {
 #[async_trait]
 impl Store for PostgresStore {
     async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err).map(|_| ())
+        self.read(|| sqlx::query("SELECT 1").execute(&self.pool)).await.map_err(map_err).map(|_| ())
+    }
+
+    async fn check_writable(&self) -> StoreResult<()> {
+        self.probe_write().await
     }
 
     async fn default_organization(&self) -> StoreResult<Option<Organization>> {
-        let row = sqlx::query("SELECT * FROM organizations WHERE is_default")
-            .fetch_optional(&self.pool)
+        let row = self
+            .read(|| sqlx::query("SELECT * FROM organizations WHERE is_default").fetch_optional(&self.pool))
             .await
             .map_err(map_err)?;
         row.as_ref().map(org_from_row).transpose().map_err(map_err)
     }
 
     async fn organization_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
-        let row = sqlx::query("SELECT * FROM organizations WHERE slug = $1")
-            .bind(slug)
-            .fetch_optional(&self.pool)
+        let row = self
+            .read(|| sqlx::query("SELECT * FROM organizations WHERE slug = $1").bind(slug).fetch_optional(&self.pool))
             .await
             .map_err(map_err)?;
         row.as_ref().map(org_from_row).transpose().map_err(map_err)
@@ -260,9 +269,12 @@ impl Store for PostgresStore {
     }
 
     async fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
-            .bind(id)
-            .fetch_optional(&self.pool)
+        let row = self
+            .read(|| {
+                sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+            })
             .await
             .map_err(map_err)?;
         row.as_ref().map(user_from_row).transpose().map_err(map_err)
@@ -270,18 +282,21 @@ impl Store for PostgresStore {
 
     async fn user_by_login(&self, org_id: Uuid, key: &str) -> StoreResult<Option<(User, Option<String>)>> {
         // A user ID match wins over another user's email.
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", u.password_hash FROM users u \
+        let row = self
+            .read(|| {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    ", u.password_hash FROM users u \
              WHERE u.org_id = $1 AND (u.user_id_key = $2 OR u.email_key = $2) \
              ORDER BY (u.user_id_key = $2) DESC LIMIT 1"
-        ))
-        .bind(org_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+                ))
+                .bind(org_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+            })
+            .await
+            .map_err(map_err)?;
         row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?))).transpose().map_err(map_err)
     }
 
@@ -308,19 +323,22 @@ impl Store for PostgresStore {
     }
 
     async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(
+        let n: i64 = self
+            .read(|| {
+                sqlx::query_scalar(
             "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.org_id = $2",
         )
         .bind(role.as_str())
         .bind(org_id)
         .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
+            })
+            .await
+            .map_err(map_err)?;
         Ok(n.max(0) as u64)
     }
 
     async fn users_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query(concat!(
+        let rows = self.read(|| sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
             " FROM users u WHERE u.org_id = $1 AND ($2::text IS NULL OR u.user_id_key > $2) ORDER BY u.user_id_key LIMIT $3"
@@ -328,16 +346,19 @@ impl Store for PostgresStore {
         .bind(org_id)
         .bind(after)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.pool))
         .await
         .map_err(map_err)?;
         rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 
     async fn password_hash(&self, user: Uuid) -> StoreResult<Option<String>> {
-        let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-            .bind(user)
-            .fetch_optional(&self.pool)
+        let hash: Option<Option<String>> = self
+            .read(|| {
+                sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                    .bind(user)
+                    .fetch_optional(&self.pool)
+            })
             .await
             .map_err(map_err)?;
         Ok(hash.flatten())
@@ -377,12 +398,14 @@ impl Store for PostgresStore {
     }
 
     async fn password_history(&self, user: Uuid, limit: u32) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar(
-            "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2",
-        )
-        .bind(user)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        self.read(|| {
+            sqlx::query_scalar(
+                "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2",
+            )
+            .bind(user)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+        })
         .await
         .map_err(map_err)
     }
@@ -405,17 +428,20 @@ impl Store for PostgresStore {
     }
 
     async fn session_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", s.id AS s_id, s.secret_digest, s.created_at AS s_created_at, s.last_active_at, \
+        let row = self
+            .read(|| {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    ", s.id AS s_id, s.secret_digest, s.created_at AS s_created_at, s.last_active_at, \
              s.expires_at, s.address, s.client \
              FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_digest = $1"
-        ))
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
+                ))
+                .bind(digest)
+                .fetch_optional(&self.pool)
+            })
+            .await
+            .map_err(map_err)?;
         let Some(row) = row else { return Ok(None) };
         let user = user_from_row(&row).map_err(map_err)?;
         let session = (|| {
@@ -450,12 +476,14 @@ impl Store for PostgresStore {
     }
 
     async fn setting(&self, org_id: Uuid, key: &str) -> StoreResult<Option<serde_json::Value>> {
-        sqlx::query_scalar("SELECT value FROM settings WHERE org_id = $1 AND key = $2")
-            .bind(org_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)
+        self.read(|| {
+            sqlx::query_scalar("SELECT value FROM settings WHERE org_id = $1 AND key = $2")
+                .bind(org_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+        })
+        .await
+        .map_err(map_err)
     }
 
     async fn put_setting(
@@ -485,21 +513,24 @@ impl Store for PostgresStore {
 
     async fn audit_events(&self, org_id: Uuid, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
         // Ids are UUIDv7, so id order is time order; `before` is an id cursor.
-        let rows = sqlx::query(
-            "SELECT * FROM audit_events WHERE org_id = $1 \
+        let rows = self
+            .read(|| {
+                sqlx::query(
+                    "SELECT * FROM audit_events WHERE org_id = $1 \
              AND ($2::text IS NULL OR action = $2) AND ($3::uuid IS NULL OR actor_id = $3) \
              AND ($4::uuid IS NULL OR target_id = $4) AND ($5::uuid IS NULL OR id < $5) \
              ORDER BY id DESC LIMIT $6",
-        )
-        .bind(org_id)
-        .bind(&q.action)
-        .bind(q.actor_id)
-        .bind(q.target_id)
-        .bind(q.before)
-        .bind(i64::from(q.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
+                )
+                .bind(org_id)
+                .bind(&q.action)
+                .bind(q.actor_id)
+                .bind(q.target_id)
+                .bind(q.before)
+                .bind(i64::from(q.limit))
+                .fetch_all(&self.pool)
+            })
+            .await
+            .map_err(map_err)?;
         rows.iter().map(audit_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 
@@ -553,23 +584,29 @@ impl Store for PostgresStore {
     }
 
     async fn setup_token_org(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        sqlx::query_scalar("SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2")
+        self.read(|| {
+            sqlx::query_scalar(
+                "SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
+            )
             .bind(digest)
             .bind(now)
             .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)
+        })
+        .await
+        .map_err(map_err)
     }
 
     async fn take_setup_token(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
         // One statement: of two concurrent takers, only one sees the row unused.
-        sqlx::query_scalar(
-            "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2 \
+        self.read(|| {
+            sqlx::query_scalar(
+                "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2 \
              RETURNING org_id",
-        )
-        .bind(digest)
-        .bind(now)
-        .fetch_optional(&self.pool)
+            )
+            .bind(digest)
+            .bind(now)
+            .fetch_optional(&self.pool)
+        })
         .await
         .map_err(map_err)
     }

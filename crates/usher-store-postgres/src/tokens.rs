@@ -77,47 +77,59 @@ impl PostgresStore {
             TokenFilter::Active => 1,
             TokenFilter::Inactive => 2,
         };
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            token_columns!(),
-            " FROM api_tokens t WHERE t.user_id = $1 AND ($2::uuid IS NULL OR t.id < $2) AND ($3 = 0 OR \
+        let rows = self
+            .read(|| {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    token_columns!(),
+                    " FROM api_tokens t WHERE t.user_id = $1 AND ($2::uuid IS NULL OR t.id < $2) AND ($3 = 0 OR \
              ($3 = 1) = (t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $4))) \
              ORDER BY t.id DESC LIMIT $5"
-        ))
-        .bind(user)
-        .bind(before)
-        .bind(filter)
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
+                ))
+                .bind(user)
+                .bind(before)
+                .bind(filter)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+            })
+            .await
+            .map_err(map_err)?;
         rows.iter().map(token_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 
     pub(crate) async fn token_row(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>> {
-        let row =
-            sqlx::query(concat!("SELECT ", token_columns!(), " FROM api_tokens t WHERE t.user_id = $1 AND t.id = $2"))
+        let row = self
+            .read(|| {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    token_columns!(),
+                    " FROM api_tokens t WHERE t.user_id = $1 AND t.id = $2"
+                ))
                 .bind(user)
                 .bind(id)
                 .fetch_optional(&self.pool)
-                .await
-                .map_err(map_err)?;
+            })
+            .await
+            .map_err(map_err)?;
         row.as_ref().map(token_from_row).transpose().map_err(map_err)
     }
 
     pub(crate) async fn tokens_and_owners(&self, digests: &[&[u8]]) -> StoreResult<Vec<(ApiToken, User)>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", ",
-            token_columns!(),
-            " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ANY($1)"
-        ))
-        .bind(digests)
-        .fetch_all(&self.lookups)
-        .await
-        .map_err(map_err)?;
+        let rows = self
+            .read(|| {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    ", ",
+                    token_columns!(),
+                    " FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.digest = ANY($1)"
+                ))
+                .bind(digests)
+                .fetch_all(&self.lookups)
+            })
+            .await
+            .map_err(map_err)?;
         rows.iter().map(|r| Ok((token_from_row(r)?, user_from_row(r)?))).collect::<Result<_, _>>().map_err(map_err)
     }
 

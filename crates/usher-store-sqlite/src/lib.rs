@@ -24,6 +24,7 @@ use uuid::Uuid;
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    page_limit: health::PageLimit,
 }
 
 impl SqliteStore {
@@ -39,13 +40,20 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(10));
         // A file on this machine cannot hang up: skip sqlx's ping before every
         // use, a round trip through the connection's worker thread per query.
+        let page_limit = health::PageLimit::default();
+        let limit = page_limit.clone();
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .test_before_acquire(false)
+            .after_connect(move |conn, _| {
+                let limit = limit.clone();
+                Box::pin(async move { limit.apply(conn).await })
+            })
+            .after_release(|conn, meta| Box::pin(health::release_sound(conn, meta)))
             .connect_with(options)
             .await
             .map_err(backend)?;
-        let store = Self { pool };
+        let store = Self { pool, page_limit };
         store.migrate().await?;
         Ok(store)
     }
@@ -70,6 +78,7 @@ fn backend(e: impl std::fmt::Display) -> StoreError {
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ if health::is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let msg = db.message();
             let constraint = if msg.contains("email_key") {
@@ -97,6 +106,7 @@ macro_rules! user_columns {
 
 mod access;
 mod directory;
+mod health;
 mod invitations;
 mod mail;
 mod security;
@@ -162,6 +172,10 @@ fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent, sqlx::Error> {
 impl Store for SqliteStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err).map(|_| ())
+    }
+
+    async fn check_writable(&self) -> StoreResult<()> {
+        self.probe_write().await
     }
 
     async fn default_organization(&self) -> StoreResult<Option<Organization>> {

@@ -228,6 +228,7 @@ pub async fn get_public_invitation(
         (status = 404, body = Problem),
         (status = 409, body = Problem, description = "The link was used, withdrawn or expired"),
         (status = 422, body = Problem),
+        (status = 429, body = Problem, description = "Too many registration forms with this link: wait `Retry-After` seconds"),
     ))]
 pub async fn accept_invitation(
     State(state): State<AppState>,

@@ -105,7 +105,10 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(apps::get_app, apps::patch_app, apps::delete_app))
         .routes(routes!(apps::get_app_groups, apps::put_app_groups))
         .routes(routes!(apps::my_apps));
-    let router = OpenApiRouter::with_openapi(ApiDoc::openapi()).nest("/api/v1", v1).routes(routes!(healthz));
+    let router = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .nest("/api/v1", v1)
+        .routes(routes!(healthz))
+        .routes(routes!(readyz));
     let mut doc = router.get_openapi().clone();
     problems::document(&mut doc);
     router.route("/api/openapi.json", axum::routing::get(move || std::future::ready(Json(doc.clone()))))
@@ -119,6 +122,30 @@ async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, Json
         Err(e) => {
             tracing::warn!(error = %e, "health check: database unreachable");
             (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database unreachable".into() }))
+        }
+    }
+}
+
+/// Readiness: whether the database takes writes now (a write that needs new
+/// space, undone at once). A full disk, a read-only database or a lost write
+/// lock answer 503, so a load balancer or an operator sees what `/healthz`
+/// (the process and database answer) cannot.
+#[utoipa::path(get, path = "/readyz", tag = "system", responses(
+    (status = 200, body = Health),
+    (status = 503, body = Health, headers(("Retry-After" = u64, description = "seconds to wait before checking again"))),
+))]
+async fn readyz(State(state): State<AppState>) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    match state.usher.check_writable().await {
+        Ok(()) => (axum::http::StatusCode::OK, Json(Health { status: "ok".into() })).into_response(),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check: the database does not take writes");
+            let mut res =
+                (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database cannot write".into() }))
+                    .into_response();
+            res.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, crate::error::UNAVAILABLE_RETRY_AFTER_SECS.into());
+            res
         }
     }
 }

@@ -40,7 +40,7 @@ fn add_problems(path: &str, op: &mut Operation) {
     let body = op.request_body.is_some();
     let query =
         op.parameters.iter().flatten().any(|p| matches!(p, RefOr::T(p) if p.parameter_in == ParameterIn::Query));
-    let expected: [(bool, &str, &str); 8] = [
+    let expected: [(bool, &str, &str); 9] = [
         (body || query, "400", "The body is not JSON, or a query parameter has the wrong type or is unknown"),
         (caller, "401", "Not signed in, or the API token is malformed, unknown, revoked or expired"),
         (
@@ -54,6 +54,12 @@ fn add_problems(path: &str, op: &mut Operation) {
         (body, "415", "The body is not sent as `application/json`"),
         (body || query, "422", "Invalid input: `errors` names each field with a code and a message"),
         (true, "500", "An internal error (logged on the server, never detailed here)"),
+        (
+            true,
+            "503",
+            "The database cannot take this now (full disk, read-only, connection lost): retry after `Retry-After` \
+             seconds",
+        ),
     ];
     for (applies, status, description) in expected {
         if applies {
@@ -103,6 +109,7 @@ fn default_description(status: &str) -> &'static str {
         "415" => "Unsupported media type",
         "422" => "Invalid input",
         "429" => "Too many attempts: wait `Retry-After` seconds",
+        "503" => "Unavailable for now: retry after `Retry-After` seconds",
         _ => "An error",
     }
 }

@@ -146,6 +146,10 @@ impl WebError {
                 tracing::warn!(%what, "conflict shown as a bad request page");
                 Self::page(StatusCode::CONFLICT, "bad_request", t, user)
             }
+            Error::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                Self::page(StatusCode::SERVICE_UNAVAILABLE, "unavailable", t, user)
+            }
             Error::Internal(cause) => {
                 tracing::error!(%cause, "internal error");
                 Self::page(StatusCode::INTERNAL_SERVER_ERROR, "internal", t, user)
@@ -166,7 +170,11 @@ impl IntoResponse for WebError {
                     heading: t.get(&format!("error.{kind}_title")).into_owned(),
                     text: t.get(&format!("error.{kind}_text")).into_owned(),
                 };
-                render(status, &page)
+                let mut res = render(status, &page);
+                if status == StatusCode::SERVICE_UNAVAILABLE {
+                    res.headers_mut().insert(header::RETRY_AFTER, crate::error::UNAVAILABLE_RETRY_AFTER_SECS.into());
+                }
+                res
             }
         }
     }

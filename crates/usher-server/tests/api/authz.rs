@@ -21,6 +21,7 @@ const WHO: [&str; 6] = ["anonymous", "user", "developer", "user_manager", "admin
 /// (a User who owns the app the path names, and some app).
 const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/healthz", "AAAAAA"),
+    ("GET", "/readyz", "AAAAAA"),
     // Sign-in and self-service recovery are public.
     ("POST", "/api/v1/auth/login", "AAAAAA"),
     ("POST", "/api/v1/auth/login/mfa", "AAAAAA"),

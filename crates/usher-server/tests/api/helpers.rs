@@ -80,6 +80,9 @@ pub struct TestApp {
     pub setup_link: Option<String>,
     pub usher: Usher,
     pub db_url: String,
+    /// The SQLite store the server runs on (`None` on PostgreSQL), for tests
+    /// that change how the database behaves under it (e.g. a full disk).
+    pub sqlite: Option<usher_store_sqlite::SqliteStore>,
     /// The SMTP server this app delivers its email to.
     pub mail: MailBox,
     _db: TestDb,
@@ -106,7 +109,16 @@ impl TestApp {
         ];
         env.extend(extra_env.iter().map(|(k, v)| (k.to_string(), v.to_string())));
         let (config, _) = Config::load(None, env, Overrides::default()).expect("config");
-        let server = usher_server::build(config).await.expect("server starts");
+        let sqlite = if engine() == "postgres" {
+            None
+        } else {
+            Some(usher_store_sqlite::SqliteStore::connect(&db.url).await.expect("open the test database"))
+        };
+        let server = match &sqlite {
+            Some(store) => usher_server::build_on(config, std::sync::Arc::new(store.clone())).await,
+            None => usher_server::build(config).await,
+        }
+        .expect("server starts");
         let base = format!("http://{}", server.addr);
         let setup_link = server.setup_link.clone();
         let usher = server.state.usher.clone();
@@ -114,7 +126,7 @@ impl TestApp {
         tokio::spawn(server.run_until(async move {
             let _ = rx.await;
         }));
-        Self { base, setup_link, usher, db_url: db.url.clone(), mail, _db: db, _shutdown: tx }
+        Self { base, setup_link, usher, db_url: db.url.clone(), sqlite, mail, _db: db, _shutdown: tx }
     }
 
     /// A client with no session.
