@@ -14,6 +14,7 @@ mod directory;
 mod errors;
 mod expiry;
 mod import;
+mod input;
 mod invitations;
 mod lockout;
 mod mail;
