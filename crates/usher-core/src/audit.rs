@@ -168,9 +168,9 @@ fn printable_json(value: serde_json::Value) -> serde_json::Value {
     match value {
         Value::String(s) => Value::String(usher_domain::text::printable(&s)),
         Value::Array(items) => Value::Array(items.into_iter().map(printable_json).collect()),
-        Value::Object(map) => {
-            Value::Object(map.into_iter().map(|(k, v)| (usher_domain::text::printable(&k), printable_json(v))).collect())
-        }
+        Value::Object(map) => Value::Object(
+            map.into_iter().map(|(k, v)| (usher_domain::text::printable(&k), printable_json(v))).collect(),
+        ),
         other => other,
     }
 }

@@ -39,7 +39,8 @@ pub(crate) fn seal(key: &[u8], list: &str, payload: &[u8]) -> Result<String> {
 
 /// The payload of a cursor sealed for `list`, or a field error for any other.
 pub(crate) fn open(key: &[u8], list: &str, raw: &str) -> Result<Vec<u8>> {
-    let invalid = || Error::from(Invalid::one("cursor", "invalid", "This cursor is not valid for this list and order."));
+    let invalid =
+        || Error::from(Invalid::one("cursor", "invalid", "This cursor is not valid for this list and order."));
     let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
     let Some(split) = bytes.len().checked_sub(TAG_LEN) else { return Err(invalid()) };
     let (payload, sig) = bytes.split_at(split);

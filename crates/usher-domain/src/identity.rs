@@ -116,9 +116,8 @@ fn ascii_twin(s: &str) -> Option<String> {
 /// Whether each run of letters and digits is in one script, or one of the
 /// mixes UTS #39 calls highly restrictive (Latin with Han and Kana, ...).
 fn single_script_runs(s: &str) -> bool {
-    s.split(|c: char| !c.is_alphanumeric()).all(|run| {
-        run.is_empty() || run.detect_restriction_level() <= RestrictionLevel::HighlyRestrictive
-    })
+    s.split(|c: char| !c.is_alphanumeric())
+        .all(|run| run.is_empty() || run.detect_restriction_level() <= RestrictionLevel::HighlyRestrictive)
 }
 
 impl fmt::Display for LoginName {
@@ -207,7 +206,8 @@ mod tests {
         let wide = Email::parse("ＡＮＮ＠ｅｘａｍｐｌｅ．ｏｒｇ").unwrap();
         assert_eq!(wide.as_str(), "ANN@example.org");
         assert_eq!(wide.key(), "ann@example.org");
-        for bad in ["ann\u{200b}@example.org", "\u{202e}ann@example.org", "ann@exa\u{0}mple.org", "a\u{85}@example.org"] {
+        for bad in ["ann\u{200b}@example.org", "\u{202e}ann@example.org", "ann@exa\u{0}mple.org", "a\u{85}@example.org"]
+        {
             assert!(Email::parse(bad).is_err(), "{bad:?}");
         }
         assert_eq!(Email::parse("иван@пример.рф").unwrap().key(), "иван@пример.рф");
@@ -217,7 +217,9 @@ mod tests {
     fn user_ids_follow_precis_and_refuse_invisible_characters() {
         assert_eq!(LoginName::parse("ＡＤＭＩＮ").unwrap().as_str(), "ADMIN");
         assert_eq!(LoginName::parse("ａｄｍｉｎ").unwrap().key(), "admin");
-        for bad in ["admin\u{200b}", "\u{202e}admin", "ad\u{ad}min", "ad\u{0}min", "ad\u{85}min", "a\u{2066}b", "ﬁle", "☃"] {
+        for bad in
+            ["admin\u{200b}", "\u{202e}admin", "ad\u{ad}min", "ad\u{0}min", "ad\u{85}min", "a\u{2066}b", "ﬁle", "☃"]
+        {
             assert!(LoginName::parse(bad).is_err(), "{bad:?}");
         }
         // NFC: a decomposed é is the composed one.

@@ -255,9 +255,8 @@ async fn look_alike_user_ids_are_the_same_id() {
         );
     }
     for invisible in ["admin\u{200b}", "\u{202e}admin", "ad\u{ad}min"] {
-        let res = admin
-            .post("/api/v1/users", json!({ "user_id": invisible, "first_name": "L", "last_name": "L" }))
-            .await;
+        let res =
+            admin.post("/api/v1/users", json!({ "user_id": invisible, "first_name": "L", "last_name": "L" })).await;
         assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY, "{invisible:?}: {}", res.body);
     }
     // The fullwidth form signs in to the ASCII account.
@@ -274,7 +273,10 @@ async fn look_alike_user_ids_are_the_same_id() {
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
     assert_eq!(res.body["email"], "eve@example.org");
     let res = admin
-        .post("/api/v1/users", json!({ "user_id": "eve2", "email": "eve@example.org", "first_name": "E", "last_name": "E" }))
+        .post(
+            "/api/v1/users",
+            json!({ "user_id": "eve2", "email": "eve@example.org", "first_name": "E", "last_name": "E" }),
+        )
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
     // Bidi controls are taken out of names; genuine scripts are kept.
