@@ -292,15 +292,13 @@ fn decode_cursor(secret: &[u8], raw: &str, sort: SortColumn, descending: bool) -
 }
 
 /// Whether a key is of the column's type and range, so that it binds as the
-/// store's parameter of that column.
+/// store's parameter of that column. Stores choose the variant (SQLite keeps
+/// times as text), so text fits any column but the role's.
 fn key_fits(key: &SortKey, sort: SortColumn) -> bool {
     match (key, sort) {
         (SortKey::Int(rank), SortColumn::Role) => (0..=4).contains(rank),
         (SortKey::Time(t), SortColumn::CreatedAt | SortColumn::LastLoginAt) => (1..=9999).contains(&t.year()),
-        (SortKey::Text(t), _) => {
-            !matches!(sort, SortColumn::Role | SortColumn::CreatedAt | SortColumn::LastLoginAt)
-                && !usher_domain::text::has_control(t)
-        }
+        (SortKey::Text(t), _) => sort != SortColumn::Role && !usher_domain::text::has_control(t),
         _ => false,
     }
 }
@@ -463,7 +461,7 @@ mod tests {
         let time = SortKey::Time(Utc::now());
         assert!(key_fits(&SortKey::Int(4), SortColumn::Role));
         assert!(!key_fits(&SortKey::Int(99999), SortColumn::Role));
-        assert!(!key_fits(&SortKey::Text("x".into()), SortColumn::CreatedAt));
+        assert!(!key_fits(&SortKey::Text("x".into()), SortColumn::Role));
         assert!(!key_fits(&SortKey::Int(1), SortColumn::LastLoginAt));
         assert!(key_fits(&time, SortColumn::LastLoginAt));
         assert!(!key_fits(&time, SortColumn::LastName));
