@@ -136,6 +136,9 @@ impl Usher {
     pub async fn audit_events(&self, admin: &Admin<'_>, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
         admin.principal().require(usher_domain::Resource::Audit, usher_domain::Access::Read)?;
         query.limit = query.limit.clamp(1, 500);
+        if let Some(action) = &query.action {
+            usher_domain::text::check_line("action", action)?;
+        }
         Ok(self.store.audit_events(admin.org_id(), &query).await?)
     }
 }
@@ -153,6 +156,37 @@ pub(crate) fn audit_event(ctx: &RequestContext, entry: Entry<'_>) -> AuditEvent 
         target_name: entry.target.map(User::display_name),
         address: ctx.address.clone(),
         client: ctx.client.clone(),
-        details: entry.details,
+        details: printable_json(entry.details),
+    }
+}
+
+/// Details quote what people typed (a failed sign-in's login): control and bidi
+/// characters become U+FFFD, so the record can be stored (PostgreSQL refuses
+/// `\u0000` in `jsonb`) and read safely.
+fn printable_json(value: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match value {
+        Value::String(s) => Value::String(usher_domain::text::printable(&s)),
+        Value::Array(items) => Value::Array(items.into_iter().map(printable_json).collect()),
+        Value::Object(map) => Value::Object(
+            map.into_iter().map(|(k, v)| (usher_domain::text::printable(&k), printable_json(v))).collect(),
+        ),
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::printable_json;
+
+    #[test]
+    fn details_quote_typed_text_without_controls() {
+        let details = json!({ "login": "ad\u{0}min\u{202e}", "n": 3, "list": ["a\u{1b}b"], "k\u{0}": true });
+        assert_eq!(
+            printable_json(details),
+            json!({ "login": "ad\u{fffd}min\u{fffd}", "n": 3, "list": ["a\u{fffd}b"], "k\u{fffd}": true })
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use usher_domain::{Access, Resource, Role, Scope, fold};
+use usher_domain::{Access, LoginName, Resource, Role, Scope, fold};
 use uuid::Uuid;
 
 use crate::{
@@ -138,6 +138,8 @@ impl Usher {
     /// The named organization, or the default one when no name is given.
     pub async fn organization(&self, slug: Option<&str>) -> Result<Option<Organization>> {
         Ok(match slug.map(str::trim).filter(|s| !s.is_empty()) {
+            // A name with a control character names no organization.
+            Some(slug) if usher_domain::text::has_control(slug) => None,
             Some(slug) => self.store.organization_by_slug(&fold(slug)).await?,
             None => self.store.default_organization().await?,
         })
@@ -153,8 +155,13 @@ impl Usher {
     pub async fn login(&self, ctx: &RequestContext, org: Option<&str>, login: &str, password: &str) -> Result<SignIn> {
         let org = self.organization(org).await?;
         let found = match &org {
-            Some(org) if !login.trim().is_empty() => self.store.user_by_login(org.id, &fold(login)).await?,
-            _ => None,
+            // A login no account can have (control characters) is an unknown user,
+            // with the same work, counting and audit as any other.
+            Some(org) => match LoginName::lookup_key(login) {
+                Some(key) => self.store.user_by_login(org.id, &key).await?,
+                None => None,
+            },
+            None => None,
         };
         let (user, hash) = match found {
             Some((user, hash)) => (Some(user), hash),

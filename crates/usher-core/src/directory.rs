@@ -22,8 +22,7 @@
 //! users or 1,000,000.
 
 use async_trait::async_trait;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
 use usher_domain::{Access, Invalid, Resource, fold};
 use uuid::Uuid;
@@ -263,33 +262,45 @@ pub struct UserPage {
     pub descending: bool,
 }
 
-/// The cursor's content: where a page ends, in which order.
+/// The cursor's content: where a page ends. It is signed for its sort and
+/// order ([`crate::cursor`]), and its key checked against the column anyway.
 #[derive(Debug, Serialize, Deserialize)]
 struct CursorBody {
-    s: String,
-    d: bool,
     k: SortKey,
     i: Uuid,
 }
 
-fn encode_cursor(sort: SortColumn, descending: bool, key: &SortKey, id: Uuid) -> String {
-    let body = CursorBody { s: sort.as_str().to_owned(), d: descending, k: key.clone(), i: id };
-    URL_SAFE_NO_PAD.encode(serde_json::to_vec(&body).unwrap_or_default())
+/// What a cursor is signed for: this list, this sort, this order.
+fn cursor_list(sort: SortColumn, descending: bool) -> String {
+    format!("users:{}:{}", sort.as_str(), if descending { "desc" } else { "asc" })
 }
 
-fn decode_cursor(raw: &str, sort: SortColumn, descending: bool) -> Result<(SortKey, Uuid), Invalid> {
+fn encode_cursor(secret: &[u8], sort: SortColumn, descending: bool, key: &SortKey, id: Uuid) -> Result<String> {
+    let body = serde_json::to_vec(&CursorBody { k: key.clone(), i: id })
+        .map_err(|e| crate::Error::Internal(format!("cursor: {e}")))?;
+    crate::cursor::seal(secret, &cursor_list(sort, descending), &body)
+}
+
+fn decode_cursor(secret: &[u8], raw: &str, sort: SortColumn, descending: bool) -> Result<(SortKey, Uuid)> {
     let invalid = || Invalid::one("cursor", "invalid", "This cursor is not valid for this list and order.");
-    let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| invalid())?;
+    let bytes = crate::cursor::open(secret, &cursor_list(sort, descending), raw)?;
     let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
-    let kind_ok = match (&body.k, sort) {
-        (SortKey::Int(_), SortColumn::Role) => true,
-        (_, SortColumn::Role) | (SortKey::Int(_), _) => false,
-        _ => true,
-    };
-    if body.s != sort.as_str() || body.d != descending || !kind_ok {
-        return Err(invalid());
+    if !key_fits(&body.k, sort) {
+        return Err(invalid().into());
     }
     Ok((body.k, body.i))
+}
+
+/// Whether a key is of the column's type and range, so that it binds as the
+/// store's parameter of that column. Stores choose the variant (SQLite keeps
+/// times as text), so text fits any column but the role's.
+fn key_fits(key: &SortKey, sort: SortColumn) -> bool {
+    match (key, sort) {
+        (SortKey::Int(rank), SortColumn::Role) => (0..=4).contains(rank),
+        (SortKey::Time(t), SortColumn::CreatedAt | SortColumn::LastLoginAt) => (1..=9999).contains(&t.year()),
+        (SortKey::Text(t), _) => sort != SortColumn::Role && !usher_domain::text::has_control(t),
+        _ => false,
+    }
 }
 
 /// Reads sort, order and limit, reporting every bad one.
@@ -328,12 +339,10 @@ impl Usher {
     pub async fn search_users(&self, manager: &Admin<'_>, query: &UserQuery) -> Result<UserPage> {
         manager.principal().require(Resource::Users, Access::Read)?;
         let (sort, descending, limit) = parse_order(query)?;
-        let after = query
-            .cursor
-            .as_deref()
-            .filter(|c| !c.trim().is_empty())
-            .map(|c| decode_cursor(c, sort, descending))
-            .transpose()?;
+        let after = match query.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
+            Some(c) => Some(decode_cursor(self.cursor_key().await?, c, sort, descending)?),
+            None => None,
+        };
         let empty = UserPage { items: Vec::new(), next_cursor: None, sort, descending };
         let org_id = manager.org_id();
         let Some(filter) = parse_query(query.q.as_deref().unwrap_or("")) else { return Ok(empty) };
@@ -387,9 +396,12 @@ impl Usher {
                 rows
             }
         };
-        let next_cursor = (rows.len() > limit as usize)
-            .then(|| rows.get(limit as usize - 1).map(|(u, k)| encode_cursor(sort, descending, k, u.id)))
-            .flatten();
+        let next_cursor = match rows.get(limit as usize - 1) {
+            Some((u, k)) if rows.len() > limit as usize => {
+                Some(encode_cursor(self.cursor_key().await?, sort, descending, k, u.id)?)
+            }
+            _ => None,
+        };
         let items = rows.into_iter().take(limit as usize).map(|(u, _)| u).collect();
         Ok(UserPage { items, next_cursor, sort, descending })
     }
@@ -428,14 +440,35 @@ mod tests {
 
     #[test]
     fn cursors_round_trip_and_belong_to_their_order() {
+        let secret = [1u8; 32];
         let id = Uuid::now_v7();
-        let c = encode_cursor(SortColumn::LastName, false, &SortKey::Text("smith".into()), id);
-        assert_eq!(decode_cursor(&c, SortColumn::LastName, false).unwrap(), (SortKey::Text("smith".into()), id));
-        assert!(decode_cursor(&c, SortColumn::LastName, true).is_err());
-        assert!(decode_cursor(&c, SortColumn::Role, false).is_err());
-        assert!(decode_cursor("not a cursor", SortColumn::LastName, false).is_err());
-        let r = encode_cursor(SortColumn::Role, true, &SortKey::Int(3), id);
-        assert!(decode_cursor(&r, SortColumn::Role, true).is_ok());
+        let c = encode_cursor(&secret, SortColumn::LastName, false, &SortKey::Text("smith".into()), id).unwrap();
+        assert_eq!(
+            decode_cursor(&secret, &c, SortColumn::LastName, false).unwrap(),
+            (SortKey::Text("smith".into()), id)
+        );
+        assert!(decode_cursor(&secret, &c, SortColumn::LastName, true).is_err());
+        assert!(decode_cursor(&secret, &c, SortColumn::Role, false).is_err());
+        assert!(decode_cursor(&secret, &c, SortColumn::FirstName, false).is_err());
+        assert!(decode_cursor(&[2u8; 32], &c, SortColumn::LastName, false).is_err());
+        assert!(decode_cursor(&secret, "not a cursor", SortColumn::LastName, false).is_err());
+        let r = encode_cursor(&secret, SortColumn::Role, true, &SortKey::Int(3), id).unwrap();
+        assert!(decode_cursor(&secret, &r, SortColumn::Role, true).is_ok());
+    }
+
+    #[test]
+    fn cursor_keys_must_fit_their_column() {
+        let time = SortKey::Time(Utc::now());
+        assert!(key_fits(&SortKey::Int(4), SortColumn::Role));
+        assert!(!key_fits(&SortKey::Int(99999), SortColumn::Role));
+        assert!(!key_fits(&SortKey::Text("x".into()), SortColumn::Role));
+        assert!(!key_fits(&SortKey::Int(1), SortColumn::LastLoginAt));
+        assert!(key_fits(&time, SortColumn::LastLoginAt));
+        assert!(!key_fits(&time, SortColumn::LastName));
+        assert!(key_fits(&SortKey::Text("smith".into()), SortColumn::LastName));
+        assert!(!key_fits(&SortKey::Text("a\u{0}b".into()), SortColumn::LastName));
+        let ancient = DateTime::<Utc>::MIN_UTC;
+        assert!(!key_fits(&SortKey::Time(ancient), SortColumn::CreatedAt));
     }
 
     #[test]

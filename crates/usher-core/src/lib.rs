@@ -5,6 +5,8 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod csv_cell;
+mod cursor;
 pub mod directory;
 mod error;
 mod hashing;
@@ -78,13 +80,22 @@ pub struct Usher {
     pub(crate) mail_wake: Arc<tokio::sync::Notify>,
     /// Bearer-token lookups, batched under load.
     pub(crate) token_lookup: Arc<token_lookup::TokenLookup>,
+    /// The key list cursors are signed with (see [`cursor`]).
+    pub(crate) cursor_key: cursor::CursorKey,
 }
 
 impl Usher {
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self> {
         let hasher = hashing::Hasher::new(&config)?;
         let token_lookup = Arc::new(token_lookup::TokenLookup::new(Arc::clone(&store), TOKEN_LOOKUP_LANES));
-        Ok(Self { store, hasher, config: Arc::new(config), mail_wake: Arc::default(), token_lookup })
+        Ok(Self {
+            store,
+            hasher,
+            config: Arc::new(config),
+            mail_wake: Arc::default(),
+            token_lookup,
+            cursor_key: Arc::default(),
+        })
     }
 
     pub fn config(&self) -> &CoreConfig {

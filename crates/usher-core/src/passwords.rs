@@ -27,6 +27,11 @@ pub fn check_policy(
     if len > 1024 {
         fail("max_length", "Use at most 1024 characters.".into());
     }
+    // Anything printable, in any script, but no control character (a NUL, an
+    // escape): RFC 8265's OpaqueString refuses them too, and they cannot be typed.
+    if usher_domain::text::has_control(password) {
+        fail("control_character", "A password cannot contain control characters.".into());
+    }
     let digit = password.chars().any(|c| c.is_numeric());
     let special = password.chars().any(|c| !c.is_alphanumeric());
     if policy.require_digit && !digit {

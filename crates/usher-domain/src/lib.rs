@@ -9,9 +9,10 @@ mod policy;
 mod profile;
 mod role;
 mod scope;
+pub mod text;
 
 pub use error::{FieldError, Invalid};
-pub use identity::{Email, LoginName, fold};
+pub use identity::{Email, LoginName, fold, identifier_key};
 pub use policy::{PasswordPolicy, TokenPolicy};
 pub use profile::{Language, Phone, ShortText, TimeZone};
 pub use role::{AppRole, Role, RoleName};

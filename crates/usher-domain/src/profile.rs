@@ -20,7 +20,7 @@ impl Phone {
             )
         };
         let s = raw.trim();
-        if s.len() > 40 {
+        if s.len() > 40 || crate::text::has_control(s) {
             return Err(bad());
         }
         let number = phonenumber::parse(None, s).map_err(|_| bad())?;
@@ -121,7 +121,9 @@ impl Default for TimeZone {
     }
 }
 
-/// Free text of bounded length (names, company, contact person); empty means "none".
+/// Free text of bounded length (names, company, contact person); empty means
+/// "none". Control characters are refused; bidi formatting characters, which
+/// can make a name read backwards, are taken out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ShortText(String);
 
@@ -130,16 +132,15 @@ impl ShortText {
 
     /// `None` when the text is blank.
     pub fn parse(field: &str, raw: &str) -> Result<Option<Self>, Invalid> {
-        let s = raw.trim();
+        let s = crate::text::strip_bidi(raw);
+        let s = s.trim();
         if s.is_empty() {
             return Ok(None);
         }
         if s.chars().count() > Self::MAX_LEN {
             return Err(Invalid::one(field, "too_long", format!("At most {} characters.", Self::MAX_LEN)));
         }
-        if s.chars().any(char::is_control) {
-            return Err(Invalid::one(field, "invalid", "Control characters are not allowed."));
-        }
+        crate::text::check_line(field, s)?;
         Ok(Some(Self(s.to_owned())))
     }
 
@@ -163,6 +164,17 @@ mod tests {
         assert!(Phone::parse("12345").is_err());
         assert!(Phone::parse("+33 1").is_err());
         assert!(Phone::parse("hello").is_err());
+    }
+
+    #[test]
+    fn short_texts_refuse_controls_and_drop_bidi_controls() {
+        for bad in ["Ann\u{0}", "A\u{1b}[31m", "A\u{85}b", "a\nb"] {
+            assert!(ShortText::parse("first_name", bad).is_err(), "{bad:?}");
+        }
+        let name = ShortText::parse("last_name", "\u{202e}Петров\u{202c}").unwrap().unwrap();
+        assert_eq!(name.as_str(), "Петров");
+        assert_eq!(ShortText::parse("last_name", "\u{202e}\u{202c}").unwrap(), None);
+        assert!(Phone::parse("+33 6 12 34 56 78\u{0}").is_err());
     }
 
     #[test]

@@ -72,3 +72,46 @@ fn import_reports_dry_runs_is_idempotent_and_exports() {
     let out = usher(&data, &["users", "import", "--format", "xml", csv.to_str().unwrap()]);
     assert!(!out.status.success() && text(&out.stderr).contains("unknown format"));
 }
+
+#[test]
+fn csv_exports_quote_formulas_and_import_back_unchanged() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let users = dir.path().join("users.jsonl");
+    std::fs::write(
+        &users,
+        "{\"user_id\":\"mallory\",\"first_name\":\"=HYPERLINK(\\\"http://evil.example\\\",\\\"x\\\")\",\"last_name\":\"@SUM(A1)\",\"phone\":\"+33 6 12 34 56 78\",\"groups\":[\"-ops\"]}\n\
+         {\"user_id\":\"gerard\",\"first_name\":\"'=1\",\"last_name\":\"'t Hooft\"}\n",
+    )
+    .unwrap();
+    let out = usher(&data, &["users", "import", users.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+
+    let csv = dir.path().join("out.csv");
+    let out = usher(&data, &["users", "export", "--output", csv.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let written = std::fs::read_to_string(&csv).unwrap();
+    let mut lines = written.lines().skip(1);
+    assert_eq!(
+        lines.next(),
+        Some("mallory,,\"'=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\",'@SUM(A1),'+33612345678,user,'-ops,,")
+    );
+    assert_eq!(lines.next(), Some("gerard,,''=1,'t Hooft,,user,,,"));
+    let mut reader = csv::Reader::from_reader(written.as_bytes());
+    for record in reader.records() {
+        for cell in record.unwrap().iter() {
+            assert!(!cell.starts_with(['=', '+', '-', '@', '\t', '\r']), "{cell:?} starts a formula");
+        }
+    }
+    // Importing the export gives the same values back.
+    let out = usher(&data, &["users", "import", csv.to_str().unwrap()]);
+    assert!(text(&out.stdout).contains("leave 2 unchanged"), "{}{}", text(&out.stdout), text(&out.stderr));
+    let out = usher(&data, &["users", "export", "--format", "jsonl"]);
+    let users: Vec<serde_json::Value> = text(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(users[0]["first_name"], "=HYPERLINK(\"http://evil.example\",\"x\")");
+    assert_eq!(users[0]["last_name"], "@SUM(A1)");
+    assert_eq!(users[0]["phone"], "+33612345678");
+    assert_eq!(users[0]["groups"], serde_json::json!(["-ops"]));
+    assert_eq!(users[1]["first_name"], "'=1");
+    assert_eq!(users[1]["last_name"], "'t Hooft");
+}

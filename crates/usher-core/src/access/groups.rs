@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{Invalid, fold};
+use usher_domain::{Invalid, LoginName, fold};
 use uuid::Uuid;
 
 use super::{
@@ -219,8 +219,10 @@ impl Usher {
     /// forms where people are named rather than picked by id; unknown names are
     /// a field error on `field`.
     pub async fn user_by_name(&self, p: &Principal, field: &str, login: &str) -> Result<User> {
-        let key = fold(login.trim());
-        let found = if key.is_empty() { None } else { self.store.user_by_login(p.user.org_id, &key).await? };
+        let found = match LoginName::lookup_key(login) {
+            Some(key) => self.store.user_by_login(p.user.org_id, &key).await?,
+            None => None,
+        };
         found.map(|(user, _)| user).ok_or_else(|| {
             Invalid::one(field, "unknown_user", "There is no user with this user ID or email address.").into()
         })

@@ -188,6 +188,8 @@ fn decode_cursor(cursor: Option<&str>) -> Result<Option<String>, Invalid> {
                 .decode(c)
                 .ok()
                 .and_then(|b| String::from_utf8(b).ok())
+                // Names have no control characters, so neither has a real cursor.
+                .filter(|key| !usher_domain::text::has_control(key))
                 .ok_or_else(|| Invalid::one("cursor", "invalid", "This cursor is not valid."))
         })
         .transpose()

@@ -89,7 +89,8 @@ pub(super) fn records(format: Format, data: &[u8]) -> (Vec<Record<'_>>, Vec<Line
                         let line = r.position().map_or(0, |p| p.line());
                         let mut map = serde_json::Map::new();
                         let mut metadata = serde_json::Map::new();
-                        for (h, cell) in headers.iter().zip(r.iter()) {
+                        // Cells an export quoted against formulas read back as written.
+                        for (h, cell) in headers.iter().zip(r.iter().map(crate::csv_cell::unescape)) {
                             if let Some(field) = h.strip_prefix("metadata.") {
                                 metadata.insert(field.to_owned(), Value::String(cell.to_owned()));
                             } else if !cell.trim().is_empty() {

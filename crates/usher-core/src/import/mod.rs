@@ -14,7 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use usher_domain::{Email, Role, fold};
+use usher_domain::{Email, Role, fold, identifier_key};
 use uuid::Uuid;
 
 use crate::{
@@ -281,7 +281,7 @@ fn plan(
             id: before.as_ref().map_or_else(Uuid::now_v7, |b| b.id),
             user_id: l.user_id.as_str().to_owned(),
             user_id_key: key,
-            email_key: email.as_deref().map(fold),
+            email_key: email.as_deref().map(identifier_key),
             email,
             first_name_key: fold(first_name.as_deref().unwrap_or("")),
             first_name,
@@ -459,7 +459,7 @@ impl Usher {
                         };
                         let metadata =
                             if metadata.is_empty() { String::new() } else { Value::Object(metadata).to_string() };
-                        w.write_record([
+                        let cells = [
                             u.user_id.as_str(),
                             u.email.as_deref().unwrap_or(""),
                             u.profile.first_name.as_deref().unwrap_or(""),
@@ -469,8 +469,9 @@ impl Usher {
                             &groups,
                             &metadata,
                             hash.as_deref().unwrap_or(""),
-                        ])
-                        .map_err(csv_error)?;
+                        ];
+                        w.write_record(cells.map(crate::csv_cell::escape).iter().map(|c| c.as_bytes()))
+                            .map_err(csv_error)?;
                     }
                 }
                 count += 1;

@@ -4,7 +4,7 @@
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use usher_domain::{FieldError, Invalid, fold};
+use usher_domain::{FieldError, Invalid, LoginName};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -55,10 +55,8 @@ impl Usher {
     /// should run this off the request (its timing differs).
     pub async fn request_password_reset(&self, ctx: &RequestContext, org: Option<&str>, login: &str) -> Result<()> {
         let Some(org) = self.organization(org).await? else { return Ok(()) };
-        if login.trim().is_empty() || login.len() > 400 {
-            return Ok(());
-        }
-        let Some((user, _)) = self.store.user_by_login(org.id, &fold(login)).await? else { return Ok(()) };
+        let Some(key) = LoginName::lookup_key(login).filter(|_| login.len() <= 400) else { return Ok(()) };
+        let Some((user, _)) = self.store.user_by_login(org.id, &key).await? else { return Ok(()) };
         if user.status == UserStatus::Disabled || user.email.is_none() {
             return Ok(());
         }

@@ -51,6 +51,8 @@ impl InvitationTemplate {
         }
         if self.body.chars().count() > 10_000 {
             errors.push(FieldError::new("body", "too_long", "At most 10000 characters."));
+        } else if let Err(e) = usher_domain::text::check_multiline("body", &self.body) {
+            errors.extend(e.0);
         }
         if !self.body.contains("{{link}}") {
             errors.push(FieldError::new(
@@ -198,6 +200,14 @@ mod tests {
         assert_eq!(codes(t("Hi {{name}}", "{{link}}")), ["unknown_placeholder"]);
         assert_eq!(codes(t("", "{{link}} {{oops")), ["required", "unknown_placeholder"]);
         assert!(t("Join {{organization}}", "Go: {{link}}").validate().is_ok());
+    }
+
+    #[test]
+    fn the_body_keeps_line_breaks_but_no_other_control() {
+        assert!(t("Hi", "Hello,\r\n\tjoin: {{link}}\n").validate().is_ok());
+        for bad in ["{{link}}\u{0}", "{{link}}\u{1b}[2J", "{{link}}\u{85}x"] {
+            assert!(t("Hi", bad).validate().is_err(), "{bad:?}");
+        }
     }
 
     #[test]

@@ -16,6 +16,7 @@ mod directory;
 mod errors;
 mod expiry;
 mod import;
+mod input;
 mod invitations;
 mod lockout;
 mod lockout_burst;
