@@ -169,6 +169,18 @@ impl TestApp {
     }
 }
 
+impl TestApp {
+    /// Calls the API with a bearer token.
+    pub async fn bearer(&self, method: Method, path: &str, token: &str, body: Option<Value>) -> Res {
+        let mut req = reqwest::Client::new().request(method, format!("{}{path}", self.base)).bearer_auth(token);
+        if let Some(body) = body {
+            req = req.json(&body);
+        }
+        let res = req.send().await.unwrap();
+        Client::new(&self.base).read(res).await
+    }
+}
+
 /// A response read whole.
 #[derive(Debug)]
 pub struct Res {

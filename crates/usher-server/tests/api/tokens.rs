@@ -4,18 +4,8 @@ use usher_domain::Role;
 
 use crate::helpers::{Res, TestApp, USER_PASSWORD};
 
-/// Calls the API with a bearer token.
-async fn bearer(app: &TestApp, method: reqwest::Method, path: &str, token: &str, body: Option<Value>) -> Res {
-    let mut req = reqwest::Client::new().request(method, format!("{}{path}", app.base)).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    crate::helpers::Client::new(&app.base).read(res).await
-}
-
 async fn get(app: &TestApp, path: &str, token: &str) -> Res {
-    bearer(app, reqwest::Method::GET, path, token, None).await
+    app.bearer(reqwest::Method::GET, path, token, None).await
 }
 
 #[tokio::test]
@@ -130,7 +120,7 @@ async fn scopes_are_required_checked_and_enforced() {
         .as_str()
         .unwrap()
         .to_owned();
-    let res = bearer(&app, reqwest::Method::PATCH, "/api/v1/me", &read, Some(json!({ "first_name": "X" }))).await;
+    let res = app.bearer(reqwest::Method::PATCH, "/api/v1/me", &read, Some(json!({ "first_name": "X" }))).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN, "a read-only token cannot change anything");
     assert!(res.body["detail"].as_str().unwrap().contains("read-only"));
     assert_eq!(get(&app, "/api/v1/me/tokens", &read).await.status, StatusCode::OK);
@@ -140,7 +130,7 @@ async fn scopes_are_required_checked_and_enforced() {
             .as_str()
             .unwrap()
             .to_owned();
-    let res = bearer(&app, reqwest::Method::PATCH, "/api/v1/me", &profile, Some(json!({ "first_name": "Dan" }))).await;
+    let res = app.bearer(reqwest::Method::PATCH, "/api/v1/me", &profile, Some(json!({ "first_name": "Dan" }))).await;
     assert_eq!(res.status, StatusCode::OK, "no CSRF token needed with a bearer token");
     assert_eq!(get(&app, "/api/v1/me/tokens", &profile).await.status, StatusCode::FORBIDDEN, "no tokens scope");
 
@@ -150,24 +140,24 @@ async fn scopes_are_required_checked_and_enforced() {
             .as_str()
             .unwrap()
             .to_owned();
-    let res = bearer(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/me/tokens",
-        &tokens_write,
-        Some(json!({ "description": "esc", "scopes": ["write"] })),
-    )
-    .await;
+    let res = app
+        .bearer(
+            reqwest::Method::POST,
+            "/api/v1/me/tokens",
+            &tokens_write,
+            Some(json!({ "description": "esc", "scopes": ["write"] })),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.error_codes(), ["exceeds_caller"]);
-    let res = bearer(
-        &app,
-        reqwest::Method::POST,
-        "/api/v1/me/tokens",
-        &tokens_write,
-        Some(json!({ "description": "ok", "scopes": ["tokens:read"] })),
-    )
-    .await;
+    let res = app
+        .bearer(
+            reqwest::Method::POST,
+            "/api/v1/me/tokens",
+            &tokens_write,
+            Some(json!({ "description": "ok", "scopes": ["tokens:read"] })),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED);
 }
 

@@ -13,16 +13,6 @@ use crate::helpers::{Client, Res, TestApp, USER_PASSWORD};
 
 const NEW_PASSWORD: &str = "Quiet-Copper-Meadow-58";
 
-/// Calls the API with a bearer token.
-async fn bearer(app: &TestApp, method: Method, path: &str, token: &str, body: Option<Value>) -> Res {
-    let mut req = reqwest::Client::new().request(method, format!("{}{path}", app.base)).bearer_auth(token);
-    if let Some(body) = body {
-        req = req.json(&body);
-    }
-    let res = req.send().await.unwrap();
-    Client::new(&app.base).read(res).await
-}
-
 /// A personal API token of the signed-in client's user.
 async fn token_of(c: &mut Client, scopes: &[&str]) -> String {
     let res = c.post("/api/v1/me/tokens", json!({ "description": "script", "scopes": scopes })).await;
@@ -183,24 +173,24 @@ async fn user_managers_create_users_but_not_administrators() {
     let res = eve.post("/api/v1/users", json!({ "user_id": "x", "first_name": "X", "last_name": "Y" })).await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let read = token_of(&mut manny, &["read"]).await;
-    let res = bearer(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &read,
-        Some(json!({ "user_id": "y", "first_name": "X", "last_name": "Y" })),
-    )
-    .await;
+    let res = app
+        .bearer(
+            Method::POST,
+            "/api/v1/users",
+            &read,
+            Some(json!({ "user_id": "y", "first_name": "X", "last_name": "Y" })),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::FORBIDDEN);
     let write = token_of(&mut manny, &["users:write"]).await;
-    let res = bearer(
-        &app,
-        Method::POST,
-        "/api/v1/users",
-        &write,
-        Some(json!({ "user_id": "y", "first_name": "X", "last_name": "Y" })),
-    )
-    .await;
+    let res = app
+        .bearer(
+            Method::POST,
+            "/api/v1/users",
+            &write,
+            Some(json!({ "user_id": "y", "first_name": "X", "last_name": "Y" })),
+        )
+        .await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }
 
@@ -430,7 +420,7 @@ async fn a_temporary_password_must_be_changed_before_anything_else() {
     // The old password and the old sessions are gone; the API token is untouched.
     assert_eq!(old_session.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(login_status(&app, "bob", USER_PASSWORD).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(bearer(&app, Method::GET, "/api/v1/me/tokens", &token, None).await.status, StatusCode::OK);
+    assert_eq!(app.bearer(Method::GET, "/api/v1/me/tokens", &token, None).await.status, StatusCode::OK);
 
     // Signed in with it, Bob may read who he is, change the password, sign out: nothing else.
     let mut c = app.client();
@@ -525,7 +515,7 @@ async fn disabling_stops_sessions_and_tokens_at_once_and_enabling_restores_acces
     let res = admin.post(&format!("/api/v1/users/{}/disable", bob.id), json!({})).await;
     assert_eq!((res.status, res.body["status"].clone()), (StatusCode::OK, json!("disabled")), "{}", res.body);
     assert_eq!(session.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(bearer(&app, Method::GET, "/api/v1/me", &token, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.bearer(Method::GET, "/api/v1/me", &token, None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(login_status(&app, "bob", USER_PASSWORD).await, StatusCode::UNAUTHORIZED);
     assert_eq!(rows_of(&app, "sessions", bob.id).await, 0, "sessions are deleted, not only refused");
     let again = admin.post(&format!("/api/v1/users/{}/disable", bob.id), json!({})).await;
@@ -534,7 +524,7 @@ async fn disabling_stops_sessions_and_tokens_at_once_and_enabling_restores_acces
     let res = admin.post(&format!("/api/v1/users/{}/enable", bob.id), json!({})).await;
     assert_eq!((res.status, res.body["status"].clone()), (StatusCode::OK, json!("active")));
     assert_eq!(login_status(&app, "bob", USER_PASSWORD).await, StatusCode::OK);
-    assert_eq!(bearer(&app, Method::GET, "/api/v1/me", &token, None).await.status, StatusCode::OK);
+    assert_eq!(app.bearer(Method::GET, "/api/v1/me", &token, None).await.status, StatusCode::OK);
     let id = bob.id.to_string();
     assert_eq!(audit(&mut admin, "user.disabled", &id).await.len(), 1);
     assert_eq!(audit(&mut admin, "user.enabled", &id).await.len(), 1);
@@ -615,7 +605,7 @@ async fn deleting_a_user_removes_their_data_and_keeps_the_audit_log() {
     let path = format!("/api/v1/users/{}", bob.id);
     assert_eq!(delete(&mut admin, &path).await.status, StatusCode::NO_CONTENT);
     assert_eq!(session.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(bearer(&app, Method::GET, "/api/v1/me", &token, None).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(app.bearer(Method::GET, "/api/v1/me", &token, None).await.status, StatusCode::UNAUTHORIZED);
     assert_eq!(login_status(&app, "bob", USER_PASSWORD).await, StatusCode::UNAUTHORIZED);
     assert_eq!(admin.get(&path).await.status, StatusCode::NOT_FOUND);
     assert_eq!(delete(&mut admin, &path).await.status, StatusCode::NOT_FOUND);
