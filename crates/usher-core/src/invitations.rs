@@ -399,11 +399,12 @@ impl Usher {
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         // An invitation to set the password of an existing account carries that
         // account's roles as they are now, which the caller was just checked to manage.
-        let roles = match invitation.user {
-            Some(user) => self.store.user(user).await?.map_or_else(|| invitation.roles.clone(), |u| u.roles),
-            None => invitation.roles.clone(),
+        let user = match invitation.user {
+            Some(id) => self.store.user(id).await?,
+            None => None,
         };
-        self.may_act_on_invitation(admin, &invitation).await?;
+        invitation_authority(admin, &invitation, user.as_ref())?;
+        let roles = user.map_or_else(|| invitation.roles.clone(), |u| u.roles);
         admin.may_grant(&roles)?;
         let now = Utc::now();
         let secret = secrets::random_secret()?;
