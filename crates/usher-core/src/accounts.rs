@@ -2,13 +2,12 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{
-    Access, Email, FieldError, Invalid, Language, LoginName, Phone, Resource, Role, ShortText, TimeZone,
-};
+use usher_domain::{Email, FieldError, Invalid, Language, LoginName, Phone, Role, ShortText, TimeZone};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
     auth::Principal,
     passwords::{PasswordOwner, check_policy},
@@ -153,7 +152,7 @@ impl Usher {
 
     /// Changes the caller's own profile (never the email).
     pub async fn update_profile(&self, ctx: &RequestContext, me: &Principal, input: ProfileInput) -> Result<User> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         let before = me.user.profile.clone();
         let after = input.apply_to(before.clone())?;
         if after == before {
@@ -179,7 +178,7 @@ impl Usher {
     /// Changes the caller's password, given the current one. Every policy rule that
     /// fails is reported, and the last `history` passwords cannot come back.
     pub async fn change_password(&self, ctx: &RequestContext, me: &Principal, current: &str, new: &str) -> Result<()> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         let user = &me.user;
         let stored = self.store.password_hash(user.id).await?;
         if !self.hasher.verify(current, stored.clone()).await? {

@@ -5,7 +5,8 @@ use uuid::Uuid;
 
 use crate::{
     RequestContext, Result, Usher,
-    auth::Admin,
+    access::policy::{self, Operation},
+    auth::Principal,
     store::{AuditEvent, AuditQuery, User},
 };
 
@@ -133,8 +134,8 @@ impl Usher {
     }
 
     /// Reads the organization's audit log, newest first (administrators only).
-    pub async fn audit_events(&self, admin: &Admin<'_>, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
-        admin.principal().require(usher_domain::Resource::Audit, usher_domain::Access::Read)?;
+    pub async fn audit_events(&self, p: &Principal, mut query: AuditQuery) -> Result<Vec<AuditEvent>> {
+        let admin = &policy::authorize(p, Operation::ReadAudit)?;
         query.limit = query.limit.clamp(1, 500);
         if let Some(action) = &query.action {
             usher_domain::text::check_line("action", action)?;

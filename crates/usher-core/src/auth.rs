@@ -2,11 +2,12 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use usher_domain::{Access, LoginName, Resource, Role, Scope, fold};
+use usher_domain::{Access, LoginName, Resource, Scope, fold};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action, audit_event},
     mfa::SignIn,
     protection::Keys,
@@ -46,7 +47,7 @@ impl Principal {
     }
 
     /// Fails unless the caller's token (if any) has a scope for this.
-    pub fn require(&self, resource: Resource, access: Access) -> Result<()> {
+    pub(crate) fn require(&self, resource: Resource, access: Access) -> Result<()> {
         match &self.scopes {
             Some(scopes) if !scopes.iter().any(|s| s.grants(resource, access)) => Err(Error::Forbidden(match access {
                 Access::Read => "This API token has no scope to read this.",
@@ -64,65 +65,6 @@ impl Principal {
             (h.resource.is_none() || h.resource == scope.resource)
                 && (h.access == scope.access || h.access == Access::Write)
         })
-    }
-
-    /// Proof that the caller is an administrator of their organization; services
-    /// that need one take an `Admin`, so a forgotten check does not compile.
-    pub fn admin(&self) -> Result<Admin<'_>> {
-        if self.user.has_role(Role::Administrator) {
-            Ok(Admin(self))
-        } else {
-            Err(Error::Forbidden("This requires the Administrator role."))
-        }
-    }
-
-    /// Proof that the caller may manage users (Administrator or User Manager).
-    pub fn user_manager(&self) -> Result<Admin<'_>> {
-        if self.user.has_role(Role::Administrator) || self.user.has_role(Role::UserManager) {
-            Ok(Admin(self))
-        } else {
-            Err(Error::Forbidden("This requires the Administrator or User Manager role."))
-        }
-    }
-}
-
-/// An administrator, obtained only through [`Principal::admin`].
-#[derive(Debug, Clone, Copy)]
-pub struct Admin<'a>(&'a Principal);
-
-impl Admin<'_> {
-    pub fn user(&self) -> &User {
-        &self.0.user
-    }
-
-    pub fn principal(&self) -> &Principal {
-        self.0
-    }
-
-    pub fn org_id(&self) -> Uuid {
-        self.0.user.org_id
-    }
-
-    /// Fails unless this administrator may act on `target`: same organization, and
-    /// only an Administrator may change an Administrator. A user outside the
-    /// organization answers as not found, so ids of other organizations leak nothing.
-    pub fn may_manage(&self, target: &User) -> Result<()> {
-        if target.org_id != self.org_id() {
-            return Err(Error::NotFound);
-        }
-        if target.has_role(Role::Administrator) && !self.user().has_role(Role::Administrator) {
-            return Err(Error::Forbidden("Only an Administrator may change an Administrator."));
-        }
-        Ok(())
-    }
-
-    /// Fails unless this administrator may give the `roles` (User Managers may not
-    /// make Administrators).
-    pub fn may_grant(&self, roles: &[Role]) -> Result<()> {
-        if roles.contains(&Role::Administrator) && !self.user().has_role(Role::Administrator) {
-            return Err(Error::Forbidden("Only an Administrator may give the Administrator role."));
-        }
-        Ok(())
     }
 }
 
@@ -281,7 +223,7 @@ impl Usher {
 
     /// The caller's own account (scope `profile:read`).
     pub fn me(&self, principal: &Principal) -> Result<User> {
-        principal.require(Resource::Profile, Access::Read)?;
+        policy::authorize(principal, Operation::ReadOwnAccount)?;
         Ok(principal.user.clone())
     }
 

@@ -24,12 +24,13 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
-use usher_domain::{Access, Invalid, Resource, fold};
+use usher_domain::{Invalid, fold};
 use uuid::Uuid;
 
 use crate::{
     Result, Usher,
-    auth::Admin,
+    access::policy::{self, Operation},
+    auth::Principal,
     metadata::{Metadata, is_field_name},
     store::{StoreResult, User},
 };
@@ -201,11 +202,12 @@ pub trait DirectoryStore: Send + Sync {
     async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
 
     /// Replaces a user's custom metadata values and their search entries
-    /// (field, folded text), in one transaction.
+    /// (field, folded text) and, when given, their profile, in one transaction.
     async fn set_user_metadata(
         &self,
         org_id: Uuid,
         user: Uuid,
+        profile: Option<&crate::store::Profile>,
         values: &Metadata,
         entries: &[(String, String)],
         at: DateTime<Utc>,
@@ -336,8 +338,8 @@ fn parse_order(query: &UserQuery) -> Result<(SortColumn, bool, u32), Invalid> {
 impl Usher {
     /// The organization's users matching `q`, sorted, one page (Administrators
     /// and User Managers, scope `users:read`).
-    pub async fn search_users(&self, manager: &Admin<'_>, query: &UserQuery) -> Result<UserPage> {
-        manager.principal().require(Resource::Users, Access::Read)?;
+    pub async fn search_users(&self, p: &Principal, query: &UserQuery) -> Result<UserPage> {
+        let manager = &policy::authorize(p, Operation::ReadUsers)?;
         let (sort, descending, limit) = parse_order(query)?;
         let after = match query.cursor.as_deref().filter(|c| !c.trim().is_empty()) {
             Some(c) => Some(decode_cursor(self.cursor_key().await?, c, sort, descending)?),
@@ -408,13 +410,15 @@ impl Usher {
 
     /// The organization's users sorted by last name, one page: [`Usher::search_users`]
     /// without a search.
-    pub async fn list_users(&self, manager: &Admin<'_>, cursor: Option<&str>, limit: u32) -> Result<UserPage> {
+    pub async fn list_users(&self, p: &Principal, cursor: Option<&str>, limit: u32) -> Result<UserPage> {
+        let _manager = &policy::authorize(p, Operation::ReadUsers)?;
+
         let query = UserQuery {
             cursor: cursor.map(str::to_owned),
             limit: Some(limit.clamp(1, MAX_LIMIT)),
             ..UserQuery::default()
         };
-        self.search_users(manager, &query).await
+        self.search_users(p, &query).await
     }
 }
 

@@ -10,15 +10,16 @@ mod template;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use usher_domain::{Access, Email, FieldError, Invalid, LoginName, Phone, Resource, Role, ShortText};
+use usher_domain::{Email, FieldError, Invalid, LoginName, Phone, Role, ShortText};
 use uuid::Uuid;
 
 pub use self::template::{InvitationTemplate, PLACEHOLDERS};
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Manager, Operation},
     accounts::NewAccount,
     audit::{Entry, action},
-    auth::{Admin, LoginOutcome},
+    auth::{LoginOutcome, Principal},
     mail::{Mail, texts},
     passwords::{PasswordOwner, check_policy},
     secrets,
@@ -206,7 +207,7 @@ fn conflict_pending() -> Error {
 }
 
 /// The rule of [`Usher::may_act_on_invitation`], with the account (if any) read.
-fn invitation_authority(admin: &Admin<'_>, invitation: &Invitation, user: Option<&User>) -> Result<()> {
+fn invitation_authority(admin: &Manager<'_>, invitation: &Invitation, user: Option<&User>) -> Result<()> {
     admin.may_grant(&invitation.roles)?;
     match user {
         Some(user) => admin.may_manage(user),
@@ -229,12 +230,12 @@ impl Usher {
     pub async fn invite(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         email: &str,
         roles: Option<Vec<Role>>,
         send: bool,
     ) -> Result<InvitationCreated> {
-        admin.principal().require(Resource::Users, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let email = Email::parse(email)?;
         let mut roles = roles.unwrap_or_else(|| vec![Role::User]);
         roles.sort();
@@ -252,11 +253,11 @@ impl Usher {
     pub async fn invite_user(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         user: &User,
         send: bool,
     ) -> Result<InvitationCreated> {
-        admin.principal().require(Resource::Users, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         admin.may_manage(user)?;
         if user.status != UserStatus::Invited {
             return Err(Invalid::one("user", "not_invited", "This user has already set a password.").into());
@@ -271,7 +272,7 @@ impl Usher {
     async fn issue_invitation(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        admin: &Manager<'_>,
         email: Email,
         user: Option<Uuid>,
         roles: Vec<Role>,
@@ -320,7 +321,7 @@ impl Usher {
         format!("{}/register/{secret}", self.config.base_url)
     }
 
-    async fn send_invitation(&self, admin: &Admin<'_>, invitation: &Invitation, link: &str) -> Result<()> {
+    async fn send_invitation(&self, admin: &Manager<'_>, invitation: &Invitation, link: &str) -> Result<()> {
         let template = self.invitation_template(admin.org_id(), admin.user().profile.language).await?;
         let org = self.store.invitation_organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
         let expires = texts::when(invitation.expires_at, admin.user().profile.timezone);
@@ -330,8 +331,8 @@ impl Usher {
     }
 
     /// The organization's invitations, newest first (scope `users:read`).
-    pub async fn invitations(&self, admin: &Admin<'_>, before: Option<Uuid>, limit: u32) -> Result<InvitationPage> {
-        admin.principal().require(Resource::Users, Access::Read)?;
+    pub async fn invitations(&self, p: &Principal, before: Option<Uuid>, limit: u32) -> Result<InvitationPage> {
+        let admin = &policy::authorize(p, Operation::ReadUsers)?;
         let limit = limit.clamp(1, 200);
         let items = self.store.invitations_page(admin.org_id(), before, limit).await?;
         let ids: Vec<Uuid> = items.iter().filter_map(|i| i.user).collect();
@@ -352,7 +353,7 @@ impl Usher {
     /// invitation to set the password of an existing account, to manage that
     /// account as it is now. Every operation on an invitation goes through here,
     /// so a User Manager never handles an Administrator's invitation.
-    pub async fn may_act_on_invitation(&self, admin: &Admin<'_>, invitation: &Invitation) -> Result<()> {
+    pub(crate) async fn may_act_on_invitation(&self, admin: &Manager<'_>, invitation: &Invitation) -> Result<()> {
         let user = match invitation.user {
             Some(id) => self.store.user(id).await?,
             None => None,
@@ -361,8 +362,8 @@ impl Usher {
     }
 
     /// Withdraws a pending (or expired) invitation: its link stops working.
-    pub async fn withdraw_invitation(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<Invitation> {
-        admin.principal().require(Resource::Users, Access::Write)?;
+    pub async fn withdraw_invitation(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<Invitation> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         self.may_act_on_invitation(admin, &invitation).await?;
         if !self.store.withdraw_invitation(admin.org_id(), id, Utc::now()).await? {
@@ -391,11 +392,11 @@ impl Usher {
     pub async fn resend_invitation(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         id: Uuid,
         send: bool,
     ) -> Result<InvitationCreated> {
-        admin.principal().require(Resource::Users, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         // An invitation to set the password of an existing account carries that
         // account's roles as they are now, which the caller was just checked to manage.

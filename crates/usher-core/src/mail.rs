@@ -39,6 +39,23 @@ pub struct OutboxMessage {
 }
 
 /// Turns a token about to expire and its owner into the reminder to queue.
+impl OutboxMessage {
+    /// A message to deliver now.
+    pub fn new(org_id: Uuid, mail: Mail) -> Self {
+        let now = Utc::now();
+        Self {
+            id: Uuid::now_v7(),
+            org_id,
+            mail,
+            created_at: now,
+            attempts: 0,
+            next_attempt_at: now,
+            sent_at: None,
+            last_error: None,
+        }
+    }
+}
+
 pub type ReminderRenderer = dyn Fn(&ApiToken, &User) -> Option<OutboxMessage> + Send + Sync;
 
 /// Storage for this area; part of [`crate::Store`].
@@ -118,20 +135,14 @@ impl Usher {
     /// Queues an email durably; this node's delivery worker is woken at once, and
     /// other nodes' workers find it when they next poll.
     pub async fn queue_mail(&self, org_id: Uuid, mail: Mail) -> Result<()> {
-        let now = Utc::now();
-        let message = OutboxMessage {
-            id: Uuid::now_v7(),
-            org_id,
-            mail,
-            created_at: now,
-            attempts: 0,
-            next_attempt_at: now,
-            sent_at: None,
-            last_error: None,
-        };
-        self.store.insert_mail(&message).await?;
+        self.store.insert_mail(&OutboxMessage::new(org_id, mail)).await?;
         self.mail_wake.notify_one();
         Ok(())
+    }
+
+    /// Wakes this node's delivery worker after mail was written with other changes.
+    pub(crate) fn mail_written(&self) {
+        self.mail_wake.notify_one();
     }
 
     /// Resolves when mail was queued on this node since the last wait (for the

@@ -8,13 +8,14 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use usher_domain::{Access, FieldError, Invalid, Resource, fold};
+use usher_domain::{FieldError, Invalid, fold};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
-    auth::{Admin, Principal},
+    auth::Principal,
     store::User,
 };
 
@@ -271,9 +272,8 @@ impl Usher {
 
     /// The custom fields as someone who manages users or settings reads them
     /// (scope `users:read` or `settings:read`): User Managers need them to edit users.
-    pub async fn metadata_fields_for(&self, manager: &Admin<'_>) -> Result<Vec<MetadataField>> {
-        let p: &Principal = manager.principal();
-        p.require(Resource::Settings, Access::Read).or_else(|_| p.require(Resource::Users, Access::Read))?;
+    pub async fn metadata_fields_for(&self, p: &Principal) -> Result<Vec<MetadataField>> {
+        let manager = &policy::authorize(p, Operation::ReadMetadataFields)?;
         self.metadata_fields(manager.org_id()).await
     }
 
@@ -283,10 +283,10 @@ impl Usher {
     pub async fn set_metadata_fields(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         fields: Vec<MetadataField>,
     ) -> Result<Vec<MetadataField>> {
-        admin.principal().require(Resource::Settings, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         let fields = validate_fields(fields)?;
         let before = self.metadata_fields(admin.org_id()).await?;
         let value = json!({ "fields": fields });
@@ -311,49 +311,13 @@ impl Usher {
         Ok(apply_values(&fields, input, base)?)
     }
 
-    /// Checks a change of a user's metadata by an administrator (scope
-    /// `users:write`; User Managers not on Administrators): `patch` over the
-    /// current values. Answers the values to save with [`Usher::set_user_metadata`].
-    pub async fn check_user_metadata(&self, admin: &Admin<'_>, id: Uuid, patch: &Metadata) -> Result<Metadata> {
-        admin.principal().require(Resource::Users, Access::Write)?;
-        let user = self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)?;
-        admin.may_manage(&user)?;
-        self.validate_metadata(user.org_id, patch, Some(&user.metadata)).await
-    }
-
-    /// Saves metadata values checked by [`Usher::check_user_metadata`], audited
-    /// as a change of the user (`user.updated`, field `metadata`).
-    pub async fn set_user_metadata(
-        &self,
-        ctx: &RequestContext,
-        admin: &Admin<'_>,
-        user: &User,
-        values: Metadata,
-    ) -> Result<User> {
-        admin.may_manage(user)?;
-        if user.metadata == values {
-            return Ok(user.clone());
-        }
-        self.store_user_metadata(user, &values).await?;
-        let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
-        let entry = Entry {
-            org_id: admin.org_id(),
-            action: action::USER_UPDATED,
-            actor: Some(admin.user()),
-            target: Some(&updated),
-            details: json!({ "fields": ["metadata"], "before": user.metadata, "after": values }),
-        };
-        self.audit(ctx, entry).await?;
-        Ok(updated)
-    }
-
     /// Saves a user's (already validated) metadata values and their search entries.
-    pub async fn store_user_metadata(&self, user: &User, values: &Metadata) -> Result<()> {
+    pub(crate) async fn store_user_metadata(&self, user: &User, values: &Metadata) -> Result<()> {
         if &user.metadata == values {
             return Ok(());
         }
         let entries = search_entries(values);
-        self.store.set_user_metadata(user.org_id, user.id, values, &entries, Utc::now()).await?;
+        self.store.set_user_metadata(user.org_id, user.id, None, values, &entries, Utc::now()).await?;
         Ok(())
     }
 }

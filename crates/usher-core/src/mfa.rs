@@ -24,13 +24,14 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use usher_domain::{Access, Invalid, Resource};
+use usher_domain::Invalid;
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
-    auth::{Admin, LoginOutcome, Principal},
+    auth::{LoginOutcome, Principal},
     protection::Keys,
     secrets,
     security::{LoginTicket, TotpRecord},
@@ -227,8 +228,8 @@ impl Usher {
     }
 
     /// The two-step rule as an administrator reads it (scope `settings:read`).
-    pub async fn mfa_setting_for(&self, admin: &Admin<'_>) -> Result<MfaSetting> {
-        admin.principal().require(Resource::Settings, Access::Read)?;
+    pub async fn mfa_setting_for(&self, p: &Principal) -> Result<MfaSetting> {
+        let admin = &policy::authorize(p, Operation::ReadSettings)?;
         self.mfa_setting(admin.org_id()).await
     }
 
@@ -237,10 +238,10 @@ impl Usher {
     pub async fn set_mfa_setting(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         setting: MfaSetting,
     ) -> Result<MfaSetting> {
-        admin.principal().require(Resource::Settings, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         let before = self.mfa_setting(admin.org_id()).await?;
         let value = serde_json::to_value(setting).map_err(|e| Error::Internal(e.to_string()))?;
         self.store.put_setting(admin.org_id(), MFA_SETTING, &value, Utc::now()).await?;
@@ -258,7 +259,7 @@ impl Usher {
 
     /// Where the caller stands with two-step verification (scope `profile:read`).
     pub async fn mfa_status(&self, me: &Principal) -> Result<MfaStatus> {
-        me.require(Resource::Profile, Access::Read)?;
+        policy::authorize(me, Operation::ReadOwnAccount)?;
         let record = self.store.totp(me.user.id).await?;
         let required = self.mfa_setting(me.user.org_id).await?.required;
         Ok(MfaStatus {
@@ -277,7 +278,7 @@ impl Usher {
     /// (scope `profile:write`). Replaces an earlier unconfirmed one; refused (409)
     /// while an authenticator is on.
     pub async fn start_totp(&self, me: &Principal) -> Result<TotpEnrolment> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         let mut secret = vec![0u8; 20];
         getrandom::fill(&mut secret).map_err(|e| Error::Internal(format!("random source: {e}")))?;
         let t = totp(secret.clone(), account_name(&me.user))?;
@@ -293,7 +294,7 @@ impl Usher {
 
     /// The authenticator waiting for its first code, if any (to show it again).
     pub async fn pending_totp(&self, me: &Principal) -> Result<Option<TotpEnrolment>> {
-        me.require(Resource::Profile, Access::Read)?;
+        policy::authorize(me, Operation::ReadOwnAccount)?;
         match self.store.totp(me.user.id).await? {
             Some(record) if record.confirmed_at.is_none() => {
                 Ok(Some(enrolment_of(&self.totp_of(&me.user, &record).await?)?))
@@ -305,7 +306,7 @@ impl Usher {
     /// Turns two-step verification on with the first code from the app, and
     /// answers the recovery codes (shown once).
     pub async fn confirm_totp(&self, ctx: &RequestContext, me: &Principal, code: &str) -> Result<Vec<String>> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         let user = &me.user;
         let Some(record) = self.store.totp(user.id).await?.filter(|r| r.confirmed_at.is_none()) else {
             return Err(Invalid::one(
@@ -366,7 +367,7 @@ impl Usher {
     /// Turns two-step verification off, given the password (scope `profile:write`);
     /// refused while the organization requires it.
     pub async fn disable_totp(&self, ctx: &RequestContext, me: &Principal, password: &str) -> Result<()> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         if self.mfa_setting(me.user.org_id).await?.required {
             return Err(Error::Forbidden("Your organization requires two-step verification: it cannot be turned off."));
         }
@@ -392,7 +393,7 @@ impl Usher {
         me: &Principal,
         password: &str,
     ) -> Result<Vec<String>> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         if self.store.totp(me.user.id).await?.is_none_or(|r| r.confirmed_at.is_none()) {
             return Err(Error::Conflict("two-step verification is off: there are no recovery codes".into()));
         }
@@ -414,8 +415,8 @@ impl Usher {
     /// Removes a user's authenticator and recovery codes, e.g. after they lost
     /// their phone (Administrators and User Managers, scope `users:write`). If the
     /// organization requires two-step verification, they enrol again at sign-in.
-    pub async fn reset_mfa(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<bool> {
-        admin.principal().require(Resource::Users, Access::Write)?;
+    pub async fn reset_mfa(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<bool> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
         admin.may_manage(&user)?;
         let removed = self.store.delete_totp(user.id).await?;

@@ -25,13 +25,14 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use usher_domain::{Access, Language, PasswordPolicy, Resource, Role, fold};
+use usher_domain::{Language, PasswordPolicy, Role, fold};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
-    auth::Admin,
+    auth::Principal,
     mail::Mail,
     security::{FailureCount, ReminderScope},
     store::User,
@@ -285,8 +286,8 @@ impl Usher {
     }
 
     /// A user's sign-in lock (scope `users:read`; Administrators and User Managers).
-    pub async fn lock_status(&self, admin: &Admin<'_>, id: Uuid) -> Result<LockStatus> {
-        admin.principal().require(Resource::Users, Access::Read)?;
+    pub async fn lock_status(&self, p: &Principal, id: Uuid) -> Result<LockStatus> {
+        let admin = &policy::authorize(p, Operation::ReadUsers)?;
         let user = self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)?;
         let now = Utc::now();
         let cutoff = now - chrono(self.config.lockout.window);
@@ -299,8 +300,10 @@ impl Usher {
     }
 
     /// A user's two-step verification, lock and password expiry (scope `users:read`).
-    pub async fn user_security(&self, admin: &Admin<'_>, id: Uuid) -> Result<(User, UserSecurity)> {
-        let lock = self.lock_status(admin, id).await?;
+    pub async fn user_security(&self, p: &Principal, id: Uuid) -> Result<(User, UserSecurity)> {
+        let _admin = &policy::authorize(p, Operation::ReadUsers)?;
+
+        let lock = self.lock_status(p, id).await?;
         let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
         let totp = self.store.totp(user.id).await?.filter(|r| r.confirmed_at.is_some());
         let password_expires_at = self.password_expires_at(&user).await?;
@@ -315,11 +318,11 @@ impl Usher {
 
     /// Lifts a user's sign-in lock and forgets their failures (scope `users:write`).
     /// Answers whether there was anything to lift.
-    pub async fn unlock_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<bool> {
-        admin.principal().require(Resource::Users, Access::Write)?;
+    pub async fn unlock_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<bool> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
         admin.may_manage(&user)?;
-        let status = self.lock_status(admin, id).await?;
+        let status = self.lock_status(p, id).await?;
         let cleared = self.store.clear_throttle(&account_key(user.id)).await?;
         let details = json!({ "was_locked": status.locked_until.is_some(), "failures": status.recent_failures });
         let entry = Entry {

@@ -6,11 +6,11 @@ use std::sync::LazyLock;
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use usher_domain::{Access, Resource};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
     auth::Principal,
     store::Session,
@@ -65,7 +65,7 @@ pub enum EndSessions {
 impl Usher {
     /// The caller's live sessions, newest first (scope `profile:read`).
     pub async fn my_sessions(&self, me: &Principal, cursor: Option<Uuid>, limit: u32) -> Result<SessionPage> {
-        me.require(Resource::Profile, Access::Read)?;
+        policy::authorize(me, Operation::ReadOwnAccount)?;
         let limit = limit.clamp(1, 200);
         let now = Utc::now();
         let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
@@ -90,7 +90,7 @@ impl Usher {
     /// Ends one of the caller's sessions, possibly the current one (scope
     /// `profile:write`). Another user's session answers "not found".
     pub async fn end_my_session(&self, ctx: &RequestContext, me: &Principal, id: Uuid) -> Result<()> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         if !self.store.delete_own_session(me.user.id, id).await? {
             return Err(Error::NotFound);
         }
@@ -109,7 +109,7 @@ impl Usher {
     /// Ends every other session of the caller, or all of them (scope
     /// `profile:write`). Returns how many ended.
     pub async fn end_my_sessions(&self, ctx: &RequestContext, me: &Principal, which: EndSessions) -> Result<u64> {
-        me.require(Resource::Profile, Access::Write)?;
+        policy::authorize(me, Operation::ChangeOwnAccount)?;
         let keep = match which {
             EndSessions::Others => me.session_id,
             EndSessions::All => None,

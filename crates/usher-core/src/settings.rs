@@ -2,13 +2,14 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{Access, PasswordPolicy, Resource, TokenPolicy};
+use usher_domain::{PasswordPolicy, TokenPolicy};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
-    auth::Admin,
+    auth::Principal,
 };
 
 const PASSWORD_POLICY: &str = "password_policy";
@@ -26,8 +27,8 @@ impl Usher {
     }
 
     /// The password policy as an administrator reads it (scope `settings:read`).
-    pub async fn password_policy_for(&self, admin: &Admin<'_>) -> Result<PasswordPolicy> {
-        admin.principal().require(Resource::Settings, Access::Read)?;
+    pub async fn password_policy_for(&self, p: &Principal) -> Result<PasswordPolicy> {
+        let admin = &policy::authorize(p, Operation::ReadSettings)?;
         self.password_policy(admin.org_id()).await
     }
 
@@ -35,10 +36,10 @@ impl Usher {
     pub async fn set_password_policy(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         policy: PasswordPolicy,
     ) -> Result<PasswordPolicy> {
-        admin.principal().require(Resource::Settings, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         policy.validate()?;
         let before = self.password_policy(admin.org_id()).await?;
         let value = serde_json::to_value(&policy).map_err(|e| Error::Internal(e.to_string()))?;
@@ -71,8 +72,8 @@ impl Usher {
     }
 
     /// The token policy as an administrator reads it (scope `settings:read`).
-    pub async fn token_policy_for(&self, admin: &Admin<'_>) -> Result<TokenPolicy> {
-        admin.principal().require(Resource::Settings, Access::Read)?;
+    pub async fn token_policy_for(&self, p: &Principal) -> Result<TokenPolicy> {
+        let admin = &policy::authorize(p, Operation::ReadSettings)?;
         self.token_policy(admin.org_id()).await
     }
 
@@ -81,10 +82,10 @@ impl Usher {
     pub async fn set_token_policy(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         mut policy: TokenPolicy,
     ) -> Result<TokenPolicy> {
-        admin.principal().require(Resource::Settings, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         policy.validate()?;
         policy.scopes.sort();
         policy.scopes.dedup();
@@ -105,4 +106,11 @@ impl Usher {
         .await?;
         Ok(policy)
     }
+}
+
+/// The named password-policy presets (matching other products' documented
+/// policies), for those who may read the settings.
+pub fn password_policy_presets(p: &Principal) -> Result<Vec<(&'static str, PasswordPolicy)>> {
+    policy::authorize(p, Operation::ReadSettings)?;
+    Ok(PasswordPolicy::presets())
 }

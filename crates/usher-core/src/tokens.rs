@@ -6,11 +6,12 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, distr::Alphanumeric};
 use serde_json::json;
-use usher_domain::{Access, FieldError, Invalid, Resource, Role, Scope, ShortText};
+use usher_domain::{Access, FieldError, Invalid, Scope, ShortText};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
     auth::Principal,
     secrets,
@@ -111,31 +112,37 @@ pub struct TokenPage {
 }
 
 impl Usher {
-    /// The user whose tokens the caller wants to manage: themselves (with a
-    /// `tokens:*` scope), or someone in their organization when they are an
-    /// Administrator or User Manager (with a `users:*` scope). A User Manager
-    /// cannot act on an Administrator's tokens.
-    pub async fn token_owner(&self, actor: &Principal, user: Option<Uuid>, access: Access) -> Result<User> {
+    /// The user whose tokens the caller wants to see or manage: themselves
+    /// (`None` or their own id; scope `tokens:*`), or someone in their
+    /// organization when the policy lets them manage users (scope `users:*`).
+    /// A User Manager cannot act on an Administrator's tokens.
+    async fn token_owner(&self, actor: &Principal, user: Option<Uuid>, access: Access) -> Result<User> {
+        let own = |read, write| if access == Access::Read { read } else { write };
         match user {
             None => {
-                actor.require(Resource::Tokens, access)?;
+                policy::authorize(actor, own(Operation::ReadOwnTokens, Operation::ManageOwnTokens))?;
                 Ok(actor.user.clone())
             }
             Some(id) if id == actor.user.id => {
-                actor.require(Resource::Tokens, access)?;
+                policy::authorize(actor, own(Operation::ReadOwnTokens, Operation::ManageOwnTokens))?;
                 Ok(actor.user.clone())
             }
             Some(id) => {
-                actor.user_manager()?;
-                actor.require(Resource::Users, access)?;
+                let manager = policy::authorize(actor, own(Operation::ReadUsers, Operation::ManageUsers))?;
                 let owner =
                     self.store.user(id).await?.filter(|u| u.org_id == actor.user.org_id).ok_or(Error::NotFound)?;
-                if owner.has_role(Role::Administrator) && !actor.user.has_role(Role::Administrator) {
-                    return Err(Error::Forbidden("Only an Administrator can manage an Administrator's tokens."));
-                }
+                manager
+                    .may_manage(&owner)
+                    .map_err(|_| Error::Forbidden("Only an Administrator can manage an Administrator's tokens."))?;
                 Ok(owner)
             }
         }
+    }
+
+    /// Whose tokens a page or list shows (see [`Usher::tokens`]): the caller
+    /// (`None`) or a user they may manage; checked as a read.
+    pub async fn token_holder(&self, actor: &Principal, user: Option<Uuid>) -> Result<User> {
+        self.token_owner(actor, user, Access::Read).await
     }
 
     /// Creates a token for `owner` (see [`Usher::token_owner`]).
@@ -143,9 +150,10 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: &User,
+        owner: Option<Uuid>,
         spec: TokenSpec,
     ) -> Result<IssuedToken> {
+        let owner = &self.token_owner(actor, owner, Access::Write).await?;
         let now = Utc::now();
         let policy = self.token_policy(owner.org_id).await?;
         let mut errors = Vec::new();
@@ -183,18 +191,26 @@ impl Usher {
     /// Lists a user's tokens, newest first.
     pub async fn tokens(
         &self,
-        owner: &User,
+        actor: &Principal,
+        owner: Option<Uuid>,
         filter: TokenFilter,
         before: Option<Uuid>,
         limit: u32,
     ) -> Result<TokenPage> {
+        let owner = self.token_owner(actor, owner, Access::Read).await?;
         let limit = limit.clamp(1, 200);
         let items = self.store.tokens(owner.id, filter, Utc::now(), before, limit).await?;
         let next_cursor = if items.len() == limit as usize { items.last().map(|t| t.id) } else { None };
         Ok(TokenPage { items, next_cursor })
     }
 
-    pub async fn token(&self, owner: &User, id: Uuid) -> Result<ApiToken> {
+    /// One token of the caller (`None`) or of a user they may manage.
+    pub async fn token(&self, actor: &Principal, owner: Option<Uuid>, id: Uuid) -> Result<ApiToken> {
+        let owner = self.token_owner(actor, owner, Access::Read).await?;
+        self.owned_token(&owner, id).await
+    }
+
+    async fn owned_token(&self, owner: &User, id: Uuid) -> Result<ApiToken> {
         self.store.token(owner.id, id).await?.ok_or(Error::NotFound)
     }
 
@@ -203,12 +219,13 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: &User,
+        owner: Option<Uuid>,
         id: Uuid,
         description: Option<String>,
         expires: Option<Expiry>,
     ) -> Result<ApiToken> {
-        let mut token = self.token(owner, id).await?;
+        let owner = &self.token_owner(actor, owner, Access::Write).await?;
+        let mut token = self.owned_token(owner, id).await?;
         if token.revoked_at.is_some() {
             return Err(Error::Conflict("a revoked token cannot be changed".into()));
         }
@@ -233,10 +250,11 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: &User,
+        owner: Option<Uuid>,
         id: Uuid,
     ) -> Result<ApiToken> {
-        let mut token = self.token(owner, id).await?;
+        let owner = &self.token_owner(actor, owner, Access::Write).await?;
+        let mut token = self.owned_token(owner, id).await?;
         if token.revoked_at.is_none() {
             token.revoked_at = Some(Utc::now());
             self.store.update_token(&token).await?;
@@ -246,8 +264,15 @@ impl Usher {
     }
 
     /// Deletes a token for good. Any token can be deleted; an active one stops at once.
-    pub async fn delete_token(&self, ctx: &RequestContext, actor: &Principal, owner: &User, id: Uuid) -> Result<()> {
-        let token = self.token(owner, id).await?;
+    pub async fn delete_token(
+        &self,
+        ctx: &RequestContext,
+        actor: &Principal,
+        owner: Option<Uuid>,
+        id: Uuid,
+    ) -> Result<()> {
+        let owner = &self.token_owner(actor, owner, Access::Write).await?;
+        let token = self.owned_token(owner, id).await?;
         self.store.delete_token(owner.id, id).await?;
         self.audit_token(ctx, actor, owner, action::TOKEN_DELETED, &token).await
     }
@@ -258,10 +283,11 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: &User,
+        owner: Option<Uuid>,
         id: Uuid,
     ) -> Result<IssuedToken> {
-        let mut token = self.token(owner, id).await?;
+        let owner = &self.token_owner(actor, owner, Access::Write).await?;
+        let mut token = self.owned_token(owner, id).await?;
         if token.revoked_at.is_some() {
             return Err(Error::Conflict("a revoked token cannot be regenerated; create a new one".into()));
         }

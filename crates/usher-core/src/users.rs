@@ -11,14 +11,17 @@ use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::json;
-use usher_domain::{Access, Email, FieldError, Invalid, LoginName, Phone, Resource, Role, ShortText};
+use usher_domain::{Email, FieldError, Invalid, LoginName, Phone, Role, ShortText};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Manager, Operation},
     accounts::{ProfileInput, changed_fields},
-    audit::{Entry, action},
-    auth::{Admin, Principal},
+    audit::{Entry, action, audit_event},
+    auth::Principal,
+    mail::{Mail, OutboxMessage},
+    metadata::Metadata,
     passwords::{PasswordOwner, check_policy},
     store::{AuditEvent, NewUser, Profile, Session, StoreResult, User, UserStatus},
 };
@@ -39,8 +42,15 @@ pub trait UserAdminStore: Send + Sync {
 
     /// Deletes a user of `org_id` with everything that cascades (roles, sessions,
     /// tokens, password history, memberships); the audit log keeps its entries.
-    /// Same last-Administrator rule as [`UserAdminStore::set_user_status`].
-    async fn delete_user(&self, org_id: Uuid, user: Uuid) -> StoreResult<()>;
+    /// Same last-Administrator rule as [`UserAdminStore::set_user_status`]. The
+    /// audit entry and the notices about it are written in the same transaction.
+    async fn delete_user(
+        &self,
+        org_id: Uuid,
+        user: Uuid,
+        event: &AuditEvent,
+        notices: &[crate::mail::OutboxMessage],
+    ) -> StoreResult<()>;
 
     /// Replaces the password with one the user must change at their next sign-in:
     /// the previous hash joins the history (which keeps `keep` entries), an invited
@@ -218,14 +228,13 @@ fn parse_new_user(input: &CreateUser) -> Result<(LoginName, Option<Email>, Profi
 
 impl Usher {
     /// A user of the administrator's organization; others answer "not found".
-    async fn user_in_org(&self, admin: &Admin<'_>, id: Uuid) -> Result<User> {
+    async fn user_in_org(&self, admin: &Manager<'_>, id: Uuid) -> Result<User> {
         self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)
     }
 
     /// A user the administrator may change (scope `users:write`), never themselves
     /// when `not_self` says why.
-    async fn managed_user(&self, admin: &Admin<'_>, id: Uuid, not_self: Option<&'static str>) -> Result<User> {
-        admin.principal().require(Resource::Users, Access::Write)?;
+    async fn managed_user(&self, admin: &Manager<'_>, id: Uuid, not_self: Option<&'static str>) -> Result<User> {
         let user = self.user_in_org(admin, id).await?;
         admin.may_manage(&user)?;
         if let Some(why) = not_self
@@ -239,7 +248,7 @@ impl Usher {
     async fn audit_admin(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        admin: &Manager<'_>,
         action: &'static str,
         target: &User,
         details: serde_json::Value,
@@ -257,16 +266,17 @@ impl Usher {
     pub async fn admin_create_user(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         input: CreateUser,
     ) -> Result<CreatedUser> {
-        admin.principal().require(Resource::Users, Access::Write)?;
-        let (user_id, email, profile, roles) = parse_new_user(&input)?;
-        admin.may_grant(&roles)?;
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+        // Every bad field at once: the user's own and the custom ones.
         let metadata = match &input.metadata {
-            Some(m) => Some(self.validate_metadata(admin.org_id(), m, None).await?),
+            Some(m) => Some(self.validate_metadata(admin.org_id(), m, None).await),
             None => None,
         };
+        let ((user_id, email, profile, roles), metadata) = both(parse_new_user(&input), metadata.transpose())?;
+        admin.may_grant(&roles)?;
         let new = NewUser {
             id: Uuid::now_v7(),
             org_id: admin.org_id(),
@@ -291,44 +301,71 @@ impl Usher {
         self.audit_admin(ctx, admin, action::USER_CREATED, &user, details).await?;
         let invitation_link = match input.invite {
             Invite::No => None,
-            Invite::Email => self.invite_user(ctx, admin, &user, true).await.map(|_| None)?,
-            Invite::Link => Some(self.invite_user(ctx, admin, &user, false).await?.link),
+            Invite::Email => self.invite_user(ctx, p, &user, true).await.map(|_| None)?,
+            Invite::Link => Some(self.invite_user(ctx, p, &user, false).await?.link),
         };
         Ok(CreatedUser { user, invitation_link })
     }
 
     /// One user's details (scope `users:read`). User Managers may read
     /// Administrators' details, not change them.
-    pub async fn user_details(&self, admin: &Admin<'_>, id: Uuid) -> Result<User> {
-        admin.principal().require(Resource::Users, Access::Read)?;
+    pub async fn user_details(&self, p: &Principal, id: Uuid) -> Result<User> {
+        let admin = &policy::authorize(p, Operation::ReadUsers)?;
         self.user_in_org(admin, id).await
     }
 
-    /// Changes a user's profile (never the email), reporting every bad field at once.
+    /// Changes a user's profile (never the email) and, when given, custom
+    /// metadata values over the current ones, reporting every bad field of both
+    /// at once; nothing changes unless all are good. Both are saved in one
+    /// transaction and audited as one `user.updated`.
     pub async fn admin_update_user(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         id: Uuid,
         input: ProfileInput,
+        metadata: Option<&Metadata>,
     ) -> Result<User> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let user = self.managed_user(admin, id, None).await?;
         let before = user.profile.clone();
-        let after = input.apply_to(before.clone())?;
-        if after == before {
+        let profile = input.apply_to(before.clone());
+        let values = match metadata {
+            Some(patch) => Some(self.validate_metadata(user.org_id, patch, Some(&user.metadata)).await),
+            None => None,
+        };
+        let (after, values) = both(profile, values.transpose())?;
+        let values = values.filter(|v| *v != user.metadata);
+        if after == before && values.is_none() {
             return Ok(user);
         }
-        self.store.update_profile(user.id, &after, Utc::now()).await?;
+        let now = Utc::now();
+        match &values {
+            Some(values) => {
+                let profile = (after != before).then_some(&after);
+                let entries = crate::metadata::search_entries(values);
+                self.store.set_user_metadata(user.org_id, user.id, profile, values, &entries, now).await?;
+            }
+            None => self.store.update_profile(user.id, &after, now).await?,
+        }
         let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
-        let details = json!({ "fields": changed_fields(&before, &after) });
+        let mut fields = changed_fields(&before, &after);
+        let mut details = json!({});
+        if let Some(values) = &values {
+            fields.push("metadata");
+            details = json!({ "before": user.metadata, "after": values });
+        }
+        details["fields"] = json!(fields);
         self.audit_admin(ctx, admin, action::USER_UPDATED, &updated, details).await?;
         Ok(updated)
     }
 
     /// The last [`FAILED_LOGINS_SHOWN`] failed sign-ins of a user, newest first,
     /// read from the audit log (scope `users:read`).
-    pub async fn failed_logins(&self, admin: &Admin<'_>, id: Uuid) -> Result<Vec<FailedLogin>> {
-        let user = self.user_details(admin, id).await?;
+    pub async fn failed_logins(&self, p: &Principal, id: Uuid) -> Result<Vec<FailedLogin>> {
+        let _admin = &policy::authorize(p, Operation::ReadUsers)?;
+
+        let user = self.user_details(p, id).await?;
         let events = self.store.events_about(user.id, action::LOGIN_FAILED, FAILED_LOGINS_SHOWN).await?;
         Ok(events
             .into_iter()
@@ -342,8 +379,10 @@ impl Usher {
     }
 
     /// A user's live sessions, newest first (scope `users:read`).
-    pub async fn user_sessions(&self, admin: &Admin<'_>, id: Uuid) -> Result<Vec<Session>> {
-        let user = self.user_details(admin, id).await?;
+    pub async fn user_sessions(&self, p: &Principal, id: Uuid) -> Result<Vec<Session>> {
+        let _admin = &policy::authorize(p, Operation::ReadUsers)?;
+
+        let user = self.user_details(p, id).await?;
         let now = Utc::now();
         let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
         Ok(self.store.user_sessions(user.id, now, now - idle).await?)
@@ -351,7 +390,9 @@ impl Usher {
 
     /// Ends every session of a user (the browser is signed out at its next request);
     /// returns how many ended.
-    pub async fn end_user_sessions(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<u64> {
+    pub async fn end_user_sessions(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<u64> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+
         let user = self.managed_user(admin, id, None).await?;
         let ended = self.store.delete_user_sessions(user.id).await?;
         self.audit_admin(ctx, admin, action::USER_SESSIONS_ENDED, &user, json!({ "sessions_ended": ended })).await?;
@@ -366,10 +407,12 @@ impl Usher {
     pub async fn reset_password(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         id: Uuid,
         mode: ResetMode,
     ) -> Result<Option<String>> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+
         let user = self
             .managed_user(admin, id, Some("Change your own password in My profile, with your current one."))
             .await?;
@@ -402,7 +445,9 @@ impl Usher {
     /// Disables a user: they cannot sign in, and their sessions and API tokens stop
     /// at once. Not yourself; User Managers not an Administrator; never the last
     /// active Administrator.
-    pub async fn disable_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<User> {
+    pub async fn disable_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<User> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+
         let user = self.managed_user(admin, id, Some("You cannot disable your own account.")).await?;
         if user.status == UserStatus::Disabled {
             return Ok(user);
@@ -415,7 +460,9 @@ impl Usher {
     }
 
     /// Enables a disabled user again (active, or invited if they never set a password).
-    pub async fn enable_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<User> {
+    pub async fn enable_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<User> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+
         let user = self.managed_user(admin, id, None).await?;
         if user.status != UserStatus::Disabled {
             return Ok(user);
@@ -430,24 +477,54 @@ impl Usher {
     /// Deletes a user: account data, tokens, sessions, role assignments and group
     /// memberships go; audit entries stay, naming the user as they were; apps stay.
     /// When an app is left without an owner, every User Manager is emailed.
-    pub async fn delete_user(&self, ctx: &RequestContext, admin: &Admin<'_>, id: Uuid) -> Result<()> {
+    pub async fn delete_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<()> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let user = self.managed_user(admin, id, Some("You cannot delete your own account.")).await?;
         let orphaned = self.store.apps_solely_owned_by(user.id).await?;
-        self.store.delete_user(admin.org_id(), user.id).await.map_err(last_admin)?;
         let apps: Vec<&str> = orphaned.iter().map(|(_, name)| name.as_str()).collect();
         let details = json!({
             "user_id": user.user_id, "email": user.email, "roles": user.roles, "apps_without_owner": apps,
         });
-        self.audit_admin(ctx, admin, action::USER_DELETED, &user, details).await?;
-        if !orphaned.is_empty() {
-            self.notify_apps_without_owner(admin, &user, &apps).await?;
+        let entry = Entry {
+            org_id: admin.org_id(),
+            action: action::USER_DELETED,
+            actor: Some(admin.user()),
+            target: Some(&user),
+            details,
+        };
+        let event = audit_event(ctx, entry);
+        let notices =
+            if apps.is_empty() { Vec::new() } else { self.apps_without_owner_notices(admin, &user, &apps).await? };
+        self.store.delete_user(admin.org_id(), user.id, &event, &notices).await.map_err(last_admin)?;
+        if !notices.is_empty() {
+            self.mail_written();
         }
         Ok(())
     }
 
+    /// What a form to create users offers the caller: the roles they may give
+    /// and the organization's custom fields (people managers only).
+    pub async fn user_form_options(&self, p: &Principal) -> Result<UserFormOptions> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+        let metadata_fields = self.metadata_fields(admin.org_id()).await?;
+        Ok(UserFormOptions { roles: policy::grantable_roles(p), metadata_fields })
+    }
+
+    /// The user a deletion would remove, checked as [`Usher::delete_user`]
+    /// checks it (for a confirmation page).
+    pub async fn user_to_delete(&self, p: &Principal, id: Uuid) -> Result<User> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+        self.managed_user(admin, id, Some("You cannot delete your own account.")).await
+    }
+
     /// Emails every User Manager of the organization the apps a deletion left
     /// without an owner.
-    async fn notify_apps_without_owner(&self, admin: &Admin<'_>, deleted: &User, apps: &[&str]) -> Result<()> {
+    async fn apps_without_owner_notices(
+        &self,
+        admin: &Manager<'_>,
+        deleted: &User,
+        apps: &[&str],
+    ) -> Result<Vec<OutboxMessage>> {
         let managers = self.store.active_users_with_role(admin.org_id(), Role::UserManager).await?;
         let list: String = apps.iter().map(|a| format!("  - {a}\n")).collect();
         let text = format!(
@@ -463,13 +540,11 @@ impl Usher {
         } else {
             format!("{} apps have no owner", apps.len())
         };
-        for manager in managers {
-            if let Some(to) = manager.email {
-                self.queue_mail(admin.org_id(), crate::mail::Mail { to, subject: subject.clone(), text: text.clone() })
-                    .await?;
-            }
-        }
-        Ok(())
+        Ok(managers
+            .into_iter()
+            .filter_map(|m| m.email)
+            .map(|to| OutboxMessage::new(admin.org_id(), Mail { to, subject: subject.clone(), text: text.clone() }))
+            .collect())
     }
 }
 
@@ -554,5 +629,28 @@ mod tests {
         assert_eq!(taken_field("users_email").unwrap().field, "email");
         assert_eq!(taken_field("users_user_id").unwrap().field, "user_id");
         assert!(taken_field("invitations_pending").is_none());
+    }
+}
+
+/// See [`Usher::user_form_options`].
+#[derive(Debug, Clone)]
+pub struct UserFormOptions {
+    /// Strongest first.
+    pub roles: Vec<Role>,
+    pub metadata_fields: Vec<crate::metadata::MetadataField>,
+}
+
+/// Both results, or every field error of either (another error as it is).
+fn both<A, B>(a: Result<A, Invalid>, b: Result<B>) -> Result<(A, B)> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (_, Err(e)) if !matches!(e, Error::Invalid(_)) => Err(e),
+        (a, b) => {
+            let mut errors = a.err().map(|e| e.0).unwrap_or_default();
+            if let Err(Error::Invalid(more)) = b {
+                errors.extend(more.0);
+            }
+            Err(Invalid(errors).into())
+        }
     }
 }

@@ -322,6 +322,7 @@ impl DirectoryStore for PostgresStore {
         &self,
         org_id: Uuid,
         user: Uuid,
+        profile: Option<&usher_core::store::Profile>,
         values: &Metadata,
         entries: &[(String, String)],
         at: DateTime<Utc>,
@@ -337,6 +338,9 @@ impl DirectoryStore for PostgresStore {
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
             return Err(usher_core::StoreError::NotFound);
+        }
+        if let Some(profile) = profile {
+            super::write_profile(&mut *tx, user, profile, at).await?;
         }
         sqlx::query("DELETE FROM user_metadata WHERE user_id = $1")
             .bind(user)

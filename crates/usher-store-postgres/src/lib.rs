@@ -301,25 +301,7 @@ impl Store for PostgresStore {
     }
 
     async fn update_profile(&self, id: Uuid, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE users SET first_name = $1, last_name = $2, phone = $3, contact_person = $4, company = $5, \
-             language = $6, timezone = $7, updated_at = $8, first_name_key = $10, last_name_key = $11 WHERE id = $9",
-        )
-        .bind(&p.first_name)
-        .bind(&p.last_name)
-        .bind(&p.phone)
-        .bind(&p.contact_person)
-        .bind(&p.company)
-        .bind(p.language.code())
-        .bind(p.timezone.name())
-        .bind(at)
-        .bind(id)
-        .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
-        .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        write_profile(&self.pool, id, p, at).await
     }
 
     async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64> {
@@ -636,7 +618,7 @@ async fn insert_session_on<'e>(
     Ok(())
 }
 
-async fn append_audit_on<'e>(
+pub(crate) async fn append_audit_on<'e>(
     exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
     e: &AuditEvent,
 ) -> StoreResult<()> {
@@ -659,4 +641,33 @@ async fn append_audit_on<'e>(
         .await
         .map_err(map_err)?;
     Ok(())
+}
+
+/// Saves a user's profile (names, phone, language, zone and their sort keys),
+/// in a transaction or on the pool.
+pub(crate) async fn write_profile<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
+    id: Uuid,
+    p: &Profile,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE users SET first_name = $1, last_name = $2, phone = $3, contact_person = $4, company = $5, \
+         language = $6, timezone = $7, updated_at = $8, first_name_key = $10, last_name_key = $11 WHERE id = $9",
+    )
+    .bind(&p.first_name)
+    .bind(&p.last_name)
+    .bind(&p.phone)
+    .bind(&p.contact_person)
+    .bind(&p.company)
+    .bind(p.language.code())
+    .bind(p.timezone.name())
+    .bind(at)
+    .bind(id)
+    .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
+    .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
+    .execute(executor)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }

@@ -53,7 +53,7 @@ fn reminded_token_from_row(row: &PgRow) -> Result<ApiToken, sqlx::Error> {
     })
 }
 
-async fn insert_mail_on<'e>(
+pub(crate) async fn insert_mail_on<'e>(
     exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
     m: &OutboxMessage,
 ) -> StoreResult<()> {

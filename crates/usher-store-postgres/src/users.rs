@@ -7,6 +7,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction};
 use usher_core::{
+    mail::OutboxMessage,
     store::{AuditEvent, Session, StoreError, StoreResult, User},
     users::{LAST_ADMINISTRATOR, UserAdminStore},
 };
@@ -108,7 +109,13 @@ impl UserAdminStore for PostgresStore {
         Ok(ended)
     }
 
-    async fn delete_user(&self, org_id: Uuid, user: Uuid) -> StoreResult<()> {
+    async fn delete_user(
+        &self,
+        org_id: Uuid,
+        user: Uuid,
+        event: &AuditEvent,
+        notices: &[OutboxMessage],
+    ) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         lock_organization(&mut tx, org_id).await?;
         let done = sqlx::query(concat!("DELETE FROM users WHERE id = $1 AND org_id = $2 AND ", keeps_an_admin!()))
@@ -119,6 +126,10 @@ impl UserAdminStore for PostgresStore {
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
             return Err(refused_or_missing(&mut tx, org_id, user).await);
+        }
+        super::append_audit_on(&mut *tx, event).await?;
+        for notice in notices {
+            super::mail::insert_mail_on(&mut *tx, notice).await?;
         }
         tx.commit().await.map_err(map_err)
     }

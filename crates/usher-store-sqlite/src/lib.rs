@@ -279,25 +279,7 @@ impl Store for SqliteStore {
     }
 
     async fn update_profile(&self, id: Uuid, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE users SET first_name = ?, last_name = ?, phone = ?, contact_person = ?, company = ?, \
-             language = ?, timezone = ?, updated_at = ?, first_name_key = ?, last_name_key = ? WHERE id = ?",
-        )
-        .bind(&p.first_name)
-        .bind(&p.last_name)
-        .bind(&p.phone)
-        .bind(&p.contact_person)
-        .bind(&p.company)
-        .bind(p.language.code())
-        .bind(p.timezone.name())
-        .bind(at)
-        .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
-        .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
-        .bind(id)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+        write_profile(&self.pool, id, p, at).await
     }
 
     async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64> {
@@ -586,7 +568,7 @@ async fn insert_session_on<'e>(exec: impl sqlx::Executor<'e, Database = sqlx::Sq
     Ok(())
 }
 
-async fn append_audit_on<'e>(
+pub(crate) async fn append_audit_on<'e>(
     exec: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
     e: &AuditEvent,
 ) -> StoreResult<()> {
@@ -609,4 +591,33 @@ async fn append_audit_on<'e>(
         .await
         .map_err(map_err)?;
     Ok(())
+}
+
+/// Saves a user's profile (names, phone, language, zone and their sort keys),
+/// in a transaction or on the pool.
+pub(crate) async fn write_profile<'e>(
+    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
+    id: Uuid,
+    p: &Profile,
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let done = sqlx::query(
+        "UPDATE users SET first_name = ?, last_name = ?, phone = ?, contact_person = ?, company = ?, \
+         language = ?, timezone = ?, updated_at = ?, first_name_key = ?, last_name_key = ? WHERE id = ?",
+    )
+    .bind(&p.first_name)
+    .bind(&p.last_name)
+    .bind(&p.phone)
+    .bind(&p.contact_person)
+    .bind(&p.company)
+    .bind(p.language.code())
+    .bind(p.timezone.name())
+    .bind(at)
+    .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
+    .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
+    .bind(id)
+    .execute(executor)
+    .await
+    .map_err(map_err)?;
+    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
 }

@@ -52,7 +52,7 @@ fn reminded_token_from_row(row: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
     })
 }
 
-async fn insert_mail_on<'e>(
+pub(crate) async fn insert_mail_on<'e>(
     exec: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
     m: &OutboxMessage,
 ) -> StoreResult<()> {

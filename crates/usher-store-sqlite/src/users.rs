@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use usher_core::{
+    mail::OutboxMessage,
     store::{AuditEvent, Session, StoreError, StoreResult, User},
     users::{LAST_ADMINISTRATOR, UserAdminStore},
 };
@@ -99,17 +100,29 @@ impl UserAdminStore for SqliteStore {
         Ok(ended)
     }
 
-    async fn delete_user(&self, org_id: Uuid, user: Uuid) -> StoreResult<()> {
+    async fn delete_user(
+        &self,
+        org_id: Uuid,
+        user: Uuid,
+        event: &AuditEvent,
+        notices: &[OutboxMessage],
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         let done = sqlx::query(concat!("DELETE FROM users WHERE id = ?1 AND org_id = ?2 AND ", keeps_an_admin!()))
             .bind(user)
             .bind(org_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
         if done.rows_affected() == 0 {
+            drop(tx);
             return Err(self.refused_or_missing(org_id, user).await);
         }
-        Ok(())
+        super::append_audit_on(&mut *tx, event).await?;
+        for notice in notices {
+            super::mail::insert_mail_on(&mut *tx, notice).await?;
+        }
+        tx.commit().await.map_err(map_err)
     }
 
     async fn set_temporary_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<u64> {

@@ -1,8 +1,12 @@
 //! The one authorization policy: who may do what to which resource.
 //!
-//! Every service checks the caller here (or, for the older areas, through the
-//! `Principal::admin()` / `user_manager()` proofs and `require(scope)`, which
-//! this table restates). Two checks always apply together:
+//! Every public service of `usher-core` takes the caller (`&Principal`) and
+//! names its [`Operation`]; [`check`] (or [`authorize`], which also answers the
+//! [`Manager`] proof the people and settings services work with) decides here.
+//! No edge (API, web, CLI, and the edges to come: SCIM, OpenID Connect) picks
+//! a role: it passes the caller and maps a refusal to its 403. Edges may ask
+//! [`permits`], [`may_manage`], [`grantable_roles`] or [`Capabilities`] what
+//! to *show*; the service refuses anyway. Two checks always apply together:
 //!
 //! 1. **Role**: the caller's *current* organization roles, and for app
 //!    operations their App Owner / App Developer role on that app.
@@ -33,7 +37,7 @@
 //! | audit log | ✓ | – | – | – | – | – | `audit:read` |
 //!
 //! ¹ A User Manager cannot act on an Administrator, nor give or take the
-//!   Administrator role (`Admin::may_manage`, `Admin::may_grant`).
+//!   Administrator role (`Manager::may_manage`, `Manager::may_grant`).
 //! ² Also: an Administrator must have an email address, and the organization
 //!   always keeps at least one Administrator.
 //! ³ An App Owner of any app may list groups, to choose which ones get access
@@ -49,7 +53,7 @@
 //!   (`Usher::may_act_on_invitation`); a link made before its account gained
 //!   roles no longer registers it;
 //! - a password-reset link or temporary password only by someone who may
-//!   manage the user (`Admin::may_manage`);
+//!   manage the user (`Manager::may_manage`);
 //! - an API token whose secret someone other than its owner was given acts with
 //!   at most the roles its owner had then (`store::TokenAuthority`), so
 //!   promoting the owner never widens it.
@@ -69,11 +73,26 @@ use usher_domain::{Access, Resource, Role};
 
 use crate::{Error, Result, auth::Principal};
 
-/// The operations of the access area, one per row of the table above.
+/// Every operation the core authorizes, one per row of the table above.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Operation {
+    /// Read one's own account, sessions and two-step state.
+    ReadOwnAccount,
+    /// Change one's own profile, password, sessions and two-step verification.
+    ChangeOwnAccount,
+    /// List and read one's own API tokens.
+    ReadOwnTokens,
+    /// Create, change, revoke, regenerate and delete one's own API tokens.
+    ManageOwnTokens,
     /// `GET /me/apps`.
     MyApps,
+    /// List and search users; a user's details, failed sign-ins, sessions,
+    /// two-step and lock state, API tokens; the invitations.
+    ReadUsers,
+    /// Invite, create, edit, disable, enable, delete users; reset their
+    /// passwords or two-step; unlock them; end their sessions; make or delete
+    /// their API tokens; resend or withdraw invitations.
+    ManageUsers,
     /// `GET /users/{id}/roles`.
     ReadRoles,
     /// `PUT /users/{id}/roles`.
@@ -98,12 +117,30 @@ pub enum Operation {
     SetAppOwners,
     /// `DELETE /apps/{id}`.
     DeleteApp,
+    /// Read the custom metadata field definitions (people managers need them to
+    /// edit users).
+    ReadMetadataFields,
+    /// Read and preview the invitation email template.
+    ReadInvitationTemplate,
+    /// Read the password, token and two-step settings.
+    ReadSettings,
+    /// Change any setting (password, token, invitation template, two-step,
+    /// custom metadata fields).
+    ChangeSettings,
+    /// Read the audit log.
+    ReadAudit,
 }
 
 impl Operation {
     /// Every operation, for tests and documentation.
-    pub const ALL: [Operation; 13] = [
+    pub const ALL: [Operation; 24] = [
+        Operation::ReadOwnAccount,
+        Operation::ChangeOwnAccount,
+        Operation::ReadOwnTokens,
+        Operation::ManageOwnTokens,
         Operation::MyApps,
+        Operation::ReadUsers,
+        Operation::ManageUsers,
         Operation::ReadRoles,
         Operation::AssignRoles,
         Operation::ListGroups,
@@ -116,24 +153,31 @@ impl Operation {
         Operation::SetAppDevelopers,
         Operation::SetAppOwners,
         Operation::DeleteApp,
+        Operation::ReadMetadataFields,
+        Operation::ReadInvitationTemplate,
+        Operation::ReadSettings,
+        Operation::ChangeSettings,
+        Operation::ReadAudit,
     ];
 
-    /// The token scope the operation needs.
-    pub fn scope(self) -> (Resource, Access) {
+    /// The token scopes that let a token do the operation (any one of them).
+    pub fn scopes(self) -> &'static [(Resource, Access)] {
+        use Operation::*;
         match self {
-            Operation::MyApps => (Resource::Profile, Access::Read),
-            Operation::ReadRoles
-            | Operation::ListGroups
-            | Operation::ReadGroupMembers
-            | Operation::ListApps
-            | Operation::ReadApp => (Resource::Users, Access::Read),
-            Operation::AssignRoles
-            | Operation::ManageGroups
-            | Operation::CreateApp
-            | Operation::EditApp
-            | Operation::SetAppDevelopers
-            | Operation::SetAppOwners
-            | Operation::DeleteApp => (Resource::Users, Access::Write),
+            ReadOwnAccount | MyApps => &[(Resource::Profile, Access::Read)],
+            ChangeOwnAccount => &[(Resource::Profile, Access::Write)],
+            ReadOwnTokens => &[(Resource::Tokens, Access::Read)],
+            ManageOwnTokens => &[(Resource::Tokens, Access::Write)],
+            ReadUsers | ReadRoles | ListGroups | ReadGroupMembers | ListApps | ReadApp => {
+                &[(Resource::Users, Access::Read)]
+            }
+            ManageUsers | AssignRoles | ManageGroups | CreateApp | EditApp | SetAppDevelopers | SetAppOwners
+            | DeleteApp => &[(Resource::Users, Access::Write)],
+            // Reading the fields belongs to editing users as much as to settings.
+            ReadMetadataFields => &[(Resource::Settings, Access::Read), (Resource::Users, Access::Read)],
+            ReadInvitationTemplate | ReadSettings => &[(Resource::Settings, Access::Read)],
+            ChangeSettings => &[(Resource::Settings, Access::Write)],
+            ReadAudit => &[(Resource::Audit, Access::Read)],
         }
     }
 }
@@ -149,22 +193,28 @@ pub struct Standing {
 /// The table itself: whether someone with these organization roles and this
 /// standing on the app may do `op` (scopes aside).
 pub fn allows(roles: &[Role], standing: Standing, op: Operation) -> bool {
+    use Operation::*;
     let admin = roles.contains(&Role::Administrator);
     let manager = roles.contains(&Role::UserManager);
     let developer = roles.contains(&Role::Developer);
     match op {
-        Operation::MyApps => true,
-        Operation::ReadRoles | Operation::AssignRoles | Operation::ReadGroupMembers | Operation::ManageGroups => {
-            admin || manager
-        }
-        Operation::ListGroups => admin || manager || developer || standing.owner,
-        Operation::ListApps => admin || manager || developer,
-        Operation::ReadApp => admin || manager || developer || standing.owner || standing.developer,
-        Operation::CreateApp => admin || developer,
-        Operation::EditApp => admin || standing.owner,
-        Operation::SetAppDevelopers => admin || manager || standing.owner,
-        Operation::SetAppOwners => admin || manager,
-        Operation::DeleteApp => admin,
+        ReadOwnAccount | ChangeOwnAccount | ReadOwnTokens | ManageOwnTokens | MyApps => true,
+        ReadUsers
+        | ManageUsers
+        | ReadRoles
+        | AssignRoles
+        | ReadGroupMembers
+        | ManageGroups
+        | ReadMetadataFields
+        | ReadInvitationTemplate => admin || manager,
+        ListGroups => admin || manager || developer || standing.owner,
+        ListApps => admin || manager || developer,
+        ReadApp => admin || manager || developer || standing.owner || standing.developer,
+        CreateApp => admin || developer,
+        EditApp => admin || standing.owner,
+        SetAppDevelopers => admin || manager || standing.owner,
+        SetAppOwners => admin || manager,
+        DeleteApp | ReadSettings | ChangeSettings | ReadAudit => admin,
     }
 }
 
@@ -173,29 +223,137 @@ pub fn check(principal: &Principal, op: Operation, standing: Standing) -> Result
     if !allows(&principal.user.roles, standing, op) {
         return Err(Error::Forbidden(denial(op)));
     }
-    let (resource, access) = op.scope();
-    principal.require(resource, access)
+    match &principal.scopes {
+        Some(have) if !op.scopes().iter().any(|(r, a)| have.iter().any(|s| s.grants(*r, *a))) => {
+            Err(Error::Forbidden(match op.scopes()[0].1 {
+                Access::Read => "This API token has no scope to read this.",
+                Access::Write => "This API token has no scope to change this (it may be read-only).",
+            }))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Checks an operation that needs no standing on an app, and answers the proof
+/// that the services of people and settings administration work with (which
+/// also keeps User Managers away from Administrators: [`Manager::may_manage`],
+/// [`Manager::may_grant`]). Only the core can make one.
+pub(crate) fn authorize(principal: &Principal, op: Operation) -> Result<Manager<'_>> {
+    check(principal, op, Standing::default())?;
+    Ok(Manager(principal))
+}
+
+/// Whether the caller may do `op` (no standing on an app, scopes included).
+/// Edges use it to choose what to show, never to guard: the service refuses anyway.
+pub fn permits(principal: &Principal, op: Operation) -> bool {
+    check(principal, op, Standing::default()).is_ok()
+}
+
+/// Whether the caller may manage this user (edit, disable, delete, reset,
+/// assign roles): people management, and only an Administrator acts on an
+/// Administrator. For edges to decide which controls to show.
+pub fn may_manage(principal: &Principal, target: &crate::store::User) -> bool {
+    authorize(principal, Operation::ManageUsers).and_then(|m| m.may_manage(target)).is_ok()
+}
+
+/// The organization roles the caller may give (and take), strongest first;
+/// none when they may not manage users.
+pub fn grantable_roles(principal: &Principal) -> Vec<Role> {
+    match authorize(principal, Operation::ManageUsers) {
+        Ok(m) => [Role::Administrator, Role::UserManager, Role::Developer, Role::User]
+            .into_iter()
+            .filter(|r| m.may_grant(&[*r]).is_ok())
+            .collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
+/// What the caller's roles let them reach, for an edge to decide which links
+/// and controls to show. Computed from [`allows`], so it never disagrees with
+/// what the services enforce.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Capabilities {
+    /// Users, invitations, roles and groups administration.
+    pub manage_users: bool,
+    /// The settings pages and the audit log.
+    pub manage_settings: bool,
+    pub read_audit: bool,
+    /// May give (and take) the Administrator role, and act on Administrators.
+    pub manage_administrators: bool,
+    /// May read the custom metadata fields and the invitation template.
+    pub read_people_settings: bool,
+    /// May list all apps.
+    pub list_apps: bool,
+}
+
+impl Capabilities {
+    pub fn of(principal: &Principal) -> Self {
+        Self {
+            manage_users: permits(principal, Operation::ManageUsers) || permits(principal, Operation::ReadUsers),
+            manage_settings: permits(principal, Operation::ChangeSettings)
+                || permits(principal, Operation::ReadSettings),
+            read_audit: permits(principal, Operation::ReadAudit),
+            manage_administrators: Manager(principal).may_grant(&[Role::Administrator]).is_ok(),
+            read_people_settings: permits(principal, Operation::ReadMetadataFields),
+            list_apps: permits(principal, Operation::ListApps),
+        }
+    }
+}
+
+/// Proof that the caller passed [`authorize`] for an operation of people or
+/// settings administration.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Manager<'a>(&'a Principal);
+
+impl Manager<'_> {
+    pub fn user(&self) -> &crate::store::User {
+        &self.0.user
+    }
+
+    pub fn org_id(&self) -> uuid::Uuid {
+        self.0.user.org_id
+    }
+
+    /// Fails unless the caller may act on `target`: same organization, and
+    /// only an Administrator may change an Administrator. A user outside the
+    /// organization answers as not found, so ids of other organizations leak nothing.
+    pub fn may_manage(&self, target: &crate::store::User) -> Result<()> {
+        if target.org_id != self.org_id() {
+            return Err(Error::NotFound);
+        }
+        if target.has_role(Role::Administrator) && !self.user().has_role(Role::Administrator) {
+            return Err(Error::Forbidden("Only an Administrator may change an Administrator."));
+        }
+        Ok(())
+    }
+
+    /// Fails unless the caller may give the `roles` (User Managers may not make
+    /// Administrators).
+    pub fn may_grant(&self, roles: &[Role]) -> Result<()> {
+        if roles.contains(&Role::Administrator) && !self.user().has_role(Role::Administrator) {
+            return Err(Error::Forbidden("Only an Administrator may give the Administrator role."));
+        }
+        Ok(())
+    }
 }
 
 fn denial(op: Operation) -> &'static str {
+    use Operation::*;
     match op {
-        Operation::MyApps => "You may not see your apps.",
-        Operation::ReadRoles | Operation::AssignRoles => {
-            "Only Administrators and User Managers may see or assign roles."
-        }
-        Operation::ReadGroupMembers | Operation::ManageGroups => {
-            "Only Administrators and User Managers may manage groups."
-        }
-        Operation::ListGroups => "Only Administrators, User Managers, Developers and App Owners may list groups.",
-        Operation::ListApps => "Only Administrators, User Managers and Developers may list all apps.",
-        Operation::ReadApp => "You have no role on this app.",
-        Operation::CreateApp => "Only Administrators and Developers may create apps.",
-        Operation::EditApp => "Only Administrators and the app's owners may change this app.",
-        Operation::SetAppDevelopers => {
-            "Only Administrators, User Managers and the app's owners may choose its developers."
-        }
-        Operation::SetAppOwners => "Only Administrators and User Managers may choose an app's owners.",
-        Operation::DeleteApp => "Only Administrators may delete apps.",
+        ReadOwnAccount | ChangeOwnAccount | ReadOwnTokens | ManageOwnTokens | MyApps => "You may not do this.",
+        ReadUsers | ManageUsers => "This requires the Administrator or User Manager role.",
+        ReadRoles | AssignRoles => "Only Administrators and User Managers may see or assign roles.",
+        ReadGroupMembers | ManageGroups => "Only Administrators and User Managers may manage groups.",
+        ListGroups => "Only Administrators, User Managers, Developers and App Owners may list groups.",
+        ListApps => "Only Administrators, User Managers and Developers may list all apps.",
+        ReadApp => "You have no role on this app.",
+        CreateApp => "Only Administrators and Developers may create apps.",
+        EditApp => "Only Administrators and the app's owners may change this app.",
+        SetAppDevelopers => "Only Administrators, User Managers and the app's owners may choose its developers.",
+        SetAppOwners => "Only Administrators and User Managers may choose an app's owners.",
+        DeleteApp => "Only Administrators may delete apps.",
+        ReadMetadataFields | ReadInvitationTemplate => "This requires the Administrator or User Manager role.",
+        ReadSettings | ChangeSettings | ReadAudit => "This requires the Administrator role.",
     }
 }
 
@@ -212,8 +370,14 @@ mod tests {
     #[test]
     fn the_code_says_what_the_table_says() {
         use Operation::*;
-        let table: [(Operation, [bool; 6]); 13] = [
+        let table: [(Operation, [bool; 6]); 24] = [
+            (ReadOwnAccount, [true, true, true, true, true, true]),
+            (ChangeOwnAccount, [true, true, true, true, true, true]),
+            (ReadOwnTokens, [true, true, true, true, true, true]),
+            (ManageOwnTokens, [true, true, true, true, true, true]),
             (MyApps, [true, true, true, true, true, true]),
+            (ReadUsers, [true, true, false, false, false, false]),
+            (ManageUsers, [true, true, false, false, false, false]),
             (ReadRoles, [true, true, false, false, false, false]),
             (AssignRoles, [true, true, false, false, false, false]),
             (ListGroups, [true, true, true, false, true, false]),
@@ -226,6 +390,11 @@ mod tests {
             (SetAppDevelopers, [true, true, false, false, true, false]),
             (SetAppOwners, [true, true, false, false, false, false]),
             (DeleteApp, [true, false, false, false, false, false]),
+            (ReadMetadataFields, [true, true, false, false, false, false]),
+            (ReadInvitationTemplate, [true, true, false, false, false, false]),
+            (ReadSettings, [true, false, false, false, false, false]),
+            (ChangeSettings, [true, false, false, false, false, false]),
+            (ReadAudit, [true, false, false, false, false, false]),
         ];
         let callers = [
             (vec![Role::Administrator], NONE),
@@ -245,18 +414,27 @@ mod tests {
 
     #[test]
     fn reads_need_read_scopes_and_changes_write_scopes() {
+        use Operation::*;
         for op in Operation::ALL {
-            let (_, access) = op.scope();
             let reads = matches!(
                 op,
-                Operation::MyApps
-                    | Operation::ReadRoles
-                    | Operation::ListGroups
-                    | Operation::ReadGroupMembers
-                    | Operation::ListApps
-                    | Operation::ReadApp
+                ReadOwnAccount
+                    | ReadOwnTokens
+                    | MyApps
+                    | ReadUsers
+                    | ReadRoles
+                    | ListGroups
+                    | ReadGroupMembers
+                    | ListApps
+                    | ReadApp
+                    | ReadMetadataFields
+                    | ReadInvitationTemplate
+                    | ReadSettings
+                    | ReadAudit
             );
-            assert_eq!(access == Access::Read, reads, "{op:?}");
+            for (_, access) in op.scopes() {
+                assert_eq!(*access == Access::Read, reads, "{op:?}");
+            }
         }
     }
 }

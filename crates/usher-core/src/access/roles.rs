@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     AppRoleOf, Group, StoredRoles,
-    policy::{self, Operation, Standing},
+    policy::{self, Operation},
 };
 use crate::{Error, RequestContext, Result, StoreError, Usher, audit::action, auth::Principal, store::User};
 
@@ -46,8 +46,7 @@ impl Usher {
     /// The target user, checked to be in the caller's organization and, for a
     /// User Manager, not an Administrator when `changing`.
     async fn role_target(&self, p: &Principal, id: Uuid, op: Operation) -> Result<User> {
-        policy::check(p, op, Standing::default())?;
-        let manager = p.user_manager()?;
+        let manager = policy::authorize(p, op)?;
         let user = self.store.user(id).await?.filter(|u| u.org_id == p.user.org_id).ok_or(Error::NotFound)?;
         if op == Operation::AssignRoles {
             manager.may_manage(&user)?;
@@ -81,7 +80,7 @@ impl Usher {
     ) -> Result<RolesOf> {
         let user = self.role_target(p, id, Operation::AssignRoles).await?;
         let (org_roles, app_roles) = self.parse_assignments(p.user.org_id, wanted).await?;
-        p.user_manager()?.may_grant(&org_roles)?;
+        policy::authorize(p, Operation::AssignRoles)?.may_grant(&org_roles)?;
         if org_roles.contains(&Role::Administrator) && user.email.is_none() {
             return Err(Invalid::one("roles", "email_required", "Administrators must have an email address.").into());
         }

@@ -8,8 +8,8 @@ use usher_domain::{FieldError, Invalid, LoginName};
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::Manager,
     audit::{Entry, action},
-    auth::Admin,
     mail::{Mail, texts},
     passwords::{PasswordOwner, check_policy},
     secrets,
@@ -26,7 +26,12 @@ impl Usher {
     /// Emails `user` a password-reset link (Administrators and User Managers; the
     /// caller audits the reset). The current password keeps working until the
     /// link is used.
-    pub async fn send_password_reset_link(&self, _ctx: &RequestContext, admin: &Admin<'_>, user: &User) -> Result<()> {
+    pub(crate) async fn send_password_reset_link(
+        &self,
+        _ctx: &RequestContext,
+        admin: &Manager<'_>,
+        user: &User,
+    ) -> Result<()> {
         admin.may_manage(user)?;
         if user.email.is_none() {
             return Err(Invalid::one("mode", "no_email", "This user has no email address to send a link to.").into());

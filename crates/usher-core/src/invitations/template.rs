@@ -5,13 +5,14 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use usher_domain::{Access, FieldError, Invalid, Language, Resource};
+use usher_domain::{FieldError, Invalid, Language};
 use uuid::Uuid;
 
 use crate::{
     Error, RequestContext, Result, Usher,
+    access::policy::{self, Operation},
     audit::{Entry, action},
-    auth::Admin,
+    auth::Principal,
     mail::texts,
 };
 
@@ -125,8 +126,8 @@ impl Usher {
 
     /// The template as an administrator reads it (Administrators and User
     /// Managers, scope `settings:read`).
-    pub async fn invitation_template_for(&self, admin: &Admin<'_>) -> Result<InvitationTemplate> {
-        admin.principal().require(Resource::Settings, Access::Read)?;
+    pub async fn invitation_template_for(&self, p: &Principal) -> Result<InvitationTemplate> {
+        let admin = &policy::authorize(p, Operation::ReadInvitationTemplate)?;
         self.invitation_template(admin.org_id(), admin.user().profile.language).await
     }
 
@@ -134,10 +135,10 @@ impl Usher {
     pub async fn set_invitation_template(
         &self,
         ctx: &RequestContext,
-        admin: &Admin<'_>,
+        p: &Principal,
         template: InvitationTemplate,
     ) -> Result<InvitationTemplate> {
-        admin.principal().require(Resource::Settings, Access::Write)?;
+        let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         template.validate()?;
         let template = InvitationTemplate { subject: template.subject.trim().to_owned(), custom: true, ..template };
         let value = json!({ "subject": template.subject, "body": template.body });
@@ -160,10 +161,10 @@ impl Usher {
     /// values, as an invitation from this administrator would look.
     pub async fn preview_invitation_template(
         &self,
-        admin: &Admin<'_>,
+        p: &Principal,
         template: Option<InvitationTemplate>,
     ) -> Result<(String, String)> {
-        admin.principal().require(Resource::Settings, Access::Read)?;
+        let admin = &policy::authorize(p, Operation::ReadInvitationTemplate)?;
         let template = match template {
             Some(t) => {
                 t.validate()?;

@@ -33,7 +33,6 @@ pub async fn list_audit_events(
     Authed(me): Authed,
     ApiQuery(p): ApiQuery<AuditParams>,
 ) -> ApiResult<Json<Page<AuditEventBody>>> {
-    let admin = me.admin()?;
     let before = match p.cursor.as_deref() {
         Some(c) => {
             Some(Uuid::parse_str(c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid."))?)
@@ -42,7 +41,7 @@ pub async fn list_audit_events(
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
     let query = AuditQuery { action: p.action, actor_id: p.actor_id, target_id: p.target_id, before, limit };
-    let events = state.usher.audit_events(&admin, query).await?;
+    let events = state.usher.audit_events(&me, query).await?;
     let next_cursor = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.to_string())).flatten();
     let items = events
         .into_iter()

@@ -115,9 +115,8 @@ pub async fn create_invitation(
     Authed(me): Authed,
     ApiJson(req): ApiJson<InvitationCreate>,
 ) -> ApiResult<(StatusCode, Json<InvitationCreated>)> {
-    let admin = me.user_manager()?;
     let roles = parse_roles(req.roles)?;
-    let done = state.usher.invite(&ctx, &admin, &req.email, roles, req.send).await?;
+    let done = state.usher.invite(&ctx, &me, &req.email, roles, req.send).await?;
     Ok((StatusCode::CREATED, Json(created(done))))
 }
 
@@ -140,12 +139,11 @@ pub async fn list_invitations(
     Authed(me): Authed,
     ApiQuery(p): ApiQuery<InvitationListParams>,
 ) -> ApiResult<Json<Page<InvitationBody>>> {
-    let admin = me.user_manager()?;
     let cursor = p
         .cursor
         .map(|c| Uuid::parse_str(&c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
         .transpose()?;
-    let page = state.usher.invitations(&admin, cursor, p.limit.unwrap_or(50)).await?;
+    let page = state.usher.invitations(&me, cursor, p.limit.unwrap_or(50)).await?;
     Ok(Json(Page {
         items: page.items.iter().map(invitation_body).collect(),
         next_cursor: page.next_cursor.map(|c| c.to_string()),
@@ -167,8 +165,7 @@ pub async fn withdraw_invitation(
     Authed(me): Authed,
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<InvitationBody>> {
-    let admin = me.user_manager()?;
-    let invitation = state.usher.withdraw_invitation(&ctx, &admin, parse_id(&id)?).await?;
+    let invitation = state.usher.withdraw_invitation(&ctx, &me, parse_id(&id)?).await?;
     Ok(Json(invitation_body(&invitation)))
 }
 
@@ -190,9 +187,8 @@ pub async fn resend_invitation(
     ApiPath(id): ApiPath<String>,
     OptionalJson(body): OptionalJson<InvitationResend>,
 ) -> ApiResult<Json<InvitationCreated>> {
-    let admin = me.user_manager()?;
     let send = body.is_none_or(|b| b.send);
-    let done = state.usher.resend_invitation(&ctx, &admin, parse_id(&id)?, send).await?;
+    let done = state.usher.resend_invitation(&ctx, &me, parse_id(&id)?, send).await?;
     Ok(Json(created(done)))
 }
 
@@ -269,8 +265,7 @@ pub async fn get_invitation_template(
     State(state): State<AppState>,
     Authed(me): Authed,
 ) -> ApiResult<Json<InvitationTemplateBody>> {
-    let admin = me.user_manager()?;
-    Ok(Json(template_body(state.usher.invitation_template_for(&admin).await?)))
+    Ok(Json(template_body(state.usher.invitation_template_for(&me).await?)))
 }
 
 /// Replace the invitation email template (Administrators). The body must contain
@@ -284,8 +279,7 @@ pub async fn put_invitation_template(
     Authed(me): Authed,
     ApiJson(req): ApiJson<InvitationTemplateBody>,
 ) -> ApiResult<Json<InvitationTemplateBody>> {
-    let admin = me.admin()?;
-    Ok(Json(template_body(state.usher.set_invitation_template(&ctx, &admin, template_of(req)).await?)))
+    Ok(Json(template_body(state.usher.set_invitation_template(&ctx, &me, template_of(req)).await?)))
 }
 
 /// Render a template (the one sent, or the stored one when the body is empty)
@@ -299,7 +293,6 @@ pub async fn preview_invitation_template(
     Authed(me): Authed,
     OptionalJson(body): OptionalJson<InvitationTemplateBody>,
 ) -> ApiResult<Json<RenderedEmail>> {
-    let admin = me.user_manager()?;
-    let (subject, text) = state.usher.preview_invitation_template(&admin, body.map(template_of)).await?;
+    let (subject, text) = state.usher.preview_invitation_template(&me, body.map(template_of)).await?;
     Ok(Json(RenderedEmail { subject, text }))
 }

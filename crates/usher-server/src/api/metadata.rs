@@ -50,8 +50,7 @@ fn fields_of(body: MetadataFields) -> Result<Vec<MetadataField>, Invalid> {
 #[utoipa::path(get, path = "/settings/metadata-fields", tag = "settings", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = MetadataFields), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn get_metadata_fields(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<MetadataFields>> {
-    let manager = me.user_manager()?;
-    Ok(Json(fields_body(state.usher.metadata_fields_for(&manager).await?)))
+    Ok(Json(fields_body(state.usher.metadata_fields_for(&me).await?)))
 }
 
 /// Replace the organization's custom metadata fields (Administrators). Names are
@@ -67,7 +66,6 @@ pub async fn put_metadata_fields(
     Authed(me): Authed,
     ApiJson(body): ApiJson<MetadataFields>,
 ) -> ApiResult<Json<MetadataFields>> {
-    let admin = me.admin()?;
     let fields = fields_of(body)?;
-    Ok(Json(fields_body(state.usher.set_metadata_fields(&ctx, &admin, fields).await?)))
+    Ok(Json(fields_body(state.usher.set_metadata_fields(&ctx, &me, fields).await?)))
 }

@@ -184,7 +184,7 @@ pub async fn regenerate_recovery_codes(
 #[utoipa::path(get, path = "/settings/mfa", tag = "settings", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = MfaSettingBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn get_mfa_setting(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<MfaSettingBody>> {
-    let setting = state.usher.mfa_setting_for(&me.admin()?).await?;
+    let setting = state.usher.mfa_setting_for(&me).await?;
     Ok(Json(MfaSettingBody { required: setting.required }))
 }
 
@@ -198,7 +198,7 @@ pub async fn put_mfa_setting(
     Authed(me): Authed,
     ApiJson(body): ApiJson<MfaSettingBody>,
 ) -> ApiResult<Json<MfaSettingBody>> {
-    let setting = state.usher.set_mfa_setting(&ctx, &me.admin()?, MfaSetting { required: body.required }).await?;
+    let setting = state.usher.set_mfa_setting(&ctx, &me, MfaSetting { required: body.required }).await?;
     Ok(Json(MfaSettingBody { required: setting.required }))
 }
 
@@ -212,7 +212,7 @@ pub async fn user_security(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<UserSecurityBody>> {
-    let (_, s) = state.usher.user_security(&me.user_manager()?, id).await?;
+    let (_, s) = state.usher.user_security(&me, id).await?;
     Ok(Json(UserSecurityBody {
         totp_enabled: s.totp_enabled,
         recovery_codes_left: s.recovery_codes_left,
@@ -234,7 +234,7 @@ pub async fn reset_user_mfa(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state.usher.reset_mfa(&ctx, &me.user_manager()?, id).await?;
+    state.usher.reset_mfa(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -248,7 +248,7 @@ pub async fn unlock_user(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    state.usher.unlock_user(&ctx, &me.user_manager()?, id).await?;
+    state.usher.unlock_user(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

@@ -1,6 +1,6 @@
 use axum::{Json, extract::State};
 use usher_api_types::{PasswordPolicyBody, PasswordPolicyPreset, Problem, TokenPolicyBody};
-use usher_domain::{Access, PasswordPolicy, Resource, TokenPolicy};
+use usher_domain::{PasswordPolicy, TokenPolicy};
 
 use crate::{
     app::AppState,
@@ -45,8 +45,7 @@ pub async fn get_password_policy(
     State(state): State<AppState>,
     Authed(me): Authed,
 ) -> ApiResult<Json<PasswordPolicyBody>> {
-    let admin = me.admin()?;
-    Ok(Json(body(state.usher.password_policy_for(&admin).await?)))
+    Ok(Json(body(state.usher.password_policy_for(&me).await?)))
 }
 
 /// Replace the organization's password policy (administrators).
@@ -58,18 +57,15 @@ pub async fn put_password_policy(
     Authed(me): Authed,
     ApiJson(b): ApiJson<PasswordPolicyBody>,
 ) -> ApiResult<Json<PasswordPolicyBody>> {
-    let admin = me.admin()?;
-    Ok(Json(body(state.usher.set_password_policy(&ctx, &admin, policy(b)).await?)))
+    Ok(Json(body(state.usher.set_password_policy(&ctx, &me, policy(b)).await?)))
 }
 
 /// Named presets matching other products' documented policies (administrators).
 #[utoipa::path(get, path = "/settings/password-policy/presets", tag = "settings", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = Vec<PasswordPolicyPreset>), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn password_policy_presets(Authed(me): Authed) -> ApiResult<Json<Vec<PasswordPolicyPreset>>> {
-    me.admin()?;
-    me.require(Resource::Settings, Access::Read)?;
     Ok(Json(
-        PasswordPolicy::presets()
+        usher_core::settings::password_policy_presets(&me)?
             .into_iter()
             .map(|(name, p)| PasswordPolicyPreset { name: name.into(), policy: body(p) })
             .collect(),
@@ -80,8 +76,7 @@ pub async fn password_policy_presets(Authed(me): Authed) -> ApiResult<Json<Vec<P
 #[utoipa::path(get, path = "/settings/token-policy", tag = "settings", security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = TokenPolicyBody), (status = 401, body = Problem), (status = 403, body = Problem)))]
 pub async fn get_token_policy(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<TokenPolicyBody>> {
-    let admin = me.admin()?;
-    Ok(Json(token_policy_body(state.usher.token_policy_for(&admin).await?)))
+    Ok(Json(token_policy_body(state.usher.token_policy_for(&me).await?)))
 }
 
 /// Replace the API token policy (administrators): lifetime cap, "never expires", allowed scopes.
@@ -93,14 +88,13 @@ pub async fn put_token_policy(
     Authed(me): Authed,
     ApiJson(b): ApiJson<TokenPolicyBody>,
 ) -> ApiResult<Json<TokenPolicyBody>> {
-    let admin = me.admin()?;
     let policy = TokenPolicy {
         default_lifetime_days: b.default_lifetime_days,
         max_lifetime_days: b.max_lifetime_days,
         allow_never_expiring: b.allow_never_expiring,
         scopes: b.scopes,
     };
-    Ok(Json(token_policy_body(state.usher.set_token_policy(&ctx, &admin, policy).await?)))
+    Ok(Json(token_policy_body(state.usher.set_token_policy(&ctx, &me, policy).await?)))
 }
 
 fn token_policy_body(p: TokenPolicy) -> TokenPolicyBody {

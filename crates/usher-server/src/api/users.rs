@@ -60,11 +60,10 @@ pub async fn list_users(
     Authed(me): Authed,
     ApiQuery(p): ApiQuery<UserListParams>,
 ) -> ApiResult<Json<Page<serde_json::Value>>> {
-    let manager = me.user_manager()?;
     let fields = super::directory::parse_fields(p.fields.as_deref())?;
     let query =
         usher_core::directory::UserQuery { q: p.q, sort: p.sort, order: p.order, cursor: p.cursor, limit: p.limit };
-    let page = state.usher.search_users(&manager, &query).await?;
+    let page = state.usher.search_users(&me, &query).await?;
     let items = page.items.iter().map(|u| super::directory::project(user_body(u), fields.as_deref())).collect();
     Ok(Json(Page { items, next_cursor: page.next_cursor }))
 }
@@ -98,7 +97,6 @@ pub async fn create_user(
     Authed(me): Authed,
     ApiJson(body): ApiJson<UserCreate>,
 ) -> ApiResult<(StatusCode, Json<UserCreated>)> {
-    let manager = me.user_manager()?;
     let invite = match (body.invite, body.send_invitation.unwrap_or(true)) {
         (false, _) => Invite::No,
         (true, true) => Invite::Email,
@@ -114,7 +112,7 @@ pub async fn create_user(
         invite,
         metadata: body.metadata,
     };
-    let created = state.usher.admin_create_user(&ctx, &manager, input).await.map_err(conflict)?;
+    let created = state.usher.admin_create_user(&ctx, &me, input).await.map_err(conflict)?;
     let body = UserCreated { user: user_body(&created.user), invitation_link: created.invitation_link };
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -128,8 +126,7 @@ pub async fn get_user(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<UserBody>> {
-    let manager = me.user_manager()?;
-    Ok(Json(user_body(&state.usher.user_details(&manager, id).await?)))
+    Ok(Json(user_body(&state.usher.user_details(&me, id).await?)))
 }
 
 /// Edit a user's profile like `PATCH /api/v1/me`: absent fields stay, `null`
@@ -145,15 +142,9 @@ pub async fn patch_user(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> ApiResult<Json<UserBody>> {
-    let manager = me.user_manager()?;
     if patch.email.is_some() {
         return Err(Invalid::one("email", "immutable", "The email address cannot be changed.").into());
     }
-    // Metadata is checked before anything changes, and saved after the profile.
-    let metadata = match &patch.metadata {
-        Some(m) => Some(state.usher.check_user_metadata(&manager, id, m).await?),
-        None => None,
-    };
     let input = ProfileInput {
         first_name: patch.first_name,
         last_name: patch.last_name,
@@ -163,10 +154,7 @@ pub async fn patch_user(
         language: patch.language,
         timezone: patch.timezone,
     };
-    let mut user = state.usher.admin_update_user(&ctx, &manager, id, input).await?;
-    if let Some(m) = metadata {
-        user = state.usher.set_user_metadata(&ctx, &manager, &user, m).await?;
-    }
+    let user = state.usher.admin_update_user(&ctx, &me, id, input, patch.metadata.as_ref()).await?;
     Ok(Json(user_body(&user)))
 }
 
@@ -183,8 +171,7 @@ pub async fn delete_user(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let manager = me.user_manager()?;
-    state.usher.delete_user(&ctx, &manager, id).await?;
+    state.usher.delete_user(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -197,10 +184,9 @@ pub async fn failed_logins(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Page<FailedLoginBody>>> {
-    let manager = me.user_manager()?;
     let items = state
         .usher
-        .failed_logins(&manager, id)
+        .failed_logins(&me, id)
         .await?
         .into_iter()
         .map(|f| FailedLoginBody { at: f.at, address: f.address, client: f.client, reason: f.reason })
@@ -228,8 +214,7 @@ pub async fn list_sessions(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<Page<SessionBody>>> {
-    let manager = me.user_manager()?;
-    let items = state.usher.user_sessions(&manager, id).await?.into_iter().map(session_body).collect();
+    let items = state.usher.user_sessions(&me, id).await?.into_iter().map(session_body).collect();
     Ok(Json(Page { items, next_cursor: None }))
 }
 
@@ -243,8 +228,7 @@ pub async fn end_sessions(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<StatusCode> {
-    let manager = me.user_manager()?;
-    state.usher.end_user_sessions(&ctx, &manager, id).await?;
+    state.usher.end_user_sessions(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -263,12 +247,11 @@ pub async fn reset_password(
     ApiPath(id): ApiPath<Uuid>,
     ApiJson(body): ApiJson<UserPasswordReset>,
 ) -> ApiResult<Response> {
-    let manager = me.user_manager()?;
     let mode = match body.mode {
         PasswordResetMode::Temporary => ResetMode::Temporary,
         PasswordResetMode::Link => ResetMode::Link,
     };
-    Ok(match state.usher.reset_password(&ctx, &manager, id, mode).await? {
+    Ok(match state.usher.reset_password(&ctx, &me, id, mode).await? {
         Some(temporary_password) => Json(TemporaryPassword { temporary_password }).into_response(),
         None => StatusCode::ACCEPTED.into_response(),
     })
@@ -286,8 +269,7 @@ pub async fn disable_user(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<UserBody>> {
-    let manager = me.user_manager()?;
-    Ok(Json(user_body(&state.usher.disable_user(&ctx, &manager, id).await?)))
+    Ok(Json(user_body(&state.usher.disable_user(&ctx, &me, id).await?)))
 }
 
 /// Enable a disabled user (`active`, or `invited` if they never set a password).
@@ -300,6 +282,5 @@ pub async fn enable_user(
     Authed(me): Authed,
     ApiPath(id): ApiPath<Uuid>,
 ) -> ApiResult<Json<UserBody>> {
-    let manager = me.user_manager()?;
-    Ok(Json(user_body(&state.usher.enable_user(&ctx, &manager, id).await?)))
+    Ok(Json(user_body(&state.usher.enable_user(&ctx, &me, id).await?)))
 }

@@ -16,7 +16,7 @@ use usher_core::{
     Error,
     access::{
         AppChange, AppDetails, AppInput,
-        policy::{self, Operation, Standing},
+        policy::{self, Operation},
     },
 };
 use usher_domain::{AppRole, FieldError};
@@ -93,8 +93,9 @@ struct AppPage {
     group_errors: Vec<String>,
 }
 
+/// What to show; the services refuse anyway.
 fn may(me: &SignedIn, op: Operation) -> bool {
-    policy::allows(&me.0.user.roles, Standing::default(), op)
+    policy::permits(&me.0, op)
 }
 
 /// The form's values, kept on errors.

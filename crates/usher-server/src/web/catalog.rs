@@ -5,7 +5,7 @@ use askama::Template;
 use axum::{extract::State, http::StatusCode};
 use usher_core::{
     Error,
-    access::policy::{self, Operation, Standing},
+    access::policy::{self, Operation},
 };
 
 use super::{
@@ -64,7 +64,7 @@ pub async fn my_apps_page(State(state): State<AppState>, me: SignedIn, WebQuery(
     let page = MyAppsPage {
         l: me.layout("access.my_apps.title", "my_apps"),
         cards,
-        all_apps: policy::allows(&me.0.user.roles, Standing::default(), Operation::ListApps),
+        all_apps: policy::permits(&me.0, Operation::ListApps),
         next: page.next_cursor.as_deref().map(|c| {
             let q = url::form_urlencoded::Serializer::new(String::new()).append_pair("cursor", c).finish();
             format!("/apps?{q}")

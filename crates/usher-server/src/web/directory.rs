@@ -266,8 +266,8 @@ pub async fn users_page(
     headers: HeaderMap,
     WebQuery(p): WebQuery<ListParams>,
 ) -> WebResult<Response> {
-    let manager = me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
-    let fields = state.usher.metadata_fields_for(&manager).await.map_err(|e| me.core_error(e))?;
+    let manager = &me.0;
+    let fields = state.usher.metadata_fields_for(manager).await.map_err(|e| me.core_error(e))?;
     let mut columns = chosen(&p, &headers);
     let cookie_value: String = columns.iter().map(|c| c.name()).collect::<Vec<_>>().join(".");
     if fields.is_empty() {
@@ -280,7 +280,7 @@ pub async fn users_page(
         cursor: Some(p.cursor.clone()),
         limit: Some(PAGE),
     };
-    let page = match state.usher.search_users(&manager, &query).await {
+    let page = match state.usher.search_users(manager, &query).await {
         Ok(page) => page,
         Err(Error::Invalid(_)) => return Err(me.error(StatusCode::BAD_REQUEST, "bad_request")),
         Err(e) => return Err(me.core_error(e)),

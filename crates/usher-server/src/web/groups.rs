@@ -14,7 +14,10 @@ use axum::{
 use serde::Deserialize;
 use usher_core::{
     Error,
-    access::{DESCRIPTION_MAX, Group, GroupInput, NAME_MAX, URL_MAX},
+    access::{
+        DESCRIPTION_MAX, Group, GroupInput, NAME_MAX, URL_MAX,
+        policy::{self, Operation},
+    },
     store::User,
 };
 use usher_domain::FieldError;
@@ -163,6 +166,8 @@ struct GroupsPage {
     rows: Vec<GroupRow>,
     next: Option<String>,
     first: Option<&'static str>,
+    /// May create groups (else the list is read-only).
+    may_manage: bool,
 }
 
 #[derive(Template)]
@@ -183,16 +188,9 @@ struct GroupPage {
     member_count: u64,
     next: Option<String>,
     first: Option<String>,
-}
-
-/// Who may manage groups: the same rule as the API, a 403 page otherwise.
-fn manager(me: &SignedIn) -> WebResult<()> {
-    use usher_core::access::policy::{self, Operation, Standing};
-    if policy::allows(&me.0.user.roles, Standing::default(), Operation::ManageGroups) {
-        Ok(())
-    } else {
-        Err(me.error(StatusCode::FORBIDDEN, "forbidden"))
-    }
+    /// May edit the group and see its members (else name, description and count only).
+    may_manage: bool,
+    description_text: String,
 }
 
 fn list_href(base: &str, cursor: &str) -> String {
@@ -237,13 +235,13 @@ async fn show_list(state: &AppState, me: &SignedIn, q: &PageQuery, o: ListOutcom
         rows,
         next: page.next_cursor.as_deref().map(|c| list_href("/admin/groups", c)),
         first: q.cursor().map(|_| "/admin/groups"),
+        may_manage: policy::permits(&me.0, Operation::ManageGroups),
     };
     Ok(render(status, &page))
 }
 
 /// `GET /admin/groups`: the organization's groups, and a form to create one.
 pub async fn groups_page(State(state): State<AppState>, me: SignedIn, WebQuery(q): WebQuery<PageQuery>) -> WebResult {
-    manager(&me)?;
     let o = ListOutcome {
         name: String::new(),
         description: String::new(),
@@ -261,7 +259,6 @@ pub async fn create_group(
     me: SignedIn,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
-    manager(&me)?;
     let form = me.accept(form)?;
     let input =
         GroupInput { name: Some(form.get("name").to_owned()), description: Some(form.get("description").to_owned()) };
@@ -312,8 +309,10 @@ async fn show_group(
     status: StatusCode,
 ) -> WebResult {
     let t = me.t();
+    let may_manage = policy::permits(&me.0, Operation::ManageGroups);
     let members = match state.usher.group_members(&me.0, group.id, cursor, 100).await {
         Ok(page) => page,
+        Err(Error::Forbidden(_)) if !may_manage => usher_core::access::Page { items: vec![], next_cursor: None },
         Err(Error::Invalid(_)) => return Err(me.error(StatusCode::BAD_REQUEST, "bad_request")),
         Err(e) => return Err(me.core_error(e)),
     };
@@ -346,6 +345,8 @@ async fn show_group(
         next: members.next_cursor.as_deref().map(|c| list_href(&base, c)),
         first: cursor.map(|_| base.clone()),
         base,
+        may_manage,
+        description_text: group.description.clone(),
     };
     Ok(render(status, &page))
 }
@@ -357,7 +358,6 @@ pub async fn group_page(
     id: Result<Path<Uuid>, PathRejection>,
     WebQuery(q): WebQuery<PageQuery>,
 ) -> WebResult {
-    manager(&me)?;
     let id = path(&me, id)?;
     let group = state.usher.group(&me.0, id).await.map_err(|e| me.core_error(e))?;
     show_group(&state, &me, group, q.cursor(), GroupOutcome::notice(q.notice(me.t())), StatusCode::OK).await
@@ -371,7 +371,6 @@ pub async fn save_group(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
-    manager(&me)?;
     let id = path(&me, id)?;
     let form = me.accept(form)?;
     let (name, description) = (form.get("name").to_owned(), form.get("description").to_owned());
@@ -405,7 +404,6 @@ pub async fn add_member(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
-    manager(&me)?;
     let id = path(&me, id)?;
     let form = me.accept(form)?;
     let login = form.get("user").to_owned();
@@ -428,7 +426,6 @@ pub async fn remove_member(
     ids: Result<Path<(Uuid, Uuid)>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
-    manager(&me)?;
     let (id, user) = path(&me, ids)?;
     me.accept(form)?;
     match state.usher.remove_group_member(&ctx, &me.0, id, user).await {
@@ -446,7 +443,6 @@ pub async fn delete_group(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
-    manager(&me)?;
     let id = path(&me, id)?;
     me.accept(form)?;
     state.usher.delete_group(&ctx, &me.0, id).await.map_err(|e| me.core_error(e))?;

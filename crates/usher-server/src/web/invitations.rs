@@ -15,7 +15,6 @@ use chrono::Utc;
 use serde::Deserialize;
 use usher_core::{
     Error,
-    auth::Admin,
     invitations::{Acceptance, Invitation, InvitationStatus, InvitationTemplate},
 };
 use usher_domain::{FieldError, PasswordPolicy, Role};
@@ -44,11 +43,6 @@ fn translate(t: Tr, errors: &[FieldError], policy: Option<&PasswordPolicy>) -> F
         out.add(&e.field, message(t, e, policy));
     }
     out
-}
-
-/// The user-manager proof, or a 403 page.
-fn manager(me: &SignedIn) -> WebResult<Admin<'_>> {
-    me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))
 }
 
 /// One invitation in the list.
@@ -155,22 +149,18 @@ fn row(t: Tr, zone: usher_domain::TimeZone, i: &Invitation, actionable: bool) ->
 }
 
 async fn show(state: &AppState, me: &SignedIn, q: &ListQuery, o: Outcome, status: StatusCode) -> WebResult {
-    let admin = manager(me)?;
     let t = me.t();
     let zone = me.0.user.profile.timezone;
     let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
         Some(c) => Some(Uuid::parse_str(c).map_err(|_| me.error(StatusCode::BAD_REQUEST, "bad_request"))?),
         None => None,
     };
-    let page = state.usher.invitations(&admin, cursor, 50).await.map_err(|e| me.core_error(e))?;
+    let page = state.usher.invitations(&me.0, cursor, 50).await.map_err(|e| me.core_error(e))?;
     let errors = translate(t, &o.errors, None);
     let chosen = if o.form.role.is_empty() { "user" } else { o.form.role.as_str() };
-    let mut offered = vec![Role::User, Role::Developer, Role::UserManager];
-    if me.0.user.has_role(Role::Administrator) {
-        offered.push(Role::Administrator);
-    }
-    let roles = offered
+    let roles = usher_core::access::policy::grantable_roles(&me.0)
         .into_iter()
+        .rev()
         .map(|r| RoleOption {
             value: r.as_str(),
             label: t.get(&format!("roles.{}", r.as_str())).into_owned(),
@@ -224,7 +214,7 @@ pub async fn invite(
     form: Result<Form<InviteForm>, FormRejection>,
 ) -> WebResult {
     let form = me.accept(form)?;
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let t = me.t();
     let role = match form.role.parse::<Role>() {
         Ok(r) => r,
@@ -233,7 +223,7 @@ pub async fn invite(
     };
     let send = form.delivery != "link";
     let q = ListQuery::default();
-    match state.usher.invite(&ctx, &admin, &form.email, Some(vec![role]), send).await {
+    match state.usher.invite(&ctx, admin, &form.email, Some(vec![role]), send).await {
         Ok(_) if send => Ok(see_other("/admin/invitations?done=sent")),
         Ok(done) => {
             let to = done.invitation.email.clone();
@@ -269,9 +259,9 @@ pub async fn resend(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     me.accept(form)?;
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = id_of(&me, &id)?;
-    match state.usher.resend_invitation(&ctx, &admin, id, true).await {
+    match state.usher.resend_invitation(&ctx, admin, id, true).await {
         Ok(_) => Ok(see_other("/admin/invitations?done=resent")),
         Err(Error::Conflict(_)) => {
             let problem = Some(me.t().get("invitations.not_open").into_owned());
@@ -291,9 +281,9 @@ pub async fn withdraw(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     me.accept(form)?;
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = id_of(&me, &id)?;
-    match state.usher.withdraw_invitation(&ctx, &admin, id).await {
+    match state.usher.withdraw_invitation(&ctx, admin, id).await {
         Ok(_) => Ok(see_other("/admin/invitations?done=withdrawn")),
         Err(Error::Conflict(_)) => {
             let problem = Some(me.t().get("invitations.not_open").into_owned());
@@ -317,6 +307,8 @@ struct TemplatePage {
     body_errors: Vec<String>,
     placeholders: Vec<&'static str>,
     preview: Option<(String, String)>,
+    /// Administrators save; User Managers read and preview.
+    may_edit: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -363,6 +355,7 @@ fn template_page(
         body_errors: errors.get("body").to_vec(),
         placeholders: usher_core::invitations::PLACEHOLDERS.to_vec(),
         preview,
+        may_edit: usher_core::access::policy::permits(&me.0, usher_core::access::policy::Operation::ChangeSettings),
     }
 }
 
@@ -372,9 +365,9 @@ pub async fn template_page_get(
     me: SignedIn,
     WebQuery(q): WebQuery<SavedQuery>,
 ) -> WebResult {
-    let admin = me.0.admin().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
-    let template = state.usher.invitation_template_for(&admin).await.map_err(|e| me.core_error(e))?;
-    let preview = state.usher.preview_invitation_template(&admin, None).await.map_err(|e| me.core_error(e))?;
+    let admin = &me.0;
+    let template = state.usher.invitation_template_for(admin).await.map_err(|e| me.core_error(e))?;
+    let preview = state.usher.preview_invitation_template(admin, None).await.map_err(|e| me.core_error(e))?;
     Ok(render(StatusCode::OK, &template_page(&me, &template, &[], Some(preview), q.saved.is_some())))
 }
 
@@ -386,13 +379,13 @@ pub async fn template_post(
     form: Result<Form<TemplateForm>, FormRejection>,
 ) -> WebResult {
     let form = me.accept(form)?;
-    let admin = me.0.admin().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
+    let admin = &me.0;
     // Browsers send text areas with CRLF line ends; emails are written with LF.
     let template = InvitationTemplate { subject: form.subject, body: form.body.replace("\r\n", "\n"), custom: true };
     let outcome = if form.action == "save" {
-        state.usher.set_invitation_template(&ctx, &admin, template.clone()).await.map(|_| None)
+        state.usher.set_invitation_template(&ctx, admin, template.clone()).await.map(|_| None)
     } else {
-        state.usher.preview_invitation_template(&admin, Some(template.clone())).await.map(Some)
+        state.usher.preview_invitation_template(admin, Some(template.clone())).await.map(Some)
     };
     match outcome {
         Ok(None) => Ok(see_other("/admin/settings/invitation-template?saved=1")),

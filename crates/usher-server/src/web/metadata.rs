@@ -11,13 +11,11 @@ use axum::{
 use serde::Deserialize;
 use usher_core::{
     Error,
+    access::policy::{self, Operation},
     metadata::{FieldType, MetadataField},
 };
 
-use super::{
-    admin::admin,
-    page::{CsrfForm, SignedIn, WebQuery, WebResult, render, see_other},
-};
+use super::page::{CsrfForm, SignedIn, WebQuery, WebResult, render, see_other};
 use crate::{app::AppState, extract::Ctx};
 
 /// Empty rows offered for new fields.
@@ -51,6 +49,8 @@ struct MetadataPage {
     summary: bool,
     rows: Vec<FieldRow>,
     types: Vec<TypeChoice>,
+    /// Administrators change the fields; User Managers read them.
+    may_edit: bool,
 }
 
 /// The form as posted: `name_3`, `label_3`, `type_3`, `required_3`, `options_3`, `remove_3`, ...
@@ -111,7 +111,10 @@ fn row_of(f: &MetadataField) -> FieldRow {
 
 fn page(me: &SignedIn, mut rows: Vec<FieldRow>, saved: bool, summary: bool) -> MetadataPage {
     let t = me.t();
-    rows.extend(std::iter::repeat_n(FieldRow { kind: "text".into(), ..FieldRow::default() }, NEW_ROWS));
+    let may_edit = policy::permits(&me.0, Operation::ChangeSettings);
+    if may_edit {
+        rows.extend(std::iter::repeat_n(FieldRow { kind: "text".into(), ..FieldRow::default() }, NEW_ROWS));
+    }
     MetadataPage {
         l: me.layout("directory.metadata_title", "metadata"),
         csrf: me.nav().csrf,
@@ -125,6 +128,7 @@ fn page(me: &SignedIn, mut rows: Vec<FieldRow>, saved: bool, summary: bool) -> M
                 label: t.get(&format!("directory.types.{}", k.as_str())).into_owned(),
             })
             .collect(),
+        may_edit,
     }
 }
 
@@ -139,8 +143,8 @@ pub async fn metadata_page(
     me: SignedIn,
     WebQuery(q): WebQuery<MetadataQuery>,
 ) -> WebResult {
-    let admin = admin(&me)?;
-    let fields = state.usher.metadata_fields_for(&admin).await.map_err(|e| me.core_error(e))?;
+    let admin = &me.0;
+    let fields = state.usher.metadata_fields_for(admin).await.map_err(|e| me.core_error(e))?;
     Ok(render(StatusCode::OK, &page(&me, fields.iter().map(row_of).collect(), q.saved.is_some(), false)))
 }
 
@@ -152,7 +156,7 @@ pub async fn save_metadata(
     me: SignedIn,
     form: Result<Form<MetadataForm>, FormRejection>,
 ) -> WebResult {
-    let admin = admin(&me)?;
+    let admin = &me.0;
     let form = me.accept(form)?;
     let t = me.t();
     let mut rows: Vec<FieldRow> =
@@ -179,7 +183,7 @@ pub async fn save_metadata(
     if bad_type {
         return Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &page(&me, rows, false, true)));
     }
-    match state.usher.set_metadata_fields(&ctx, &admin, fields).await {
+    match state.usher.set_metadata_fields(&ctx, admin, fields).await {
         Ok(_) => Ok(see_other("/admin/settings/metadata-fields?saved=1")),
         Err(Error::Invalid(invalid)) => {
             for e in invalid.0 {

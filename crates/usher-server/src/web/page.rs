@@ -49,6 +49,7 @@ pub struct NavUser {
 
 impl NavUser {
     pub fn of(p: &Principal) -> Self {
+        let caps = usher_core::access::policy::Capabilities::of(p);
         let profile = &p.user.profile;
         let first = |s: Option<&str>| s.and_then(|s| s.trim().chars().next());
         let initials: String = match (first(profile.first_name.as_deref()), first(profile.last_name.as_deref())) {
@@ -60,8 +61,8 @@ impl NavUser {
             initials: initials.to_uppercase(),
             user_id: p.user.user_id.clone(),
             csrf: p.csrf_token.clone().unwrap_or_default(),
-            admin: p.admin().is_ok(),
-            user_manager: p.user_manager().is_ok(),
+            admin: caps.manage_settings,
+            user_manager: caps.manage_users,
         }
     }
 }

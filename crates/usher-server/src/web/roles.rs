@@ -14,7 +14,7 @@ use axum::{
 };
 use usher_core::{
     Error,
-    access::{Assignment, RolesOf},
+    access::{Assignment, RolesOf, policy},
 };
 use usher_domain::{AppRole, Role};
 use uuid::Uuid;
@@ -83,9 +83,8 @@ async fn show(
     status: StatusCode,
 ) -> WebResult {
     let t = me.t();
-    let manager = me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
-    let can_change = manager.may_manage(&r.user).is_ok();
-    let is_admin = me.0.user.has_role(Role::Administrator);
+    let can_change = policy::may_manage(&me.0, &r.user);
+    let grantable = policy::grantable_roles(&me.0);
     let apps = if can_change { state.usher.all_apps(&me.0).await.map_err(|e| me.core_error(e))? } else { vec![] };
     let user_base = format!("/admin/users/{}", r.user.id);
     let page = RolesPage {
@@ -103,7 +102,7 @@ async fn show(
                 label: t.get(&format!("roles.{}", role.as_str())).into_owned(),
                 hint: t.get(&format!("access.roles.hint_{}", role.as_str())).into_owned(),
                 checked: r.org.contains(role),
-                disabled: *role == Role::Administrator && !is_admin,
+                disabled: !grantable.contains(role),
             })
             .collect(),
         app_roles: r

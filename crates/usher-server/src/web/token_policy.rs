@@ -12,7 +12,6 @@ use usher_core::Error;
 use usher_domain::{FieldError, TokenPolicy};
 
 use super::{
-    admin::admin,
     page::{CsrfForm, FieldErrors, Input, Layout, SignedIn, WebQuery, WebResult, render, see_other},
     scopes::ScopePicker,
 };
@@ -140,8 +139,8 @@ pub async fn token_policy_page(
     me: SignedIn,
     WebQuery(q): WebQuery<TokenPolicyQuery>,
 ) -> WebResult {
-    let admin = admin(&me)?;
-    let policy = state.usher.token_policy_for(&admin).await.map_err(|e| me.core_error(e))?;
+    let admin = &me.0;
+    let policy = state.usher.token_policy_for(admin).await.map_err(|e| me.core_error(e))?;
     let page = policy_form(&me, &TokenPolicyForm::of(&policy), &FieldErrors::default(), q.saved.is_some());
     Ok(render(StatusCode::OK, &page))
 }
@@ -153,7 +152,7 @@ pub async fn save_token_policy(
     me: SignedIn,
     form: Result<Form<TokenPolicyForm>, FormRejection>,
 ) -> WebResult {
-    let admin = admin(&me)?;
+    let admin = &me.0;
     let form = me.accept(form)?;
     let invalid = |errors: &[FieldError]| {
         let errors = FieldErrors::translate(me.t(), errors, None);
@@ -163,7 +162,7 @@ pub async fn save_token_policy(
         Ok(policy) => policy,
         Err(errors) => return invalid(&errors),
     };
-    match state.usher.set_token_policy(&ctx, &admin, policy).await {
+    match state.usher.set_token_policy(&ctx, admin, policy).await {
         Ok(_) => Ok(see_other("/admin/settings/token-policy?saved=1")),
         Err(Error::Invalid(e)) => invalid(&e.0),
         Err(e) => Err(me.core_error(e)),

@@ -403,8 +403,7 @@ async fn a_user_created_beforehand_is_invited_to_set_a_password() {
     };
     let user = app.usher.create_user(&RequestContext::default(), None, org, account).await.unwrap();
     assert_eq!(user.status.as_str(), "invited");
-    let done =
-        app.usher.invite_user(&RequestContext::default(), &admin.user_manager().unwrap(), &user, true).await.unwrap();
+    let done = app.usher.invite_user(&RequestContext::default(), &admin, &user, true).await.unwrap();
     assert!(done.sent);
     let mail = app.mail.next_to("fay@example.org").await;
     let token = token_of(&mail.link());
@@ -422,6 +421,6 @@ async fn a_user_created_beforehand_is_invited_to_set_a_password() {
     assert_eq!(app.signed_in("f.smith", NEW_PASSWORD).await.get("/api/v1/me").await.body["first_name"], "Bob");
     // Inviting an active user again is refused.
     let active = principal(&app, "f.smith", NEW_PASSWORD).await.user;
-    let again = app.usher.invite_user(&RequestContext::default(), &admin.user_manager().unwrap(), &active, false).await;
+    let again = app.usher.invite_user(&RequestContext::default(), &admin, &active, false).await;
     assert!(again.is_err());
 }

@@ -115,7 +115,8 @@ async fn an_administrator_sends_a_reset_link_in_the_users_language() {
     assert_eq!(jo_client.patch("/api/v1/me", json!({ "language": "fr" })).await.status, StatusCode::OK);
     let admin = principal(&app, "admin", ADMIN_PASSWORD).await;
     let jo = principal(&app, "jo", USER_PASSWORD).await.user;
-    app.usher.send_password_reset_link(&RequestContext::default(), &admin.user_manager().unwrap(), &jo).await.unwrap();
+    let link = usher_core::users::ResetMode::Link;
+    app.usher.reset_password(&RequestContext::default(), &admin, jo.id, link).await.unwrap();
     let mail = app.mail.next_to("jo@example.org").await;
     assert_eq!(mail.subject, "Réinitialisez votre mot de passe");
     assert!(mail.text.contains("Bonjour"), "{}", mail.text);
@@ -129,9 +130,9 @@ async fn an_administrator_sends_a_reset_link_in_the_users_language() {
     // An administrator cannot be sent a link by a plain user manager.
     app.create_user("um", Some("um@example.org"), USER_PASSWORD, &[usher_domain::Role::UserManager]).await;
     let um = principal(&app, "um", USER_PASSWORD).await;
-    let err =
-        app.usher.send_password_reset_link(&RequestContext::default(), &um.user_manager().unwrap(), &admin.user).await;
-    assert!(err.is_err());
+    let link = usher_core::users::ResetMode::Link;
+    let err = app.usher.reset_password(&RequestContext::default(), &um, admin.user.id, link).await;
+    assert!(matches!(err, Err(usher_core::Error::Forbidden(_))), "{err:?}");
 }
 
 #[tokio::test]

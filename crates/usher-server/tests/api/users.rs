@@ -575,10 +575,10 @@ async fn the_last_active_administrator_is_never_disabled_or_deleted() {
         scopes: None,
         authority: None,
     };
-    let err = app.usher.disable_user(&ctx, &stale.admin().unwrap(), winner.id).await.unwrap_err();
+    let err = app.usher.disable_user(&ctx, &stale, winner.id).await.unwrap_err();
     assert!(matches!(err, usher_core::Error::Conflict(_)), "{err:?}");
     assert!(err.to_string().contains("at least one active Administrator"), "{err}");
-    let err = app.usher.delete_user(&ctx, &stale.admin().unwrap(), winner.id).await.unwrap_err();
+    let err = app.usher.delete_user(&ctx, &stale, winner.id).await.unwrap_err();
     assert!(matches!(err, usher_core::Error::Conflict(_)), "{err:?}");
     let (login, password) =
         if winner.id == ann.id { ("admin", crate::helpers::ADMIN_PASSWORD) } else { ("bea", USER_PASSWORD) };

@@ -10,7 +10,7 @@ use axum::{
     http::StatusCode,
 };
 use serde::Deserialize;
-use usher_core::{auth::Admin, mfa::MfaSetting};
+use usher_core::{access::policy, mfa::MfaSetting};
 use uuid::Uuid;
 
 use super::super::{
@@ -18,10 +18,6 @@ use super::super::{
     page::{CsrfForm, Layout, SignedIn, WebQuery, WebResult, render, see_other},
 };
 use crate::{app::AppState, extract::Ctx};
-
-fn manager(me: &SignedIn) -> WebResult<Admin<'_>> {
-    me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))
-}
 
 fn id_of(me: &SignedIn, id: Result<Path<Uuid>, PathRejection>) -> WebResult<Uuid> {
     id.map(|Path(v)| v).map_err(|_| me.error(StatusCode::NOT_FOUND, "not_found"))
@@ -72,9 +68,9 @@ pub async fn user_security_page(
     id: Result<Path<Uuid>, PathRejection>,
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = id_of(&me, id)?;
-    let (user, s) = state.usher.user_security(&admin, id).await.map_err(|e| me.core_error(e))?;
+    let (user, s) = state.usher.user_security(admin, id).await.map_err(|e| me.core_error(e))?;
     let t = me.t();
     let tz = me.0.user.profile.timezone;
     let page = UserSecurityPage {
@@ -91,7 +87,7 @@ pub async fn user_security_page(
         recent_failures: s.lock.recent_failures,
         last_failure: s.lock.last_failure_at.map(|at| local_time(at, tz)),
         password_expires: s.password_expires_at.map(|at| local_time(at, tz)),
-        can_act: admin.may_manage(&user).is_ok(),
+        can_act: policy::may_manage(admin, &user),
     };
     Ok(render(StatusCode::OK, &page))
 }
@@ -116,10 +112,10 @@ pub async fn reset_mfa(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = id_of(&me, id)?;
     me.accept(form)?;
-    state.usher.reset_mfa(&ctx, &admin, id).await.map_err(|e| me.core_error(e))?;
+    state.usher.reset_mfa(&ctx, admin, id).await.map_err(|e| me.core_error(e))?;
     Ok(see_other(&format!("{}?done=mfa_reset", security_href(id))))
 }
 
@@ -131,10 +127,10 @@ pub async fn unlock(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = id_of(&me, id)?;
     me.accept(form)?;
-    state.usher.unlock_user(&ctx, &admin, id).await.map_err(|e| me.core_error(e))?;
+    state.usher.unlock_user(&ctx, admin, id).await.map_err(|e| me.core_error(e))?;
     Ok(see_other(&format!("{}?done=unlocked", security_href(id))))
 }
 
@@ -158,8 +154,8 @@ pub async fn settings_page(
     me: SignedIn,
     WebQuery(q): WebQuery<SavedQuery>,
 ) -> WebResult {
-    let admin = me.0.admin().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
-    let setting = state.usher.mfa_setting_for(&admin).await.map_err(|e| me.core_error(e))?;
+    let admin = &me.0;
+    let setting = state.usher.mfa_setting_for(admin).await.map_err(|e| me.core_error(e))?;
     let page = SettingsPage {
         l: me.layout("two_step.settings_title", "mfa"),
         csrf: me.nav().csrf,
@@ -191,10 +187,10 @@ pub async fn save_settings(
     me: SignedIn,
     form: Result<Form<SettingsForm>, FormRejection>,
 ) -> WebResult {
-    let admin = me.0.admin().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
+    let admin = &me.0;
     let form = me.accept(form)?;
     let setting = MfaSetting { required: form.required.is_some() };
-    state.usher.set_mfa_setting(&ctx, &admin, setting).await.map_err(|e| me.core_error(e))?;
+    state.usher.set_mfa_setting(&ctx, admin, setting).await.map_err(|e| me.core_error(e))?;
     Ok(see_other("/admin/settings/two-step?saved=1"))
 }
 

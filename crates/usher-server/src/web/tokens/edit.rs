@@ -11,7 +11,7 @@ use axum::{
     http::StatusCode,
 };
 use usher_core::{Error, store::ApiToken};
-use usher_domain::{Access, FieldError};
+use usher_domain::FieldError;
 use uuid::Uuid;
 
 use super::{
@@ -83,7 +83,7 @@ async fn edit_form(
 
 /// The token to edit: the caller's, and not revoked (a revoked token is final).
 async fn editable(state: &AppState, me: &SignedIn, target: &Target, id: Uuid) -> WebResult<ApiToken> {
-    let token = state.usher.token(&target.owner, id).await.map_err(|e| me.core_error(e))?;
+    let token = state.usher.token(&me.0, target.owner_arg(), id).await.map_err(|e| me.core_error(e))?;
     if token.revoked_at.is_some() {
         return Err(me.core_error(Error::Conflict("a revoked token cannot be changed".into())));
     }
@@ -97,7 +97,7 @@ pub async fn edit_page(
     id: Result<Path<Uuid>, PathRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
-    let target = own(&state, &me, Access::Read).await?;
+    let target = own(&state, &me).await?;
     let token = editable(&state, &me, &target, id).await?;
     let tz = me.0.user.profile.timezone;
     let form = TokenForm {
@@ -117,7 +117,7 @@ pub async fn save_token(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
-    let target = own(&state, &me, Access::Write).await?;
+    let target = own(&state, &me).await?;
     let form = me.accept(form)?;
     let token = editable(&state, &me, &target, id).await?;
     let unprocessable = StatusCode::UNPROCESSABLE_ENTITY;
@@ -126,7 +126,7 @@ pub async fn save_token(
         Err(e) => return edit_form(&state, &me, &token, &form, &[e], unprocessable).await,
     };
     let description = Some(form.description.clone());
-    match state.usher.update_token(&ctx, &me.0, &target.owner, id, description, expires).await {
+    match state.usher.update_token(&ctx, &me.0, target.owner_arg(), id, description, expires).await {
         Ok(_) => Ok(see_other("/profile/tokens?done=saved")),
         Err(Error::Invalid(e)) => edit_form(&state, &me, &token, &form, &e.0, unprocessable).await,
         Err(e) => Err(me.core_error(e)),

@@ -20,7 +20,7 @@ use usher_core::{
     store::{ApiToken, TokenFilter, User},
     tokens::{Expiry, IssuedToken, TokenSpec, TokenStatus},
 };
-use usher_domain::{Access, FieldError, TimeZone};
+use usher_domain::{FieldError, TimeZone};
 use uuid::Uuid;
 
 use self::form::{ExpiryOption, ExpiryPicker, TokenForm, never_allowed, token_errors};
@@ -61,22 +61,26 @@ struct Target {
 }
 
 impl Target {
+    /// Whose tokens, as the core's token services take it.
+    fn owner_arg(&self) -> Option<Uuid> {
+        self.managed.then_some(self.owner.id)
+    }
+
     fn base(&self) -> String {
         if self.managed { format!("/admin/users/{}/tokens", self.owner.id) } else { "/profile/tokens".to_owned() }
     }
 }
 
 /// The caller's own tokens.
-async fn own(state: &AppState, me: &SignedIn, access: Access) -> WebResult<Target> {
-    let owner = state.usher.token_owner(&me.0, None, access).await.map_err(|e| me.core_error(e))?;
+async fn own(state: &AppState, me: &SignedIn) -> WebResult<Target> {
+    let owner = state.usher.token_holder(&me.0, None).await.map_err(|e| me.core_error(e))?;
     Ok(Target { owner, managed: false })
 }
 
 /// Another user's tokens: the core checks the organization, the caller's role
 /// and that a User Manager does not reach an Administrator.
-async fn managed(state: &AppState, me: &SignedIn, id: Uuid, access: Access) -> WebResult<Target> {
-    me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))?;
-    let owner = state.usher.token_owner(&me.0, Some(id), access).await.map_err(|e| me.core_error(e))?;
+async fn managed(state: &AppState, me: &SignedIn, id: Uuid) -> WebResult<Target> {
+    let owner = state.usher.token_holder(&me.0, Some(id)).await.map_err(|e| me.core_error(e))?;
     Ok(Target { owner, managed: true })
 }
 
@@ -235,7 +239,7 @@ async fn show(state: &AppState, me: &SignedIn, target: &Target, o: Outcome, stat
     let tz = me.0.user.profile.timezone;
     let fail = |e| me.core_error(e);
     let policy = state.usher.token_policy(target.owner.org_id).await.map_err(fail)?;
-    let list = |filter| state.usher.tokens(&target.owner, filter, None, LIST_LIMIT);
+    let list = |filter| state.usher.tokens(&me.0, target.owner_arg(), filter, None, LIST_LIMIT);
     let (active, inactive) =
         (list(TokenFilter::Active).await.map_err(fail)?, list(TokenFilter::Inactive).await.map_err(fail)?);
     let now = Utc::now();
@@ -329,7 +333,7 @@ async fn create(
         scopes: form.scopes.clone(),
         expires,
     };
-    match state.usher.create_token(ctx, &me.0, &target.owner, spec).await {
+    match state.usher.create_token(ctx, &me.0, target.owner_arg(), spec).await {
         Ok(issued) => {
             let o = Outcome { issued: Some(Issued::of(t, "tokens.created_heading", issued)), ..Outcome::default() };
             show(state, me, target, o, StatusCode::OK).await
@@ -344,7 +348,7 @@ async fn create(
 
 /// `GET /profile/tokens`: the create form, then active and inactive tokens.
 pub async fn tokens_page(State(state): State<AppState>, me: SignedIn, WebQuery(q): WebQuery<DoneQuery>) -> WebResult {
-    let target = own(&state, &me, Access::Read).await?;
+    let target = own(&state, &me).await?;
     let o = Outcome { notice: q.notice(me.t()), ..Outcome::default() };
     show(&state, &me, &target, o, StatusCode::OK).await
 }
@@ -356,7 +360,7 @@ pub async fn create_token(
     me: SignedIn,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
-    let target = own(&state, &me, Access::Write).await?;
+    let target = own(&state, &me).await?;
     let form = me.accept(form)?;
     create(&state, &ctx, &me, &target, form).await
 }
@@ -383,10 +387,10 @@ pub async fn regenerate_token(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
-    let target = own(&state, &me, Access::Write).await?;
+    let target = own(&state, &me).await?;
     me.accept(form)?;
     let t = me.t();
-    let o = match state.usher.regenerate_token(&ctx, &me.0, &target.owner, id).await {
+    let o = match state.usher.regenerate_token(&ctx, &me.0, target.owner_arg(), id).await {
         Ok(issued) => {
             Outcome { issued: Some(Issued::of(t, "tokens.regenerated_heading", issued)), ..Outcome::default() }
         }
@@ -410,9 +414,9 @@ pub async fn revoke_token(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
-    let target = own(&state, &me, Access::Write).await?;
+    let target = own(&state, &me).await?;
     me.accept(form)?;
-    state.usher.revoke_token(&ctx, &me.0, &target.owner, id).await.map_err(|e| me.core_error(e))?;
+    state.usher.revoke_token(&ctx, &me.0, target.owner_arg(), id).await.map_err(|e| me.core_error(e))?;
     Ok(see_other("/profile/tokens?done=revoked"))
 }
 
@@ -425,9 +429,9 @@ pub async fn delete_token(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
-    let target = own(&state, &me, Access::Write).await?;
+    let target = own(&state, &me).await?;
     me.accept(form)?;
-    state.usher.delete_token(&ctx, &me.0, &target.owner, id).await.map_err(|e| me.core_error(e))?;
+    state.usher.delete_token(&ctx, &me.0, target.owner_arg(), id).await.map_err(|e| me.core_error(e))?;
     Ok(see_other("/profile/tokens?done=deleted"))
 }
 
@@ -440,7 +444,7 @@ pub async fn user_tokens_page(
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
     let id = path(&me, id)?;
-    let target = managed(&state, &me, id, Access::Read).await?;
+    let target = managed(&state, &me, id).await?;
     let o = Outcome { notice: q.notice(me.t()), ..Outcome::default() };
     show(&state, &me, &target, o, StatusCode::OK).await
 }
@@ -454,7 +458,7 @@ pub async fn create_user_token(
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
-    let target = managed(&state, &me, id, Access::Write).await?;
+    let target = managed(&state, &me, id).await?;
     let form = me.accept(form)?;
     create(&state, &ctx, &me, &target, form).await
 }
@@ -468,9 +472,9 @@ pub async fn delete_user_token(
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let (id, token_id) = path(&me, ids)?;
-    let target = managed(&state, &me, id, Access::Write).await?;
+    let target = managed(&state, &me, id).await?;
     me.accept(form)?;
-    state.usher.delete_token(&ctx, &me.0, &target.owner, token_id).await.map_err(|e| me.core_error(e))?;
+    state.usher.delete_token(&ctx, &me.0, target.owner_arg(), token_id).await.map_err(|e| me.core_error(e))?;
     Ok(see_other(&format!("{}?done=deleted", target.base())))
 }
 

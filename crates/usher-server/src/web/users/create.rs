@@ -11,15 +11,14 @@ use axum::{
 use serde::Deserialize;
 use usher_core::{
     Error,
-    auth::Admin,
     metadata::MetadataField,
-    users::{CreateUser, Invite, taken_field},
+    users::{CreateUser, Invite, UserFormOptions, taken_field},
 };
 use usher_domain::Role;
 
 use super::{
     custom::{self, CustomInput, Typed},
-    details, manager, user_href,
+    details, user_href,
 };
 use crate::{
     app::AppState,
@@ -136,18 +135,12 @@ impl NewUserForm {
     }
 }
 
-fn new_user_form(
-    me: &SignedIn,
-    admin: &Admin<'_>,
-    fields: &[MetadataField],
-    f: &NewUserForm,
-    errors: &FieldErrors,
-) -> NewUserPage {
+fn new_user_form(me: &SignedIn, options: &UserFormOptions, f: &NewUserForm, errors: &FieldErrors) -> NewUserPage {
     let t = me.t();
-    let may_make_admins = admin.may_grant(&[Role::Administrator]).is_ok();
+    let fields = &options.metadata_fields;
     let roles = ROLES
         .into_iter()
-        .filter(|r| *r != Role::Administrator || may_make_admins)
+        .filter(|r| options.roles.contains(r))
         .map(|r| RoleBox {
             value: r.as_str(),
             label: t.get(&format!("roles.{}", r.as_str())).into_owned(),
@@ -189,9 +182,8 @@ fn new_user_form(
 
 /// `GET /admin/users/new`.
 pub async fn new_user_page(State(state): State<AppState>, me: SignedIn) -> WebResult {
-    let admin = manager(&me)?;
-    let fields = state.usher.metadata_fields_for(&admin).await.map_err(|e| me.core_error(e))?;
-    let page = new_user_form(&me, &admin, &fields, &NewUserForm::blank(), &FieldErrors::default());
+    let options = state.usher.user_form_options(&me.0).await.map_err(|e| me.core_error(e))?;
+    let page = new_user_form(&me, &options, &NewUserForm::blank(), &FieldErrors::default());
     Ok(render(StatusCode::OK, &page))
 }
 
@@ -216,16 +208,15 @@ pub async fn create_user(
     me: SignedIn,
     form: Result<Form<NewUserForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
     let form = me.accept(form)?;
-    let fields = state.usher.metadata_fields_for(&admin).await.map_err(|e| me.core_error(e))?;
-    let input = form.input(&fields);
-    let values = input.metadata.clone();
-    match state.usher.admin_create_user(&ctx, &admin, input).await {
+    let options = state.usher.user_form_options(&me.0).await.map_err(|e| me.core_error(e))?;
+    let fields = &options.metadata_fields;
+    let input = form.input(fields);
+    match state.usher.admin_create_user(&ctx, &me.0, input).await {
         Ok(created) => match created.invitation_link {
             Some(link) => {
                 let shown = details::Shown::InvitationLink(link);
-                details::show(&state, &me, &admin, created.user.id, shown, StatusCode::CREATED).await
+                details::show(&state, &me, &me.0, created.user.id, shown, StatusCode::CREATED).await
             }
             None => {
                 let done = if form.invite() == Invite::Email { "invited" } else { "created" };
@@ -235,22 +226,8 @@ pub async fn create_user(
         Err(e) => {
             let status =
                 if matches!(e, Error::Conflict(_)) { StatusCode::CONFLICT } else { StatusCode::UNPROCESSABLE_ENTITY };
-            // The service stops at bad user fields before it reads the custom
-            // ones: check those too, so every problem shows at once.
-            let e = match (e, &values) {
-                (Error::Invalid(mut invalid), Some(values))
-                    if !invalid.0.iter().any(|f| f.field.starts_with("metadata.")) =>
-                {
-                    if let Err(Error::Invalid(more)) = state.usher.validate_metadata(admin.org_id(), values, None).await
-                    {
-                        invalid.0.extend(more.0);
-                    }
-                    Error::Invalid(invalid)
-                }
-                (e, _) => e,
-            };
-            let errors = creation_errors(me.t(), &fields, e).map_err(|e| me.core_error(e))?;
-            Ok(render(status, &new_user_form(&me, &admin, &fields, &form, &errors)))
+            let errors = creation_errors(me.t(), fields, e).map_err(|e| me.core_error(e))?;
+            Ok(render(status, &new_user_form(&me, &options, &form, &errors)))
         }
     }
 }

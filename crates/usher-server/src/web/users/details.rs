@@ -15,8 +15,9 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_core::{
     Error,
+    access::policy,
     accounts::ProfileInput,
-    auth::Admin,
+    auth::Principal,
     store::{User, UserStatus},
     users::ResetMode,
 };
@@ -24,7 +25,7 @@ use uuid::Uuid;
 
 use super::{
     custom::{self, CustomInput, Typed},
-    manager, path, user_href,
+    path, user_href,
 };
 use crate::{
     app::AppState,
@@ -228,7 +229,7 @@ fn when(t: Tr, at: Option<DateTime<Utc>>, tz: usher_domain::TimeZone) -> String 
 pub async fn show(
     state: &AppState,
     me: &SignedIn,
-    admin: &Admin<'_>,
+    admin: &Principal,
     id: Uuid,
     shown: Shown,
     status: StatusCode,
@@ -240,7 +241,7 @@ pub async fn show(
 async fn show_with(
     state: &AppState,
     me: &SignedIn,
-    admin: &Admin<'_>,
+    admin: &Principal,
     id: Uuid,
     typed: Option<(&UserForm, &FieldErrors)>,
     shown: Shown,
@@ -281,7 +282,7 @@ async fn show_with(
             (t.get("profile.last_login").into_owned(), when(t, user.last_login_at, tz)),
             (t.get("profile.password_changed").into_owned(), when(t, user.password_changed_at, tz)),
         ],
-        can_manage: admin.may_manage(&user).is_ok(),
+        can_manage: policy::may_manage(admin, &user),
         is_self: user.id == me.0.user.id,
         inputs: vec![
             Input::new(t, "first_name", "profile.first_name", &f.first_name).errors(errors),
@@ -332,14 +333,14 @@ pub async fn user_page(
     id: Result<Path<Uuid>, PathRejection>,
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = path(&me, id)?;
-    show(&state, &me, &admin, id, done_notice(me.t(), q.done.as_deref()), StatusCode::OK).await
+    show(&state, &me, admin, id, done_notice(me.t(), q.done.as_deref()), StatusCode::OK).await
 }
 
 /// `POST /admin/users/{id}`: saves the profile and the custom fields, or shows
 /// them again with every problem next to its field (422), keeping what was typed.
-/// The custom fields are checked before anything changes (as the API does).
+/// Nothing changes unless every field is good (one core call, as the API makes).
 pub async fn save_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -347,40 +348,20 @@ pub async fn save_user(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<UserForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = path(&me, id)?;
     let form = me.accept(form)?;
     let core = |e| me.core_error(e);
-    let fields = state.usher.metadata_fields_for(&admin).await.map_err(core)?;
-    let checked = if fields.is_empty() {
-        Ok(None)
-    } else {
-        state.usher.check_user_metadata(&admin, id, &form.metadata.patch(&fields)).await.map(Some)
-    };
-    let invalid = match checked {
-        Ok(values) => match state.usher.admin_update_user(&ctx, &admin, id, form.input()).await {
-            Ok(user) => {
-                if let Some(values) = values {
-                    state.usher.set_user_metadata(&ctx, &admin, &user, values).await.map_err(core)?;
-                }
-                return Ok(see_other(&format!("{}?done=saved", user_href(id))));
-            }
-            Err(Error::Invalid(e)) => e.0,
-            Err(e) => return Err(core(e)),
-        },
-        Err(Error::Invalid(mut e)) => {
-            // The profile's own problems too, so every one shows at once.
-            let user = state.usher.user_details(&admin, id).await.map_err(core)?;
-            if let Err(more) = form.input().apply_to(user.profile) {
-                e.0.extend(more.0);
-            }
-            e.0
-        }
+    let fields = state.usher.metadata_fields_for(admin).await.map_err(core)?;
+    let patch = (!fields.is_empty()).then(|| form.metadata.patch(&fields));
+    let invalid = match state.usher.admin_update_user(&ctx, admin, id, form.input(), patch.as_ref()).await {
+        Ok(_) => return Ok(see_other(&format!("{}?done=saved", user_href(id)))),
+        Err(Error::Invalid(e)) => e.0,
         Err(e) => return Err(core(e)),
     };
     let errors = custom::translate(me.t(), &fields, &invalid);
     let typed = Some((&form, &errors));
-    show_with(&state, &me, &admin, id, typed, Shown::Nothing, StatusCode::UNPROCESSABLE_ENTITY).await
+    show_with(&state, &me, admin, id, typed, Shown::Nothing, StatusCode::UNPROCESSABLE_ENTITY).await
 }
 
 /// The outcome of an action: back to the page with its notice, or the page with
@@ -388,7 +369,7 @@ pub async fn save_user(
 async fn after(
     state: &AppState,
     me: &SignedIn,
-    admin: &Admin<'_>,
+    admin: &Principal,
     id: Uuid,
     result: Result<&'static str, Error>,
 ) -> WebResult {
@@ -410,11 +391,11 @@ pub async fn disable_user(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = path(&me, id)?;
     me.accept(form)?;
-    let result = state.usher.disable_user(&ctx, &admin, id).await.map(|_| "disabled");
-    after(&state, &me, &admin, id, result).await
+    let result = state.usher.disable_user(&ctx, admin, id).await.map(|_| "disabled");
+    after(&state, &me, admin, id, result).await
 }
 
 /// `POST /admin/users/{id}/enable`.
@@ -425,11 +406,11 @@ pub async fn enable_user(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = path(&me, id)?;
     me.accept(form)?;
-    let result = state.usher.enable_user(&ctx, &admin, id).await.map(|_| "enabled");
-    after(&state, &me, &admin, id, result).await
+    let result = state.usher.enable_user(&ctx, admin, id).await.map(|_| "enabled");
+    after(&state, &me, admin, id, result).await
 }
 
 /// `POST /admin/users/{id}/sessions/end`: signs the user out everywhere.
@@ -440,11 +421,11 @@ pub async fn end_sessions(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = path(&me, id)?;
     me.accept(form)?;
-    let result = state.usher.end_user_sessions(&ctx, &admin, id).await.map(|_| "sessions_ended");
-    after(&state, &me, &admin, id, result).await
+    let result = state.usher.end_user_sessions(&ctx, admin, id).await.map(|_| "sessions_ended");
+    after(&state, &me, admin, id, result).await
 }
 
 /// `POST /admin/users/{id}/password-reset` (`mode=temporary|link`): the
@@ -456,7 +437,7 @@ pub async fn reset_password(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = path(&me, id)?;
     let form = me.accept(form)?;
     let mode = match form.mode.as_str() {
@@ -464,14 +445,14 @@ pub async fn reset_password(
         "link" => ResetMode::Link,
         _ => return Err(me.error(StatusCode::BAD_REQUEST, "bad_request")),
     };
-    match state.usher.reset_password(&ctx, &admin, id, mode).await {
-        Ok(Some(password)) => show(&state, &me, &admin, id, Shown::TemporaryPassword(password), StatusCode::OK).await,
+    match state.usher.reset_password(&ctx, admin, id, mode).await {
+        Ok(Some(password)) => show(&state, &me, admin, id, Shown::TemporaryPassword(password), StatusCode::OK).await,
         Ok(None) => Ok(see_other(&format!("{}?done=link_sent", user_href(id)))),
         Err(Error::Invalid(e)) => {
             let disabled = e.0.iter().any(|f| f.code == "disabled");
             let key = if disabled { "user_admin.link_disabled" } else { "user_admin.no_email_for_link" };
             let problem = Shown::Problem(me.t().get(key).into_owned());
-            show(&state, &me, &admin, id, problem, StatusCode::UNPROCESSABLE_ENTITY).await
+            show(&state, &me, admin, id, problem, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(me.core_error(e)),
     }
@@ -483,13 +464,8 @@ pub async fn confirm_delete_page(
     me: SignedIn,
     id: Result<Path<Uuid>, PathRejection>,
 ) -> WebResult {
-    let admin = manager(&me)?;
     let id = path(&me, id)?;
-    let user = state.usher.user_details(&admin, id).await.map_err(|e| me.core_error(e))?;
-    admin.may_manage(&user).map_err(|e| me.core_error(e))?;
-    if user.id == me.0.user.id {
-        return Err(me.error(StatusCode::FORBIDDEN, "forbidden"));
-    }
+    let user = state.usher.user_to_delete(&me.0, id).await.map_err(|e| me.core_error(e))?;
     let page = DeletePage {
         l: me.layout("user_admin.delete_title", "users"),
         csrf: me.nav().csrf,
@@ -509,12 +485,12 @@ pub async fn delete_user(
     id: Result<Path<Uuid>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult<Response> {
-    let admin = manager(&me)?;
+    let admin = &me.0;
     let id = path(&me, id)?;
     me.accept(form)?;
-    match state.usher.delete_user(&ctx, &admin, id).await {
+    match state.usher.delete_user(&ctx, admin, id).await {
         Ok(()) => Ok(see_other("/admin/users?deleted=1")),
-        Err(e) => after(&state, &me, &admin, id, Err(e)).await,
+        Err(e) => after(&state, &me, admin, id, Err(e)).await,
     }
 }
 

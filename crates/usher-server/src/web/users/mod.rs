@@ -13,14 +13,8 @@ pub use create::{create_user, new_user_page};
 pub use details::{
     confirm_delete_page, delete_user, disable_user, enable_user, end_sessions, reset_password, save_user, user_page,
 };
-use usher_core::auth::Admin;
 
 use super::page::{SignedIn, WebResult};
-
-/// The caller's proof of managing users, or the "access denied" page.
-fn manager(me: &SignedIn) -> WebResult<Admin<'_>> {
-    me.0.user_manager().map_err(|_| me.error(StatusCode::FORBIDDEN, "forbidden"))
-}
 
 /// A path that does not hold the ids it should names no page.
 fn path<T>(me: &SignedIn, path: Result<Path<T>, PathRejection>) -> WebResult<T> {
