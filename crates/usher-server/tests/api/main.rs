@@ -4,6 +4,7 @@
 
 mod helpers;
 mod mailbox;
+mod matrix;
 
 mod access;
 mod audit;
