@@ -27,14 +27,39 @@ mod users;
 
 use axum::{
     Router,
-    routing::{get, post},
+    routing::{MethodRouter, get, post},
 };
 
 use crate::app::AppState;
 
 /// Every web UI route; `app.rs` merges it next to the API.
 pub fn router() -> Router<AppState> {
-    Router::new()
+    routes().router
+}
+
+/// The path of every web UI route, static assets included, from the same list
+/// as [`router`] (the authorization matrix test wants a row for each).
+pub fn paths() -> Vec<&'static str> {
+    routes().paths
+}
+
+/// A router that also remembers the paths it was given.
+struct Routes {
+    router: Router<AppState>,
+    paths: Vec<&'static str>,
+}
+
+impl Routes {
+    fn route(mut self, path: &'static str, methods: MethodRouter<AppState>) -> Self {
+        self.paths.push(path);
+        self.router = self.router.route(path, methods);
+        self
+    }
+}
+
+/// The one list of web routes.
+fn routes() -> Routes {
+    Routes { router: Router::new(), paths: Vec::new() }
         .route("/", get(auth::root))
         .route("/login", get(auth::login_page).post(auth::login))
         .route("/forgot-password", get(recovery::forgot_page_get).post(recovery::forgot))

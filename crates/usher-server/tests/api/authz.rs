@@ -7,19 +7,16 @@ use std::collections::BTreeSet;
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_core::{RequestContext, accounts::NewAccount};
-use usher_domain::{Email, LoginName, Role, ShortText};
-use uuid::Uuid;
 
-use crate::helpers::{ADMIN_PASSWORD, Client, Res, TestApp, USER_PASSWORD};
-
-/// The callers, in the order of the table's columns.
-const WHO: [&str; 6] = ["anonymous", "user", "developer", "user_manager", "administrator", "app_owner"];
+use crate::{
+    helpers::{Res, TestApp, USER_PASSWORD},
+    matrix::{Fixtures, Matrix, WHO},
+};
 
 /// `A`: allowed (any answer but 401/403); `D`: denied (403, or 401 for anonymous).
 /// Columns: anonymous, User, Developer, User Manager, Administrator, App Owner
 /// (a User who owns the app the path names, and some app).
-const TABLE: &[(&str, &str, &str)] = &[
+pub const TABLE: &[(&str, &str, &str)] = &[
     ("GET", "/healthz", "AAAAAA"),
     ("GET", "/readyz", "AAAAAA"),
     // Sign-in and self-service recovery are public.
@@ -127,136 +124,63 @@ async fn documented(app: &TestApp) -> BTreeSet<(String, String)> {
     ops
 }
 
-/// What the table's rows need: fresh users, groups and apps made by a separate
-/// Administrator, so no call of the matrix depends on another.
-struct Fixtures<'a> {
-    app: &'a TestApp,
-    root: Client,
-    org: Uuid,
-    owner: String,
-    n: u32,
-}
-
-impl Fixtures<'_> {
-    fn next(&mut self) -> u32 {
-        self.n += 1;
-        self.n
-    }
-
-    /// A user without a password (no hashing: the matrix makes many).
-    async fn user(&mut self) -> String {
-        let n = self.next();
-        let account = NewAccount {
-            user_id: LoginName::parse(&format!("target{n}")).unwrap(),
-            email: Some(Email::parse(&format!("target{n}@example.org")).unwrap()),
-            first_name: ShortText::parse("first_name", "Target").unwrap(),
-            last_name: ShortText::parse("last_name", &n.to_string()).unwrap(),
-            roles: vec![Role::User],
-            password: None,
-        };
-        let user = self.app.usher.create_user(&RequestContext::default(), None, self.org, account).await.unwrap();
-        user.id.to_string()
-    }
-
-    async fn group(&mut self) -> String {
-        let n = self.next();
-        let res = self.root.post("/api/v1/groups", json!({ "name": format!("Group {n}") })).await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        res.body["id"].as_str().unwrap().to_owned()
-    }
-
-    /// An app owned by the App Owner caller.
-    async fn owned_app(&mut self) -> String {
-        let n = self.next();
-        let res = self.root.post("/api/v1/apps", json!({ "name": format!("App {n}"), "owners": [self.owner] })).await;
-        assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
-        res.body["id"].as_str().unwrap().to_owned()
-    }
-
-    /// The path with real ids for the resources it names.
-    async fn path(&mut self, template: &str) -> String {
-        let mut path = template.to_owned();
-        if template.starts_with("/api/v1/users/{id}") {
-            path = path.replacen("{id}", &self.user().await, 1);
-        } else if template.starts_with("/api/v1/groups/{id}") {
-            let group = self.group().await;
-            if template.contains("{user_id}") {
-                let user = self.user().await;
-                let res = self.root.post(&format!("/api/v1/groups/{group}/members"), json!({ "user_id": user })).await;
-                assert_eq!(res.status, StatusCode::NO_CONTENT, "{}", res.body);
-                path = path.replacen("{user_id}", &user, 1);
-            }
-            path = path.replacen("{id}", &group, 1);
-        } else if template.starts_with("/api/v1/apps/{id}") {
-            path = path.replacen("{id}", &self.owned_app().await, 1);
+/// A body good enough to reach the authorization check.
+pub async fn body(fx: &mut Fixtures<'_>, method: &str, template: &str) -> Option<Value> {
+    let n = fx.next();
+    let token = json!({ "description": "matrix", "scopes": ["read"] });
+    let body = match (method, template) {
+        ("GET", _) => return None,
+        ("POST", "/api/v1/auth/login") => json!({ "login": "nobody", "password": "not the password" }),
+        // Neither code nor recovery code: refused as input, after no authentication.
+        ("POST", "/api/v1/auth/login/mfa") => json!({ "ticket": "no-ticket" }),
+        ("POST", "/api/v1/me/mfa/totp/confirm") => json!({ "code": "000000" }),
+        ("DELETE", "/api/v1/me/mfa/totp") | ("POST", "/api/v1/me/mfa/recovery-codes") => {
+            json!({ "password": "not the password" })
         }
-        // Anything else (token and invitation ids, link tokens) need not exist:
-        // the check comes before the lookup.
-        while let Some(start) = path.find('{') {
-            let end = path[start..].find('}').map_or(path.len(), |e| start + e + 1);
-            path.replace_range(start..end, &Uuid::now_v7().to_string());
+        ("POST", "/api/v1/auth/password-reset") => json!({ "login": format!("nobody{n}") }),
+        ("POST", "/api/v1/auth/password-reset/complete") => {
+            json!({ "token": "not-a-token", "new_password": USER_PASSWORD })
         }
-        path
-    }
-
-    /// A body good enough to reach the authorization check.
-    async fn body(&mut self, method: &str, template: &str) -> Option<Value> {
-        let n = self.next();
-        let token = json!({ "description": "matrix", "scopes": ["read"] });
-        let body = match (method, template) {
-            ("GET", _) => return None,
-            ("POST", "/api/v1/auth/login") => json!({ "login": "nobody", "password": "not the password" }),
-            // Neither code nor recovery code: refused as input, after no authentication.
-            ("POST", "/api/v1/auth/login/mfa") => json!({ "ticket": "no-ticket" }),
-            ("POST", "/api/v1/me/mfa/totp/confirm") => json!({ "code": "000000" }),
-            ("DELETE", "/api/v1/me/mfa/totp") | ("POST", "/api/v1/me/mfa/recovery-codes") => {
-                json!({ "password": "not the password" })
-            }
-            ("POST", "/api/v1/auth/password-reset") => json!({ "login": format!("nobody{n}") }),
-            ("POST", "/api/v1/auth/password-reset/complete") => {
-                json!({ "token": "not-a-token", "new_password": USER_PASSWORD })
-            }
-            ("POST", "/api/v1/invitations") => json!({ "email": format!("invitee{n}@example.org"), "send": false }),
-            ("POST", "/api/v1/invitations/{id}/accept") => json!({
-                "user_id": format!("new{n}"), "first_name": "New", "last_name": "User", "password": USER_PASSWORD,
-            }),
-            ("PATCH", "/api/v1/me") => json!({ "company": "Matrix" }),
-            ("PUT", "/api/v1/me/password") => {
-                json!({ "current_password": "not the password", "new_password": "Quartz-Lantern-Orbit-93" })
-            }
-            ("POST", "/api/v1/me/tokens" | "/api/v1/users/{id}/tokens") => token,
-            ("PATCH", "/api/v1/me/tokens/{id}") => json!({ "description": "renamed" }),
-            ("POST", "/api/v1/users") => {
-                json!({ "user_id": format!("made{n}"), "first_name": "Made", "last_name": "Here" })
-            }
-            ("PATCH", "/api/v1/users/{id}") => json!({ "company": "Matrix" }),
-            ("POST", "/api/v1/users/{id}/password-reset") => json!({ "mode": "temporary" }),
-            ("PUT", "/api/v1/users/{id}/roles") => json!({ "roles": [{ "role": "developer" }] }),
-            ("POST", "/api/v1/groups") => json!({ "name": format!("New group {n}") }),
-            ("PATCH", "/api/v1/groups/{id}") => json!({ "description": "changed" }),
-            ("PUT", "/api/v1/groups/{id}/members") => json!({ "user_ids": [] }),
-            ("POST", "/api/v1/groups/{id}/members") => json!({ "user_id": self.user().await }),
-            ("POST", "/api/v1/apps") => json!({ "name": format!("New app {n}") }),
-            ("PATCH", "/api/v1/apps/{id}") => json!({ "description": "changed" }),
-            ("PUT", "/api/v1/apps/{id}/groups") => json!({ "group_ids": [] }),
-            ("PUT", settings) if settings.starts_with("/api/v1/settings/") => {
-                let res = self.root.get(settings).await;
-                assert_eq!(res.status, StatusCode::OK, "{settings}: {}", res.body);
-                res.body
-            }
-            ("POST", "/api/v1/settings/invitation-template/preview") => {
-                self.root.get("/api/v1/settings/invitation-template").await.body
-            }
-            ("DELETE", _) => return None,
-            _ => json!({}),
-        };
-        Some(body)
-    }
+        ("POST", "/api/v1/invitations") => json!({ "email": format!("invitee{n}@example.org"), "send": false }),
+        ("POST", "/api/v1/invitations/{id}/accept") => json!({
+            "user_id": format!("new{n}"), "first_name": "New", "last_name": "User", "password": USER_PASSWORD,
+        }),
+        ("PATCH", "/api/v1/me") => json!({ "company": "Matrix" }),
+        ("PUT", "/api/v1/me/password") => {
+            json!({ "current_password": "not the password", "new_password": "Quartz-Lantern-Orbit-93" })
+        }
+        ("POST", "/api/v1/me/tokens" | "/api/v1/users/{id}/tokens") => token,
+        ("PATCH", "/api/v1/me/tokens/{id}") => json!({ "description": "renamed" }),
+        ("POST", "/api/v1/users") => {
+            json!({ "user_id": format!("made{n}"), "first_name": "Made", "last_name": "Here" })
+        }
+        ("PATCH", "/api/v1/users/{id}") => json!({ "company": "Matrix" }),
+        ("POST", "/api/v1/users/{id}/password-reset") => json!({ "mode": "temporary" }),
+        ("PUT", "/api/v1/users/{id}/roles") => json!({ "roles": [{ "role": "developer" }] }),
+        ("POST", "/api/v1/groups") => json!({ "name": format!("New group {n}") }),
+        ("PATCH", "/api/v1/groups/{id}") => json!({ "description": "changed" }),
+        ("PUT", "/api/v1/groups/{id}/members") => json!({ "user_ids": [] }),
+        ("POST", "/api/v1/groups/{id}/members") => json!({ "user_id": fx.user().await }),
+        ("POST", "/api/v1/apps") => json!({ "name": format!("New app {n}") }),
+        ("PATCH", "/api/v1/apps/{id}") => json!({ "description": "changed" }),
+        ("PUT", "/api/v1/apps/{id}/groups") => json!({ "group_ids": [] }),
+        ("PUT", settings) if settings.starts_with("/api/v1/settings/") => {
+            let res = fx.root.get(settings).await;
+            assert_eq!(res.status, StatusCode::OK, "{settings}: {}", res.body);
+            res.body
+        }
+        ("POST", "/api/v1/settings/invitation-template/preview") => {
+            fx.root.get("/api/v1/settings/invitation-template").await.body
+        }
+        ("DELETE", _) => return None,
+        _ => json!({}),
+    };
+    Some(body)
 }
 
 /// A refusal of the caller: 403, or 401 because nobody (or no valid token) is
 /// signed in. Other 401s (a wrong password or code) are answers, not refusals.
-fn denied(res: &Res) -> bool {
+pub fn denied(res: &Res) -> bool {
     let kind = res.body["type"].as_str().unwrap_or("");
     res.status == StatusCode::FORBIDDEN
         || (res.status == StatusCode::UNAUTHORIZED
@@ -266,29 +190,7 @@ fn denied(res: &Res) -> bool {
 #[tokio::test]
 async fn every_endpoint_allows_and_denies_every_role_as_the_table_says() {
     let app = TestApp::spawn().await;
-    let org = app.usher.organization(None).await.unwrap().unwrap().id;
-    app.create_user("root", Some("root@example.org"), ADMIN_PASSWORD, &[Role::Administrator]).await;
-    let root = app.signed_in("root", ADMIN_PASSWORD).await;
-    let logins = [
-        ("ursula", Role::User),
-        ("devon", Role::Developer),
-        ("manon", Role::UserManager),
-        ("ada", Role::Administrator),
-        ("owen", Role::User),
-    ];
-    let mut owner = String::new();
-    for (login, role) in logins {
-        let user = app.create_user(login, Some(&format!("{login}@example.org")), USER_PASSWORD, &[role]).await;
-        if login == "owen" {
-            owner = user.id.to_string();
-        }
-    }
-    let mut fx = Fixtures { app: &app, root, org, owner, n: 0 };
-    fx.owned_app().await;
-    let mut clients = vec![app.client()];
-    for (login, _) in logins {
-        clients.push(app.signed_in(login, USER_PASSWORD).await);
-    }
+    let mut m = Matrix::new(&app).await;
 
     let documented = documented(&app).await;
     let table: BTreeSet<(String, String)> = TABLE.iter().map(|(m, p, _)| ((*m).to_owned(), (*p).to_owned())).collect();
@@ -302,9 +204,9 @@ async fn every_endpoint_allows_and_denies_every_role_as_the_table_says() {
     for (method, template, expected) in TABLE {
         assert_eq!(expected.len(), WHO.len(), "{method} {template}");
         for (i, want) in expected.chars().enumerate() {
-            let path = fx.path(template).await;
-            let body = fx.body(method, template).await;
-            let res = clients[i].send(Method::from_bytes(method.as_bytes()).unwrap(), &path, body).await;
+            let path = m.fx.path(template).await;
+            let body = body(&mut m.fx, method, template).await;
+            let res = m.callers[i].client.send(Method::from_bytes(method.as_bytes()).unwrap(), &path, body).await;
             let got = if denied(&res) { 'D' } else { 'A' };
             if got != want {
                 wrong.push(format!(
@@ -316,8 +218,7 @@ async fn every_endpoint_allows_and_denies_every_role_as_the_table_says() {
                 wrong.push(format!("{method} {template} as anonymous: expected 401, got {}", res.status));
             }
             if i > 0 && ENDS_SESSION.contains(&(*method, *template)) {
-                let login = logins[i - 1].0;
-                clients[i] = app.signed_in(login, USER_PASSWORD).await;
+                m.sign_in_again(i).await;
             }
         }
     }

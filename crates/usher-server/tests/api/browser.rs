@@ -16,7 +16,7 @@ use tokio::{
 };
 use usher_domain::{PasswordPolicy, Role};
 
-use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir};
+use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir, hidden};
 
 mod access;
 mod directory;
@@ -296,13 +296,6 @@ async fn browser_the_setup_link_creates_an_administrator_who_applies_a_policy_pr
 
 fn http() -> reqwest::Client {
     reqwest::Client::builder().cookie_store(true).redirect(Policy::none()).build().unwrap()
-}
-
-/// The value of a hidden input in a page.
-fn hidden(html: &str, name: &str) -> String {
-    let marker = format!("name=\"{name}\" value=\"");
-    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
-    html[start..].split('"').next().unwrap().to_owned()
 }
 
 async fn page(c: &reqwest::Client, url: String) -> (StatusCode, String) {

@@ -162,7 +162,11 @@ impl TestApp {
     }
 
     pub async fn signed_in(&self, login: &str, password: &str) -> Client {
-        let mut client = self.client();
+        self.sign_in(self.client(), login, password).await
+    }
+
+    /// Signs `client` in through the API (its session also opens the web pages).
+    pub async fn sign_in(&self, mut client: Client, login: &str, password: &str) -> Client {
         let res = client.post("/api/v1/auth/login", json!({ "login": login, "password": password })).await;
         assert_eq!(res.status, StatusCode::OK, "sign-in of {login}: {}", res.body);
         client
@@ -212,7 +216,22 @@ pub struct Client {
 
 impl Client {
     pub fn new(base: &str) -> Self {
-        let http = reqwest::Client::builder().cookie_store(true).user_agent("usher-tests/1.0").build().unwrap();
+        Self::with_redirects(base, reqwest::redirect::Policy::default())
+    }
+
+    /// A client that reports redirects instead of following them, to see
+    /// where a web page sends its visitor (e.g. to sign in).
+    pub fn not_following(base: &str) -> Self {
+        Self::with_redirects(base, reqwest::redirect::Policy::none())
+    }
+
+    fn with_redirects(base: &str, policy: reqwest::redirect::Policy) -> Self {
+        let http = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(policy)
+            .user_agent("usher-tests/1.0")
+            .build()
+            .unwrap();
         Self { http, base: base.to_owned(), csrf: None }
     }
 
@@ -256,6 +275,12 @@ impl Client {
         self.send(Method::PUT, path, Some(body)).await
     }
 
+    /// Posts an HTML form, as a browser does.
+    pub async fn form(&mut self, path: &str, fields: &[(String, String)]) -> Res {
+        let res = self.http.post(format!("{}{path}", self.base)).form(fields).send().await.expect("request");
+        self.read(res).await
+    }
+
     /// A raw request with a body and content type of the test's choosing.
     pub async fn raw(&mut self, method: Method, path: &str, content_type: &str, body: Vec<u8>) -> Res {
         let mut req =
@@ -266,6 +291,13 @@ impl Client {
         let res = req.send().await.expect("request");
         self.read(res).await
     }
+}
+
+/// The value of a hidden input in a page.
+pub fn hidden(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).unwrap_or_else(|| panic!("no {name} in {html}")) + marker.len();
+    html[start..].split('"').next().unwrap().to_owned()
 }
 
 /// Where test artifacts (screenshots) go.

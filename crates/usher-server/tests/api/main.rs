@@ -4,6 +4,7 @@
 
 mod helpers;
 mod mailbox;
+mod matrix;
 
 mod access;
 mod audit;
@@ -13,6 +14,7 @@ mod authz;
 mod browser;
 mod database;
 mod directory;
+mod edges;
 mod errors;
 mod expiry;
 mod import;
@@ -31,3 +33,4 @@ mod sessions;
 mod setup;
 mod tokens;
 mod users;
+mod web_authz;
