@@ -38,7 +38,7 @@ const PAIRS: &[(&str, &str)] = &[
     // Groups.
     ("GET /api/v1/groups", "GET /admin/groups"),
     ("POST /api/v1/groups", "POST /admin/groups"),
-    ("GET /api/v1/groups/{id}/members", "GET /admin/groups/{id}"),
+    ("GET /api/v1/groups/{id}", "GET /admin/groups/{id}"),
     ("PATCH /api/v1/groups/{id}", "POST /admin/groups/{id}"),
     ("POST /api/v1/groups/{id}/members", "POST /admin/groups/{id}/members"),
     ("DELETE /api/v1/groups/{id}/members/{user_id}", "POST /admin/groups/{id}/members/{user_id}/remove"),

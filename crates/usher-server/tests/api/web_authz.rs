@@ -70,10 +70,10 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("/admin/invitations", "DDDAAD", "DDDAAD"),
     ("/admin/invitations/{id}/resend", "-", "DDDAAD"),
     ("/admin/invitations/{id}/withdraw", "-", "DDDAAD"),
-    // Groups: listed by whoever may list them (API: `GET /groups`); one
-    // group's page shows its members, which only people managers read.
+    // Groups: listed and read by whoever may list them (API: `GET /groups`,
+    // `GET /groups/{id}`); members and changes only for people managers.
     ("/admin/groups", "DDAAAA", "DDDAAD"),
-    ("/admin/groups/{id}", "DDDAAD", "DDDAAD"),
+    ("/admin/groups/{id}", "DDAAAA", "DDDAAD"),
     ("/admin/groups/{id}/members", "-", "DDDAAD"),
     ("/admin/groups/{id}/members/{user_id}/remove", "-", "DDDAAD"),
     ("/admin/groups/{id}/delete", "-", "DDDAAD"),
