@@ -18,12 +18,12 @@ use crate::{
     Error, RequestContext, Result, Usher,
     access::policy::{self, Manager, Operation},
     accounts::NewAccount,
-    audit::{Entry, action},
+    audit::{Entry, action, audit_event},
     auth::{LoginOutcome, Principal},
-    mail::{Mail, texts},
+    mail::{Mail, OutboxMessage, texts},
     passwords::{PasswordOwner, check_policy},
     secrets,
-    store::{Organization, Profile, StoreResult, User, UserStatus},
+    store::{AuditEvent, Organization, Profile, StoreResult, User, UserStatus},
 };
 
 /// Registration forms one invitation link may send per 15 minutes.
@@ -136,18 +136,56 @@ pub struct Acceptance {
 }
 
 /// Storage for this area; part of [`crate::Store`].
+/// An invitation to write, with what is written along with it.
+#[derive(Debug, Clone, Copy)]
+pub struct NewInvitation<'a> {
+    pub invitation: &'a Invitation,
+    pub now: DateTime<Utc>,
+    /// Close a pending invitation of the same address (re-inviting an account).
+    pub replace_pending: bool,
+    pub event: &'a AuditEvent,
+    pub mail: Option<&'a OutboxMessage>,
+}
+
+/// An invitation made but not yet written (see [`Usher::prepare_invitation`]).
+pub(crate) struct PreparedInvitation {
+    invitation: Invitation,
+    link: String,
+    now: DateTime<Utc>,
+    event: AuditEvent,
+    mail: Option<OutboxMessage>,
+}
+
+impl PreparedInvitation {
+    pub(crate) fn to_write(&self) -> NewInvitation<'_> {
+        NewInvitation {
+            invitation: &self.invitation,
+            now: self.now,
+            replace_pending: self.invitation.user.is_some(),
+            event: &self.event,
+            mail: self.mail.as_ref(),
+        }
+    }
+
+    pub(crate) fn sends(&self) -> bool {
+        self.mail.is_some()
+    }
+
+    pub(crate) fn created(self) -> InvitationCreated {
+        let sent = self.mail.is_some();
+        InvitationCreated { invitation: self.invitation, link: self.link, sent }
+    }
+}
+
 #[async_trait]
 pub trait InvitationStore: Send + Sync {
     /// Inserts an invitation. Earlier invitations of the same address that have
     /// expired stop counting as pending; with `replace_pending`, so do pending
     /// ones. A pending invitation of the address left fails with
     /// `Conflict { constraint: "invitations_pending" }`.
-    async fn insert_invitation(
-        &self,
-        invitation: &Invitation,
-        now: DateTime<Utc>,
-        replace_pending: bool,
-    ) -> StoreResult<()>;
+    /// The audit entry and the email (when Usher sends the link) are written
+    /// in the same transaction.
+    async fn insert_invitation(&self, new: &NewInvitation<'_>) -> StoreResult<()>;
     /// An organization's invitations, newest first, older than `before`.
     async fn invitations_page(&self, org_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Invitation>>;
     async fn invitation(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Invitation>>;
@@ -206,6 +244,17 @@ fn conflict_pending() -> Error {
     Error::Conflict("a pending invitation to this email address exists; resend it instead".into())
 }
 
+/// The address to invite a user created without a password at.
+pub(crate) fn invitable(user: &User) -> Result<Email> {
+    if user.status != UserStatus::Invited {
+        return Err(Invalid::one("user", "not_invited", "This user has already set a password.").into());
+    }
+    let Some(email) = user.email.as_deref() else {
+        return Err(Invalid::one("email", "required", "This user has no email address to invite.").into());
+    };
+    Ok(Email::parse(email)?)
+}
+
 /// The rule of [`Usher::may_act_on_invitation`], with the account (if any) read.
 fn invitation_authority(admin: &Manager<'_>, invitation: &Invitation, user: Option<&User>) -> Result<()> {
     admin.may_grant(&invitation.roles)?;
@@ -259,13 +308,7 @@ impl Usher {
     ) -> Result<InvitationCreated> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         admin.may_manage(user)?;
-        if user.status != UserStatus::Invited {
-            return Err(Invalid::one("user", "not_invited", "This user has already set a password.").into());
-        }
-        let Some(email) = user.email.as_deref() else {
-            return Err(Invalid::one("email", "required", "This user has no email address to invite.").into());
-        };
-        let email = Email::parse(email)?;
+        let email = invitable(user)?;
         self.issue_invitation(ctx, admin, email, Some(user.id), user.roles.clone(), send).await
     }
 
@@ -278,6 +321,25 @@ impl Usher {
         roles: Vec<Role>,
         send: bool,
     ) -> Result<InvitationCreated> {
+        let prepared = self.prepare_invitation(ctx, admin, email, user, roles, send).await?;
+        self.store.insert_invitation(&prepared.to_write()).await.map_err(map_insert)?;
+        if prepared.sends() {
+            self.mail_written();
+        }
+        Ok(prepared.created())
+    }
+
+    /// An invitation with its audit entry and, with `send`, its email, ready
+    /// to be written in one transaction.
+    pub(crate) async fn prepare_invitation(
+        &self,
+        ctx: &RequestContext,
+        admin: &Manager<'_>,
+        email: Email,
+        user: Option<Uuid>,
+        roles: Vec<Role>,
+        send: bool,
+    ) -> Result<PreparedInvitation> {
         let now = Utc::now();
         let secret = secrets::random_secret()?;
         let invitation = Invitation {
@@ -296,38 +358,32 @@ impl Usher {
             accepted_user: None,
             withdrawn_at: None,
         };
-        self.store.insert_invitation(&invitation, now, user.is_some()).await.map_err(map_insert)?;
         let link = self.invitation_link(&secret);
-        if send {
-            self.send_invitation(admin, &invitation, &link).await?;
-        }
+        let mail = if send { Some(self.invitation_mail(admin, &invitation, &link).await?) } else { None };
         let details = json!({ "invitation_id": invitation.id, "email": invitation.email, "sent": send,
             "roles": invitation.roles, "existing_user": user.is_some() });
-        self.audit(
-            ctx,
-            Entry {
-                org_id: admin.org_id(),
-                action: action::INVITATION_CREATED,
-                actor: Some(admin.user()),
-                target: None,
-                details,
-            },
-        )
-        .await?;
-        Ok(InvitationCreated { invitation, link, sent: send })
+        let entry = Entry {
+            org_id: admin.org_id(),
+            action: action::INVITATION_CREATED,
+            actor: Some(admin.user()),
+            target: None,
+            details,
+        };
+        let event = audit_event(ctx, entry);
+        Ok(PreparedInvitation { invitation, link, now, event, mail })
     }
 
     fn invitation_link(&self, secret: &str) -> String {
         format!("{}/register/{secret}", self.config.base_url)
     }
 
-    async fn send_invitation(&self, admin: &Manager<'_>, invitation: &Invitation, link: &str) -> Result<()> {
+    async fn invitation_mail(&self, admin: &Manager<'_>, invitation: &Invitation, link: &str) -> Result<OutboxMessage> {
         let template = self.invitation_template(admin.org_id(), admin.user().profile.language).await?;
         let org = self.store.invitation_organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
         let expires = texts::when(invitation.expires_at, admin.user().profile.timezone);
         let (subject, text) =
             template.render(link, &org.name, &admin.user().display_name(), &invitation.email, &expires);
-        self.queue_mail(admin.org_id(), Mail { to: invitation.email.clone(), subject, text }).await
+        Ok(OutboxMessage::new(admin.org_id(), Mail { to: invitation.email.clone(), subject, text }))
     }
 
     /// The organization's invitations, newest first (scope `users:read`).
@@ -420,7 +476,9 @@ impl Usher {
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         let link = self.invitation_link(&secret);
         if send {
-            self.send_invitation(admin, &invitation, &link).await?;
+            let mail = self.invitation_mail(admin, &invitation, &link).await?;
+            self.store.insert_mail(&mail).await?;
+            self.mail_written();
         }
         let details = json!({ "invitation_id": id, "email": invitation.email, "sent": send });
         self.audit(

@@ -16,7 +16,6 @@ use crate::{
     access::policy::{self, Operation},
     audit::{Entry, action},
     auth::Principal,
-    store::User,
 };
 
 /// A user's custom metadata values by field name.
@@ -309,16 +308,6 @@ impl Usher {
     pub async fn validate_metadata(&self, org_id: Uuid, input: &Metadata, base: Option<&Metadata>) -> Result<Metadata> {
         let fields = self.metadata_fields(org_id).await?;
         Ok(apply_values(&fields, input, base)?)
-    }
-
-    /// Saves a user's (already validated) metadata values and their search entries.
-    pub(crate) async fn store_user_metadata(&self, user: &User, values: &Metadata) -> Result<()> {
-        if &user.metadata == values {
-            return Ok(());
-        }
-        let entries = search_entries(values);
-        self.store.set_user_metadata(user.org_id, user.id, None, values, &entries, Utc::now()).await?;
-        Ok(())
     }
 }
 

@@ -123,6 +123,27 @@ pub struct NewUser {
     pub created_at: DateTime<Utc>,
 }
 
+impl NewUser {
+    /// The user as the store will hold them once inserted.
+    pub fn to_user(&self, metadata: crate::metadata::Metadata) -> User {
+        User {
+            id: self.id,
+            org_id: self.org_id,
+            user_id: self.user_id.clone(),
+            email: self.email.clone(),
+            profile: self.profile.clone(),
+            status: self.status,
+            roles: self.roles.clone(),
+            must_change_password: false,
+            password_changed_at: self.password_hash.as_ref().map(|_| self.created_at),
+            created_at: self.created_at,
+            updated_at: self.created_at,
+            last_login_at: None,
+            metadata,
+        }
+    }
+}
+
 /// A server-side session; the browser holds the secret, the store its digest.
 #[derive(Debug, Clone)]
 pub struct Session {

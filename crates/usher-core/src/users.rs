@@ -40,6 +40,18 @@ pub trait UserAdminStore: Send + Sync {
     /// Enabling makes the user `active`, or `invited` when they have no password.
     async fn set_user_status(&self, org_id: Uuid, user: Uuid, disable: bool, at: DateTime<Utc>) -> StoreResult<u64>;
 
+    /// Inserts a user made by an administrator with their roles, custom
+    /// metadata values (and search entries), the audit entry and, when given,
+    /// their invitation (with its own audit entry and email), in one
+    /// transaction: a failing invitation leaves no user behind.
+    async fn create_user(
+        &self,
+        user: &NewUser,
+        metadata: Option<(&Metadata, &[(String, String)])>,
+        event: &AuditEvent,
+        invitation: Option<&crate::invitations::NewInvitation<'_>>,
+    ) -> StoreResult<()>;
+
     /// Deletes a user of `org_id` with everything that cascades (roles, sessions,
     /// tokens, password history, memberships); the audit log keeps its entries.
     /// Same last-Administrator rule as [`UserAdminStore::set_user_status`]. The
@@ -290,19 +302,37 @@ impl Usher {
             password_hash: None,
             created_at: Utc::now(),
         };
-        self.store.insert_user(&new).await?;
-        let mut user = self.store.user(new.id).await?.ok_or(Error::NotFound)?;
-        if let Some(m) = &metadata {
-            self.store_user_metadata(&user, m).await?;
-            user.metadata = m.clone();
-        }
+        let user = new.to_user(metadata.clone().unwrap_or_default());
         let details =
             json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles, "metadata": user.metadata });
-        self.audit_admin(ctx, admin, action::USER_CREATED, &user, details).await?;
-        let invitation_link = match input.invite {
+        let entry = Entry {
+            org_id: admin.org_id(),
+            action: action::USER_CREATED,
+            actor: Some(admin.user()),
+            target: Some(&user),
+            details,
+        };
+        let event = audit_event(ctx, entry);
+        let invitation = match input.invite {
             Invite::No => None,
-            Invite::Email => self.invite_user(ctx, p, &user, true).await.map(|_| None)?,
-            Invite::Link => Some(self.invite_user(ctx, p, &user, false).await?.link),
+            how => {
+                let email = crate::invitations::invitable(&user)?;
+                let roles = user.roles.clone();
+                Some(self.prepare_invitation(ctx, admin, email, Some(user.id), roles, how == Invite::Email).await?)
+            }
+        };
+        let entries = metadata.as_ref().map(crate::metadata::search_entries);
+        let values = metadata.as_ref().zip(entries.as_deref());
+        let write = invitation.as_ref().map(|i| i.to_write());
+        self.store.create_user(&new, values, &event, write.as_ref()).await?;
+        let user = self.store.user(new.id).await?.ok_or(Error::NotFound)?;
+        let invitation_link = match invitation {
+            Some(i) if i.sends() => {
+                self.mail_written();
+                None
+            }
+            Some(i) => Some(i.created().link),
+            None => None,
         };
         Ok(CreatedUser { user, invitation_link })
     }

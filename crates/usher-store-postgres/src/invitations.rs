@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, postgres::PgRow};
 use usher_core::{
-    invitations::{Invitation, InvitationStore},
+    invitations::{Invitation, InvitationStore, NewInvitation},
     store::{Organization, Profile, StoreError, StoreResult},
 };
 use usher_domain::Role;
@@ -64,40 +64,11 @@ fn role_text(invitation: &Invitation) -> String {
 
 #[async_trait]
 impl InvitationStore for PostgresStore {
-    async fn insert_invitation(&self, i: &Invitation, now: DateTime<Utc>, replace_pending: bool) -> StoreResult<()> {
+    async fn insert_invitation(&self, new: &NewInvitation<'_>) -> StoreResult<()> {
         // Two invitations of one address: the second insert waits for the first
         // and then hits the pending index.
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(
-            "UPDATE invitations SET closed_at = $1, \
-             withdrawn_at = CASE WHEN expires_at > $1 THEN $1 ELSE withdrawn_at END \
-             WHERE org_id = $2 AND email_key = $3 AND closed_at IS NULL AND (expires_at <= $1 OR $4)",
-        )
-        .bind(now)
-        .bind(i.org_id)
-        .bind(&i.email_key)
-        .bind(replace_pending)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO invitations (id, org_id, email, email_key, user_id, roles, invited_by, invited_by_name, \
-             digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(i.id)
-        .bind(i.org_id)
-        .bind(&i.email)
-        .bind(&i.email_key)
-        .bind(i.user)
-        .bind(role_text(i))
-        .bind(i.invited_by)
-        .bind(&i.invited_by_name)
-        .bind(&i.digest)
-        .bind(i.created_at)
-        .bind(i.expires_at)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_pending)?;
+        insert_invitation_on(&mut tx, new).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -316,4 +287,48 @@ impl InvitationStore for PostgresStore {
         tx.commit().await.map_err(map_err)?;
         Ok(user)
     }
+}
+
+/// Inserts an invitation with its audit entry and email, inside a transaction
+/// (see `InvitationStore::insert_invitation`).
+pub(crate) async fn insert_invitation_on(
+    tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
+    new: &NewInvitation<'_>,
+) -> StoreResult<()> {
+    let (i, now, replace_pending) = (new.invitation, new.now, new.replace_pending);
+    sqlx::query(
+        "UPDATE invitations SET closed_at = $1, \
+         withdrawn_at = CASE WHEN expires_at > $1 THEN $1 ELSE withdrawn_at END \
+         WHERE org_id = $2 AND email_key = $3 AND closed_at IS NULL AND (expires_at <= $1 OR $4)",
+    )
+    .bind(now)
+    .bind(i.org_id)
+    .bind(&i.email_key)
+    .bind(replace_pending)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    sqlx::query(
+        "INSERT INTO invitations (id, org_id, email, email_key, user_id, roles, invited_by, invited_by_name, \
+         digest, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+    )
+    .bind(i.id)
+    .bind(i.org_id)
+    .bind(&i.email)
+    .bind(&i.email_key)
+    .bind(i.user)
+    .bind(role_text(i))
+    .bind(i.invited_by)
+    .bind(&i.invited_by_name)
+    .bind(&i.digest)
+    .bind(i.created_at)
+    .bind(i.expires_at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_pending)?;
+    super::append_audit_on(&mut **tx, new.event).await?;
+    if let Some(mail) = new.mail {
+        super::mail::insert_mail_on(&mut **tx, mail).await?;
+    }
+    Ok(())
 }

@@ -330,34 +330,9 @@ impl DirectoryStore for SqliteStore {
         at: DateTime<Utc>,
     ) -> StoreResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        let done = sqlx::query("UPDATE users SET metadata = ?1, updated_at = ?2 WHERE id = ?3 AND org_id = ?4")
-            .bind(Value::Object(values.clone()).to_string())
-            .bind(at)
-            .bind(user)
-            .bind(org_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if done.rows_affected() == 0 {
-            return Err(usher_core::StoreError::NotFound);
-        }
+        write_metadata_on(&mut tx, org_id, user, values, entries, at).await?;
         if let Some(profile) = profile {
             super::write_profile(&mut *tx, user, profile, at).await?;
-        }
-        sqlx::query("DELETE FROM user_metadata WHERE user_id = ?")
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        for (field, value_key) in entries {
-            sqlx::query("INSERT INTO user_metadata (user_id, org_id, field, value_key) VALUES (?, ?, ?, ?)")
-                .bind(user)
-                .bind(org_id)
-                .bind(field)
-                .bind(value_key)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
         }
         tx.commit().await.map_err(map_err)
     }
@@ -636,4 +611,38 @@ fn existing_from_row(r: &SqliteRow) -> Result<ExistingUser, sqlx::Error> {
         metadata: metadata_from_row(r)?,
         password_hash: r.try_get("password_hash")?,
     })
+}
+
+/// Replaces a user's custom metadata values and their search entries, inside a transaction.
+pub(crate) async fn write_metadata_on(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    org_id: Uuid,
+    user: Uuid,
+    values: &Metadata,
+    entries: &[(String, String)],
+    at: DateTime<Utc>,
+) -> StoreResult<()> {
+    let done = sqlx::query("UPDATE users SET metadata = ?1, updated_at = ?2 WHERE id = ?3 AND org_id = ?4")
+        .bind(Value::Object(values.clone()).to_string())
+        .bind(at)
+        .bind(user)
+        .bind(org_id)
+        .execute(&mut **tx)
+        .await
+        .map_err(map_err)?;
+    if done.rows_affected() == 0 {
+        return Err(usher_core::StoreError::NotFound);
+    }
+    sqlx::query("DELETE FROM user_metadata WHERE user_id = ?").bind(user).execute(&mut **tx).await.map_err(map_err)?;
+    for (field, value_key) in entries {
+        sqlx::query("INSERT INTO user_metadata (user_id, org_id, field, value_key) VALUES (?, ?, ?, ?)")
+            .bind(user)
+            .bind(org_id)
+            .bind(field)
+            .bind(value_key)
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
 }

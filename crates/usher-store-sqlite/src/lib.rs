@@ -212,43 +212,7 @@ impl Store for SqliteStore {
 
     async fn insert_user(&self, u: &NewUser) -> StoreResult<()> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, phone, \
-             contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at, \
-             first_name_key, last_name_key) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(u.id)
-        .bind(u.org_id)
-        .bind(&u.user_id)
-        .bind(&u.user_id_key)
-        .bind(&u.email)
-        .bind(&u.email_key)
-        .bind(&u.profile.first_name)
-        .bind(&u.profile.last_name)
-        .bind(&u.profile.phone)
-        .bind(&u.profile.contact_person)
-        .bind(&u.profile.company)
-        .bind(u.profile.language.code())
-        .bind(u.profile.timezone.name())
-        .bind(u.status.as_str())
-        .bind(&u.password_hash)
-        .bind(u.password_hash.as_ref().map(|_| u.created_at))
-        .bind(u.created_at)
-        .bind(u.created_at)
-        .bind(usher_domain::fold(u.profile.first_name.as_deref().unwrap_or("")))
-        .bind(usher_domain::fold(u.profile.last_name.as_deref().unwrap_or("")))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        for role in &u.roles {
-            sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
-                .bind(u.id)
-                .bind(role.as_str())
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
-        }
+        insert_user_on(&mut tx, u).await?;
         tx.commit().await.map_err(map_err)
     }
 
@@ -620,4 +584,46 @@ pub(crate) async fn write_profile<'e>(
     .await
     .map_err(map_err)?;
     if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+}
+
+/// Inserts a user with their roles, inside a transaction.
+pub(crate) async fn insert_user_on(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, u: &NewUser) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, phone, \
+         contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at, \
+         first_name_key, last_name_key) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+    )
+    .bind(u.id)
+    .bind(u.org_id)
+    .bind(&u.user_id)
+    .bind(&u.user_id_key)
+    .bind(&u.email)
+    .bind(&u.email_key)
+    .bind(&u.profile.first_name)
+    .bind(&u.profile.last_name)
+    .bind(&u.profile.phone)
+    .bind(&u.profile.contact_person)
+    .bind(&u.profile.company)
+    .bind(u.profile.language.code())
+    .bind(u.profile.timezone.name())
+    .bind(u.status.as_str())
+    .bind(&u.password_hash)
+    .bind(u.password_hash.as_ref().map(|_| u.created_at))
+    .bind(u.created_at)
+    .bind(u.created_at)
+    .bind(usher_domain::fold(u.profile.first_name.as_deref().unwrap_or("")))
+    .bind(usher_domain::fold(u.profile.last_name.as_deref().unwrap_or("")))
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    for role in &u.roles {
+        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
+            .bind(u.id)
+            .bind(role.as_str())
+            .execute(&mut **tx)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
 }

@@ -6,8 +6,10 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use usher_core::{
+    invitations::NewInvitation,
     mail::OutboxMessage,
-    store::{AuditEvent, Session, StoreError, StoreResult, User},
+    metadata::Metadata,
+    store::{AuditEvent, NewUser, Session, StoreError, StoreResult, User},
     users::{LAST_ADMINISTRATOR, UserAdminStore},
 };
 use usher_domain::Role;
@@ -98,6 +100,26 @@ impl UserAdminStore for SqliteStore {
         };
         tx.commit().await.map_err(map_err)?;
         Ok(ended)
+    }
+
+    async fn create_user(
+        &self,
+        user: &NewUser,
+        metadata: Option<(&Metadata, &[(String, String)])>,
+        event: &AuditEvent,
+        invitation: Option<&NewInvitation<'_>>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        super::insert_user_on(&mut tx, user).await?;
+        if let Some((values, entries)) = metadata {
+            super::directory::write_metadata_on(&mut tx, user.org_id, user.id, values, entries, user.created_at)
+                .await?;
+        }
+        super::append_audit_on(&mut *tx, event).await?;
+        if let Some(invitation) = invitation {
+            super::invitations::insert_invitation_on(&mut tx, invitation).await?;
+        }
+        tx.commit().await.map_err(map_err)
     }
 
     async fn delete_user(
