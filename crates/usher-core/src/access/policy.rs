@@ -273,29 +273,32 @@ pub fn grantable_roles(principal: &Principal) -> Vec<Role> {
 /// what the services enforce.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Capabilities {
-    /// Users, invitations, roles and groups administration.
-    pub manage_users: bool,
-    /// The settings pages and the audit log.
-    pub manage_settings: bool,
-    pub read_audit: bool,
-    /// May give (and take) the Administrator role, and act on Administrators.
-    pub manage_administrators: bool,
-    /// May read the custom metadata fields and the invitation template.
-    pub read_people_settings: bool,
-    /// May list all apps.
-    pub list_apps: bool,
+    /// Users and invitations.
+    pub users: bool,
+    /// The list of groups (App Owners of an app may list them too, from their app).
+    pub groups: bool,
+    /// The list of all apps.
+    pub apps: bool,
+    /// Password, token and two-step settings.
+    pub settings: bool,
+    /// The custom metadata fields and the invitation template (read at least).
+    pub people_settings: bool,
+    pub audit: bool,
+    /// Holds the Administrator role's powers: acts on Administrators, gives the role.
+    pub administrator: bool,
 }
 
 impl Capabilities {
     pub fn of(principal: &Principal) -> Self {
+        let may = |op| permits(principal, op);
         Self {
-            manage_users: permits(principal, Operation::ManageUsers) || permits(principal, Operation::ReadUsers),
-            manage_settings: permits(principal, Operation::ChangeSettings)
-                || permits(principal, Operation::ReadSettings),
-            read_audit: permits(principal, Operation::ReadAudit),
-            manage_administrators: Manager(principal).may_grant(&[Role::Administrator]).is_ok(),
-            read_people_settings: permits(principal, Operation::ReadMetadataFields),
-            list_apps: permits(principal, Operation::ListApps),
+            users: may(Operation::ReadUsers),
+            groups: may(Operation::ListGroups),
+            apps: may(Operation::ListApps),
+            settings: may(Operation::ReadSettings),
+            people_settings: may(Operation::ReadMetadataFields),
+            audit: may(Operation::ReadAudit),
+            administrator: grantable_roles(principal).contains(&Role::Administrator),
         }
     }
 }

@@ -42,9 +42,8 @@ pub struct NavUser {
     pub initials: String,
     pub user_id: String,
     pub csrf: String,
-    pub admin: bool,
-    /// An administrator or a user manager: sees the Users page.
-    pub user_manager: bool,
+    /// Which navigation entries to show, from the one policy.
+    pub can: usher_core::access::policy::Capabilities,
 }
 
 impl NavUser {
@@ -61,8 +60,7 @@ impl NavUser {
             initials: initials.to_uppercase(),
             user_id: p.user.user_id.clone(),
             csrf: p.csrf_token.clone().unwrap_or_default(),
-            admin: caps.manage_settings,
-            user_manager: caps.manage_users,
+            can: caps,
         }
     }
 }

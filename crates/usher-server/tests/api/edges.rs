@@ -120,3 +120,44 @@ async fn api_and_web_agree() {
     }
     assert!(wrong.is_empty(), "{} answers differ between the edges:\n{}", wrong.len(), wrong.join("\n"));
 }
+
+/// Every page the main navigation can link to.
+const NAV_TARGETS: [&str; 12] = [
+    "/profile",
+    "/apps",
+    "/admin/users",
+    "/admin/invitations",
+    "/admin/groups",
+    "/admin/apps",
+    "/admin/settings/password-policy",
+    "/admin/settings/token-policy",
+    "/admin/settings/metadata-fields",
+    "/admin/settings/two-step",
+    "/admin/settings/invitation-template",
+    "/admin/audit",
+];
+
+/// The navigation comes from the same policy as the pages: each signed-in
+/// caller sees a link to exactly the pages that open for them (an App Owner
+/// lists groups from their app's page, not from the navigation).
+#[tokio::test]
+async fn the_navigation_links_exactly_the_pages_that_open() {
+    let app = TestApp::spawn().await;
+    let mut m = Matrix::new(&app).await;
+    let mut wrong = Vec::new();
+    for (i, who) in WHO.iter().enumerate().skip(1) {
+        let page = m.callers[i].client.get("/profile").await;
+        let html = page.body.as_str().unwrap_or("").to_owned();
+        let nav = html.split("class=\"mainnav\"").nth(1).and_then(|s| s.split("</nav>").next()).unwrap_or("");
+        assert!(nav.contains("href=\"/profile\""), "{who}: no navigation in {html}");
+        for target in NAV_TARGETS {
+            let linked = nav.contains(&format!("href=\"{target}\""));
+            let opens = m.callers[i].client.get(target).await.status == reqwest::StatusCode::OK;
+            let reached_elsewhere = *who == "app_owner" && target == "/admin/groups";
+            if linked != opens && !(opens && reached_elsewhere) {
+                wrong.push(format!("{who}: {target} linked {linked}, opens {opens}"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
