@@ -217,10 +217,7 @@ pub async fn save_policy(
 ) -> WebResult {
     let admin = &me.0;
     let form = me.accept(form)?;
-    // The form is parsed here, before the service sees it: someone the policy
-    // does not let change settings is refused first, not shown the form's errors.
-    let change = usher_core::access::policy::Operation::ChangeSettings;
-    usher_core::access::policy::check(admin, change, Default::default()).map_err(|e| me.core_error(e))?;
+    me.refused_unless(usher_core::access::policy::Operation::ChangeSettings)?;
     let invalid = |errors: &[FieldError]| {
         let errors = FieldErrors::translate(me.t(), errors, None);
         Ok(render(StatusCode::UNPROCESSABLE_ENTITY, &policy_form(&me, &form, &errors, None, false)))

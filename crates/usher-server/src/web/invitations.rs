@@ -219,7 +219,10 @@ pub async fn invite(
     let role = match form.role.parse::<Role>() {
         Ok(r) => r,
         Err(_) if form.role.is_empty() => Role::User,
-        Err(_) => return Err(me.error(StatusCode::BAD_REQUEST, "bad_request")),
+        Err(_) => {
+            me.refused_unless(usher_core::access::policy::Operation::ManageUsers)?;
+            return Err(me.error(StatusCode::BAD_REQUEST, "bad_request"));
+        }
     };
     let send = form.delivery != "link";
     let q = ListQuery::default();

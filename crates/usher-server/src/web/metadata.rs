@@ -158,6 +158,7 @@ pub async fn save_metadata(
 ) -> WebResult {
     let admin = &me.0;
     let form = me.accept(form)?;
+    me.refused_unless(Operation::ChangeSettings)?;
     let t = me.t();
     let mut rows: Vec<FieldRow> =
         form.rows.into_iter().filter(|r| !(r.name.trim().is_empty() && r.label.trim().is_empty())).collect();

@@ -265,6 +265,13 @@ impl SignedIn {
         WebError::from_core(e, self.t(), Some(self.nav()))
     }
 
+    /// The core's refusal of `op`, as a 403 page, for a handler that reads a
+    /// form before the service sees it: someone who may not make the change is
+    /// refused first, not shown the form's errors.
+    pub fn refused_unless(&self, op: usher_core::access::policy::Operation) -> WebResult<()> {
+        usher_core::access::policy::check(&self.0, op, Default::default()).map_err(|e| self.core_error(e))
+    }
+
     /// Accepts a posted form: it must decode and carry this session's CSRF token.
     pub fn accept<T: CsrfForm>(&self, form: Result<axum::Form<T>, FormRejection>) -> WebResult<T> {
         let axum::Form(form) = form.map_err(|r| self.form_rejected(&r))?;

@@ -125,13 +125,17 @@ async fn browser_an_administrator_defines_a_field_searches_sorts_and_chooses_col
 }
 
 #[tokio::test]
-async fn browser_http_the_metadata_page_is_for_administrators() {
+async fn browser_http_user_managers_read_the_metadata_page_and_administrators_change_it() {
     let app = TestApp::spawn().await;
     app.create_user("admin", Some("admin@example.org"), ADMIN_PASSWORD, &[Role::Administrator]).await;
     app.create_user("manny", Some("manny@example.org"), USER_PASSWORD, &[Role::UserManager]).await;
     let (c, csrf) = web_sign_in(&app, "manny", USER_PASSWORD).await;
     let url = format!("{}/admin/settings/metadata-fields", app.base);
-    assert_eq!(page(&c, url.clone()).await.0, StatusCode::FORBIDDEN);
+    // User Managers read the fields they fill in for users, as the API lets them.
+    let (status, html) = page(&c, url.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"read-only\""), "{html}");
+    assert!(!html.contains("id=\"save-metadata\""), "no Save for a User Manager");
     let (status, html) = page(&c, format!("{}/admin/users?q=departments:x", app.base)).await;
     assert_eq!(status, StatusCode::OK, "user managers list users");
     assert!(html.contains("No user matches this search."));

@@ -153,6 +153,19 @@ async fn browser_http_send_my_own_invitation_resend_withdraw_and_the_template() 
     assert!(mail.subject.starts_with("Join "), "{}", mail.subject);
     assert!(mail.text.starts_with("Welcome to ") && mail.text.contains("\nStart here: http"), "{:?}", mail.text);
 
+    // A User Manager reads and previews the template, as in the API, but cannot save it.
+    app.create_user("uma", Some("uma@example.org"), USER_PASSWORD, &[Role::UserManager]).await;
+    let (m, m_csrf) = web_sign_in(&app, "uma", USER_PASSWORD).await;
+    let (status, html) = page(&m, tpl.clone()).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("id=\"read-only\"") && !html.contains("id=\"save-template\""), "{html}");
+    let form = [("csrf_token", m_csrf.as_str()), ("subject", "Hi"), ("body", "Go: {{link}}"), ("action", "preview")];
+    let res = m.post(&tpl).form(&form).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(res.text().await.unwrap().contains("Go: http"));
+    let form = [("csrf_token", m_csrf.as_str()), ("subject", "Hi"), ("body", "Go: {{link}}"), ("action", "save")];
+    assert_eq!(m.post(&tpl).form(&form).send().await.unwrap().status(), StatusCode::FORBIDDEN);
+
     // A plain user sees neither page.
     app.create_user("quinn", Some("quinn@example.org"), USER_PASSWORD, &[Role::User]).await;
     let (c, _) = web_sign_in(&app, "quinn", USER_PASSWORD).await;
