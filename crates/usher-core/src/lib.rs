@@ -29,7 +29,7 @@ pub mod users;
 
 use std::{sync::Arc, time::Duration};
 
-pub use error::{Error, Result};
+pub use error::{Cause, Chain, Error, Result};
 pub use store::{Store, StoreError};
 
 /// Tunables of the services that operators may change.

@@ -20,8 +20,9 @@ pub enum StoreError {
     /// Worth retrying after a pause; the text is for the log.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("database: {0}")]
-    Backend(String),
+    /// Any other failure of the engine, kept whole for the log.
+    #[error(transparent)]
+    Backend(crate::Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

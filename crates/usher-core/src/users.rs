@@ -384,7 +384,7 @@ impl Usher {
                 let password = (0..1000)
                     .map(|_| temporary_password(policy.min_length))
                     .find(|p| check_policy(&policy, p, &owner, "password").is_empty())
-                    .ok_or_else(|| Error::Internal("no generated password met the password policy".into()))?;
+                    .ok_or_else(|| Error::internal("no generated password met the password policy"))?;
                 let hash = self.hasher.hash(&password).await?;
                 let ended = self.store.set_temporary_password(user.id, &hash, Utc::now(), policy.history).await?;
                 let details = json!({ "mode": "temporary", "sessions_ended": ended });

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use usher_api_types::{Problem, ProblemField};
-use usher_core::Error;
+use usher_core::{Chain, Error};
 
 /// How long clients are told to wait (`Retry-After`) when the database cannot
 /// take requests: long enough not to hammer it, short enough to notice recovery.
@@ -134,7 +134,7 @@ impl From<Error> for ApiError {
                 Self::unavailable()
             }
             Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(cause = %Chain(&cause), "internal error");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",

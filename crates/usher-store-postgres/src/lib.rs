@@ -9,9 +9,12 @@ use sqlx::{
     Row,
     postgres::{PgPool, PgPoolOptions, PgRow},
 };
-use usher_core::store::{
-    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
-    TokenFilter, User, UserStatus,
+use usher_core::{
+    Cause,
+    store::{
+        ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
+        TokenFilter, User, UserStatus,
+    },
 };
 use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
@@ -85,8 +88,8 @@ fn pool_options(max: u32, losses: &health::Losses) -> PgPoolOptions {
         })
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Cause::new(e))
 }
 
 /// Turns engine errors into store errors; PostgreSQL names the broken
@@ -106,7 +109,7 @@ fn map_err(e: sqlx::Error) -> StoreError {
             };
             StoreError::Conflict { constraint: constraint.to_owned() }
         }
-        _ => StoreError::Backend(e.to_string()),
+        _ => backend(e),
     }
 }
 

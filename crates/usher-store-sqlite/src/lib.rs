@@ -13,9 +13,12 @@ use sqlx::{
     Row,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
-use usher_core::store::{
-    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
-    TokenFilter, User, UserStatus,
+use usher_core::{
+    Cause,
+    store::{
+        ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
+        TokenFilter, User, UserStatus,
+    },
 };
 use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
@@ -60,7 +63,7 @@ impl SqliteStore {
 
     /// Applies the migrations this build knows and the database lacks.
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(|e| StoreError::Backend(e.to_string()))
+        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(backend)
     }
 
     /// The pool, for tests that read the database directly.
@@ -69,8 +72,8 @@ impl SqliteStore {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Cause::new(e))
 }
 
 /// Turns engine errors into store errors; SQLite names the columns of a broken
@@ -90,7 +93,7 @@ fn map_err(e: sqlx::Error) -> StoreError {
             };
             StoreError::Conflict { constraint: constraint.to_owned() }
         }
-        _ => StoreError::Backend(e.to_string()),
+        _ => backend(e),
     }
 }
 

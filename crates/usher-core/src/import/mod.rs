@@ -418,8 +418,8 @@ impl Usher {
         let org = self.organization(organization).await?.ok_or(Error::NotFound)?;
         let fields = self.metadata_fields(org.id).await?;
         progress.phase("exporting", 0);
-        let io = |e: std::io::Error| Error::Internal(format!("writing the export: {e}"));
-        let csv_error = |e: csv::Error| Error::Internal(format!("writing the export: {e}"));
+        let io = |e: std::io::Error| Error::internal(format!("writing the export: {e}"));
+        let csv_error = |e: csv::Error| Error::internal(format!("writing the export: {e}"));
         let new_csv = || csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
         if format == Format::Csv {
             let mut w = new_csv();
@@ -448,7 +448,7 @@ impl Usher {
                             "last_name": u.profile.last_name, "phone": u.profile.phone, "roles": roles,
                             "groups": e.groups, "metadata": metadata, "password_hash": hash,
                         });
-                        serde_json::to_writer(&mut *out, &obj).map_err(|e| Error::Internal(e.to_string()))?;
+                        serde_json::to_writer(&mut *out, &obj).map_err(|e| Error::internal(e.to_string()))?;
                         out.write_all(b"\n").map_err(io)?;
                     }
                     Some(w) => {

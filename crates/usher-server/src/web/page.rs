@@ -12,7 +12,7 @@ use axum::{
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use usher_core::{Error, auth::Principal, secrets};
+use usher_core::{Chain, Error, auth::Principal, secrets};
 use usher_domain::{FieldError, Language, PasswordPolicy};
 
 use super::i18n::{Tr, negotiate};
@@ -151,7 +151,7 @@ impl WebError {
                 Self::page(StatusCode::SERVICE_UNAVAILABLE, "unavailable", t, user)
             }
             Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(cause = %Chain(&cause), "internal error");
                 Self::page(StatusCode::INTERNAL_SERVER_ERROR, "internal", t, user)
             }
         }
