@@ -2,7 +2,7 @@ use std::{fmt, sync::Arc};
 
 use usher_domain::Invalid;
 
-use crate::store::StoreError;
+use crate::{conflict::Conflict, store::StoreError};
 
 /// What a service call can fail with; the server maps each variant to one HTTP status.
 #[derive(Debug, thiserror::Error)]
@@ -24,8 +24,9 @@ pub enum Error {
     Forbidden(&'static str),
     #[error("not found")]
     NotFound,
+    /// The change conflicts with the current state; the kind says how.
     #[error("conflict: {0}")]
-    Conflict(String),
+    Conflict(#[from] Conflict),
     /// The database cannot take the request now (disk full, read-only, busy,
     /// connection lost); the server answers 503 with `Retry-After`. The text is for the log.
     #[error("service unavailable: {0}")]
@@ -45,13 +46,14 @@ impl Error {
     }
 }
 
-/// A store's error as a service error; an engine failure stays whole as the
-/// cause of an internal error.
+/// The one place a store's error becomes a service error: a broken rule gets
+/// its meaning ([`Conflict::of_constraint`]), an engine failure stays whole as
+/// the cause of an internal error.
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
             StoreError::NotFound => Error::NotFound,
-            StoreError::Conflict { constraint } => Error::Conflict(constraint),
+            StoreError::Conflict { constraint } => Error::Conflict(Conflict::of_constraint(&constraint)),
             StoreError::Unavailable(msg) => Error::Unavailable(msg),
             StoreError::Backend(cause) => Error::Internal(cause),
         }
@@ -141,5 +143,14 @@ mod tests {
         assert!(matches!(e, Error::Internal(_)));
         assert_eq!(Chain(&e).to_string(), "outer: disk on fire");
         assert_eq!(Chain(&Error::internal("no hashing threads")).to_string(), "no hashing threads");
+    }
+
+    #[test]
+    fn a_broken_rule_becomes_its_conflict_without_its_name() {
+        let e = Error::from(StoreError::Conflict { constraint: "users_email".into() });
+        assert!(matches!(e, Error::Conflict(Conflict::EmailTaken)), "{e:?}");
+        let e = Error::from(StoreError::Conflict { constraint: "organizations_slug_key".into() });
+        assert!(matches!(e, Error::Conflict(Conflict::Exists)), "{e:?}");
+        assert!(!e.to_string().contains("slug"), "{e}");
     }
 }

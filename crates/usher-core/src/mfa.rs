@@ -28,7 +28,7 @@ use usher_domain::{Access, Invalid, Resource};
 use uuid::Uuid;
 
 use crate::{
-    Error, RequestContext, Result, Usher,
+    Conflict, Error, RequestContext, Result, Usher,
     audit::{Entry, action},
     auth::{Admin, LoginOutcome, Principal},
     protection::Keys,
@@ -282,12 +282,7 @@ impl Usher {
         getrandom::fill(&mut secret).map_err(|e| Error::internal(format!("random source: {e}")))?;
         let t = totp(secret.clone(), account_name(&me.user))?;
         let sealed = self.seal(me.user.id, &secret).await?;
-        self.store.put_pending_totp(me.user.id, &sealed, Utc::now()).await.map_err(|e| match Error::from(e) {
-            Error::Conflict(_) => Error::Conflict(
-                "two-step verification is already on; turn it off before adding another authenticator".into(),
-            ),
-            other => other,
-        })?;
+        self.store.put_pending_totp(me.user.id, &sealed, Utc::now()).await?;
         enrolment_of(&t)
     }
 
@@ -331,7 +326,7 @@ impl Usher {
         let (codes, digests) = recovery_codes();
         let step = i64::try_from(step).unwrap_or(i64::MAX);
         if !self.store.confirm_totp(user.id, step, &digests, now).await? {
-            return Err(Error::Conflict("the authenticator changed meanwhile; start again".into()));
+            return Err(Conflict::AuthenticatorChanged.into());
         }
         let entry = Entry {
             org_id: user.org_id,
@@ -394,7 +389,7 @@ impl Usher {
     ) -> Result<Vec<String>> {
         me.require(Resource::Profile, Access::Write)?;
         if self.store.totp(me.user.id).await?.is_none_or(|r| r.confirmed_at.is_none()) {
-            return Err(Error::Conflict("two-step verification is off: there are no recovery codes".into()));
+            return Err(Conflict::TwoStepOff.into());
         }
         self.reauthenticate(ctx, me, password, "recovery_codes").await?;
         let (codes, digests) = recovery_codes();

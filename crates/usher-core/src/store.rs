@@ -12,7 +12,8 @@ use uuid::Uuid;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was hit; `constraint` names it (e.g. `users_user_id`).
+    /// A uniqueness or guard rule was hit; `constraint` names it, one of
+    /// [`crate::conflict::constraint`] (any other name is a generic conflict).
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
     /// The database cannot serve this now but should soon: its disk is full,

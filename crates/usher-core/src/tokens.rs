@@ -10,7 +10,7 @@ use usher_domain::{Access, FieldError, Invalid, Resource, Role, Scope, ShortText
 use uuid::Uuid;
 
 use crate::{
-    Error, RequestContext, Result, Usher,
+    Conflict, Error, RequestContext, Result, Usher,
     audit::{Entry, action},
     auth::Principal,
     secrets,
@@ -210,7 +210,7 @@ impl Usher {
     ) -> Result<ApiToken> {
         let mut token = self.token(owner, id).await?;
         if token.revoked_at.is_some() {
-            return Err(Error::Conflict("a revoked token cannot be changed".into()));
+            return Err(Conflict::TokenRevoked.into());
         }
         let policy = self.token_policy(owner.org_id).await?;
         let mut errors = Vec::new();
@@ -263,7 +263,7 @@ impl Usher {
     ) -> Result<IssuedToken> {
         let mut token = self.token(owner, id).await?;
         if token.revoked_at.is_some() {
-            return Err(Error::Conflict("a revoked token cannot be regenerated; create a new one".into()));
+            return Err(Conflict::TokenRevoked.into());
         }
         let now = Utc::now();
         let policy = self.token_policy(owner.org_id).await?;

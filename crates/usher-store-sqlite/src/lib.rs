@@ -15,6 +15,7 @@ use sqlx::{
 };
 use usher_core::{
     Cause,
+    conflict::constraint,
     store::{
         ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
         TokenFilter, User, UserStatus,
@@ -77,7 +78,7 @@ fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 }
 
 /// Turns engine errors into store errors; SQLite names the columns of a broken
-/// uniqueness rule in its message.
+/// uniqueness rule in its message (any other rule goes on by its message, for the log).
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -85,11 +86,11 @@ fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let msg = db.message();
             let constraint = if msg.contains("email_key") {
-                "users_email"
+                constraint::EMAIL
             } else if msg.contains("user_id_key") {
-                "users_user_id"
+                constraint::USER_ID
             } else {
-                "unique"
+                msg
             };
             StoreError::Conflict { constraint: constraint.to_owned() }
         }

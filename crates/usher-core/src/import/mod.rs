@@ -390,9 +390,10 @@ impl Usher {
         }
         progress.phase("writing", (plan.inserts.len() + plan.updates.len()) as u64);
         self.store.apply_import(&plan, &|n| progress.set(n)).await.map_err(|e| match e {
-            crate::StoreError::Conflict { constraint } => Error::Conflict(format!(
-                "{constraint}: another change took a user ID or email of this file while it was imported; nothing was imported"
-            )),
+            crate::StoreError::Conflict { constraint } => {
+                tracing::info!(%constraint, "an import met a concurrent change");
+                Error::Conflict(crate::Conflict::TakenDuringImport)
+            }
             other => other.into(),
         })?;
         let details = json!({

@@ -13,7 +13,7 @@ use usher_core::{
     Error,
     auth::Admin,
     metadata::MetadataField,
-    users::{CreateUser, Invite, taken_field},
+    users::{CreateUser, Invite},
 };
 use usher_domain::Role;
 
@@ -199,9 +199,9 @@ pub async fn new_user_page(State(state): State<AppState>, me: SignedIn) -> WebRe
 fn creation_errors(t: Tr, fields: &[MetadataField], e: Error) -> Result<FieldErrors, Error> {
     match e {
         Error::Invalid(invalid) => Ok(custom::translate(t, fields, &invalid.0)),
-        Error::Conflict(constraint) => match taken_field(&constraint) {
+        Error::Conflict(conflict) => match conflict.field_error() {
             Some(field) => Ok(FieldErrors::translate(t, &[field], None)),
-            None => Err(Error::Conflict(constraint)),
+            None => Err(Error::Conflict(conflict)),
         },
         other => Err(other),
     }
