@@ -11,6 +11,7 @@ mod auth;
 mod authority;
 mod authz;
 mod browser;
+mod conflicts;
 mod database;
 mod directory;
 mod errors;
