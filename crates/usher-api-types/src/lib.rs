@@ -173,6 +173,15 @@ pub struct Problem {
     pub title: String,
     pub status: u16,
     pub detail: String,
+    /// What a conflict (409) is about, as a stable machine code: `user_id_taken`,
+    /// `email_taken`, `last_administrator`, `group_name_taken`, `app_name_taken`,
+    /// `invitation_pending`, `invitation_closed`, `invitation_link_closed`,
+    /// `not_awaiting_password`, `two_step_on`, `two_step_off`,
+    /// `authenticator_changed`, `token_revoked`, `taken_during_import` or `exists`
+    /// (anything else already there). New codes may be added; absent on other problems.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(example = "email_taken")]
+    pub code: Option<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemField>,
 }

@@ -137,11 +137,9 @@ impl Usher {
             password_hash,
             created_at: Utc::now(),
         };
+        // A value taken meanwhile is shown next to its field, like the other checks.
         self.store.insert_user(&new).await.map_err(|e| match Error::from(e) {
-            Error::Conflict(c) if c.contains("email") => {
-                Invalid::one("email", "taken", "This email address is already used by another user.").into()
-            }
-            Error::Conflict(_) => Invalid::one("user_id", "taken", "This user ID is already taken.").into(),
+            Error::Conflict(c) => c.field_error().map_or(Error::Conflict(c), |f| Invalid::from(f).into()),
             other => other,
         })?;
         let user = self.store.user(new.id).await?.ok_or(Error::NotFound)?;

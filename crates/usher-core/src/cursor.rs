@@ -23,7 +23,7 @@ const TAG_LEN: usize = 16;
 pub(crate) type CursorKey = Arc<tokio::sync::OnceCell<Vec<u8>>>;
 
 fn tag(key: &[u8], list: &str, payload: &[u8]) -> Result<Hmac<Sha256>> {
-    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| Error::Internal("cursor key length".into()))?;
+    let mut mac = Hmac::<Sha256>::new_from_slice(key).map_err(|_| Error::internal("cursor key length"))?;
     mac.update(list.as_bytes());
     mac.update(&[0]);
     mac.update(payload);
@@ -55,7 +55,7 @@ impl Usher {
             .cursor_key
             .get_or_try_init(|| async {
                 let mut candidate = [0u8; 32];
-                getrandom::fill(&mut candidate).map_err(|e| Error::Internal(format!("random source: {e}")))?;
+                getrandom::fill(&mut candidate).map_err(|e| Error::internal(format!("random source: {e}")))?;
                 Ok::<_, Error>(self.store.server_secret(KEY_NAME, &candidate).await?)
             })
             .await?;

@@ -279,7 +279,7 @@ fn cursor_list(sort: SortColumn, descending: bool) -> String {
 
 fn encode_cursor(secret: &[u8], sort: SortColumn, descending: bool, key: &SortKey, id: Uuid) -> Result<String> {
     let body = serde_json::to_vec(&CursorBody { k: key.clone(), i: id })
-        .map_err(|e| crate::Error::Internal(format!("cursor: {e}")))?;
+        .map_err(|e| crate::Error::internal(format!("cursor: {e}")))?;
     crate::cursor::seal(secret, &cursor_list(sort, descending), &body)
 }
 

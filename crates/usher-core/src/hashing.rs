@@ -28,7 +28,7 @@ pub(crate) struct Hasher {
 impl Hasher {
     pub(crate) fn new(config: &CoreConfig) -> Result<Self> {
         let params = Params::new(config.argon2_memory_kib, config.argon2_iterations, config.argon2_lanes, Some(32))
-            .map_err(|e| Error::Internal(format!("argon2 parameters: {e}")))?;
+            .map_err(|e| Error::internal(format!("argon2 parameters: {e}")))?;
         let (jobs, queue) = mpsc::channel::<Job>();
         let queue = Arc::new(Mutex::new(queue));
         let threads = std::thread::available_parallelism().map_or(2, |n| n.get());
@@ -53,7 +53,7 @@ impl Hasher {
                         }
                     }
                 })
-                .map_err(|e| Error::Internal(format!("starting hashing threads: {e}")))?;
+                .map_err(|e| Error::internal(format!("starting hashing threads: {e}")))?;
         }
         let mut memory = Vec::new();
         let dummy = hash_with(&params, &mut memory, crate::secrets::random_secret()?.as_bytes())?;
@@ -82,8 +82,8 @@ impl Hasher {
         let job: Job = Box::new(move |memory| {
             let _ = tx.send(f(memory));
         });
-        self.jobs.send(job).map_err(|_| Error::Internal("hashing threads stopped".into()))?;
-        rx.await.map_err(|_| Error::Internal("a hashing job was dropped".into()))
+        self.jobs.send(job).map_err(|_| Error::internal("hashing threads stopped"))?;
+        rx.await.map_err(|_| Error::internal("a hashing job was dropped"))
     }
 }
 
@@ -118,11 +118,11 @@ fn memory_for(memory: &mut Vec<Block>, blocks: usize) -> &mut [Block] {
 
 fn hash_with(params: &Params, memory: &mut Vec<Block>, password: &[u8]) -> Result<String> {
     let mut salt = [0u8; 16];
-    getrandom::fill(&mut salt).map_err(|e| Error::Internal(format!("random source: {e}")))?;
+    getrandom::fill(&mut salt).map_err(|e| Error::internal(format!("random source: {e}")))?;
     let mut out = [0u8; 32];
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone())
         .hash_password_into_with_memory(password, &salt, &mut out, memory_for(memory, params.block_count()))
-        .map_err(|e| Error::Internal(format!("argon2: {e}")))?;
+        .map_err(|e| Error::internal(format!("argon2: {e}")))?;
     Ok(format!(
         "$argon2id$v=19$m={},t={},p={}${}${}",
         params.m_cost(),

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 pub use self::template::{InvitationTemplate, PLACEHOLDERS};
 use crate::{
-    Error, RequestContext, Result, Usher,
+    Conflict, Error, RequestContext, Result, Usher,
     access::policy::{self, Manager, Operation},
     accounts::NewAccount,
     audit::{Entry, action, audit_event},
@@ -240,10 +240,6 @@ pub trait InvitationStore: Send + Sync {
     async fn take_password_reset(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
 }
 
-fn conflict_pending() -> Error {
-    Error::Conflict("a pending invitation to this email address exists; resend it instead".into())
-}
-
 /// The address to invite a user created without a password at.
 pub(crate) fn invitable(user: &User) -> Result<Email> {
     if user.status != UserStatus::Invited {
@@ -261,13 +257,6 @@ fn invitation_authority(admin: &Manager<'_>, invitation: &Invitation, user: Opti
     match user {
         Some(user) => admin.may_manage(user),
         None => Ok(()),
-    }
-}
-
-fn map_insert(e: crate::StoreError) -> Error {
-    match e {
-        crate::StoreError::Conflict { .. } => conflict_pending(),
-        other => other.into(),
     }
 }
 
@@ -322,7 +311,7 @@ impl Usher {
         send: bool,
     ) -> Result<InvitationCreated> {
         let prepared = self.prepare_invitation(ctx, admin, email, user, roles, send).await?;
-        self.store.insert_invitation(&prepared.to_write()).await.map_err(map_insert)?;
+        self.store.insert_invitation(&prepared.to_write()).await?;
         if prepared.sends() {
             self.mail_written();
         }
@@ -423,10 +412,7 @@ impl Usher {
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         self.may_act_on_invitation(admin, &invitation).await?;
         if !self.store.withdraw_invitation(admin.org_id(), id, Utc::now()).await? {
-            return Err(Error::Conflict(format!(
-                "this invitation is {}, so it cannot be withdrawn",
-                InvitationStatus::of(&invitation, Utc::now()).as_str()
-            )));
+            return Err(Conflict::InvitationClosed.into());
         }
         let details = json!({ "invitation_id": id, "email": invitation.email });
         self.audit(
@@ -467,11 +453,8 @@ impl Usher {
         let secret = secrets::random_secret()?;
         let digest = secrets::digest(&secret);
         let expires_at = now + INVITATION_LIFETIME;
-        if !self.store.renew_invitation(admin.org_id(), id, &digest, expires_at, &roles).await.map_err(map_insert)? {
-            return Err(Error::Conflict(format!(
-                "this invitation is {}, so it cannot be sent again",
-                InvitationStatus::of(&invitation, now).as_str()
-            )));
+        if !self.store.renew_invitation(admin.org_id(), id, &digest, expires_at, &roles).await? {
+            return Err(Conflict::InvitationClosed.into());
         }
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         let link = self.invitation_link(&secret);
@@ -531,11 +514,7 @@ impl Usher {
         secret: &str,
         form: Acceptance,
     ) -> Result<LoginOutcome> {
-        let gone = || {
-            Error::Conflict(
-                "this invitation link is no longer valid (used, withdrawn or expired); ask for a new one".into(),
-            )
-        };
+        let gone = || Error::Conflict(Conflict::InvitationLinkClosed);
         let digest = secrets::digest(secret);
         let (invitation, _) = self.store.invitation_by_digest(&digest).await?.ok_or(Error::NotFound)?;
         if InvitationStatus::of(&invitation, Utc::now()) != InvitationStatus::Pending {
@@ -675,7 +654,7 @@ impl Usher {
         };
         let hash = self.hasher.hash(password).await?;
         if !self.store.activate_invited_user(user.id, &profile, &hash, Utc::now()).await? {
-            return Err(Error::Conflict("this account is no longer waiting for a password".into()));
+            return Err(Conflict::NotAwaitingPassword.into());
         }
         self.store.user(user.id).await?.ok_or(Error::NotFound)
     }

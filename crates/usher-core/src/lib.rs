@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod conflict;
 pub mod csv_cell;
 mod cursor;
 pub mod directory;
@@ -29,7 +30,8 @@ pub mod users;
 
 use std::{sync::Arc, time::Duration};
 
-pub use error::{Error, Result};
+pub use conflict::Conflict;
+pub use error::{Cause, Chain, Error, Result};
 pub use store::{Store, StoreError};
 
 /// Tunables of the services that operators may change.

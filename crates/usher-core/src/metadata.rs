@@ -264,7 +264,7 @@ impl Usher {
     pub async fn metadata_fields(&self, org_id: Uuid) -> Result<Vec<MetadataField>> {
         match self.store.setting(org_id, METADATA_FIELDS).await? {
             Some(value) => serde_json::from_value(value.get("fields").cloned().unwrap_or(Value::Null))
-                .map_err(|e| Error::Internal(format!("stored metadata fields: {e}"))),
+                .map_err(|e| Error::internal(format!("stored metadata fields: {e}"))),
             None => Ok(Vec::new()),
         }
     }

@@ -28,7 +28,7 @@ use usher_domain::Invalid;
 use uuid::Uuid;
 
 use crate::{
-    Error, RequestContext, Result, Usher,
+    Conflict, Error, RequestContext, Result, Usher,
     access::policy::{self, Operation},
     audit::{Entry, action},
     auth::{LoginOutcome, Principal},
@@ -149,12 +149,12 @@ fn totp(secret: Vec<u8>, account: String) -> Result<totp_rs::Totp> {
         .with_account_name(account)
         .with_issuer(Some(ISSUER))
         .build()
-        .map_err(|e| Error::Internal(format!("TOTP set-up: {e}")))
+        .map_err(|e| Error::internal(format!("TOTP set-up: {e}")))
 }
 
 fn enrolment_of(t: &totp_rs::Totp) -> Result<TotpEnrolment> {
-    let uri = t.to_url().map_err(|e| Error::Internal(format!("otpauth URI: {e}")))?;
-    let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::Internal(format!("QR code: {e}")))?;
+    let uri = t.to_url().map_err(|e| Error::internal(format!("otpauth URI: {e}")))?;
+    let qr = qrcode::QrCode::new(uri.as_bytes()).map_err(|e| Error::internal(format!("QR code: {e}")))?;
     let qr_svg = qr
         .render::<qrcode::render::svg::Color>()
         .min_dimensions(220, 220)
@@ -176,31 +176,31 @@ impl Usher {
     /// The cipher for TOTP secrets; the key is made once and kept by the database.
     async fn totp_cipher(&self) -> Result<ChaCha20Poly1305> {
         let mut candidate = [0u8; 32];
-        getrandom::fill(&mut candidate).map_err(|e| Error::Internal(format!("random source: {e}")))?;
+        getrandom::fill(&mut candidate).map_err(|e| Error::internal(format!("random source: {e}")))?;
         let key = self.store.server_secret(KEY_NAME, &candidate).await?;
-        ChaCha20Poly1305::new_from_slice(&key).map_err(|_| Error::Internal("stored TOTP key has a wrong length".into()))
+        ChaCha20Poly1305::new_from_slice(&key).map_err(|_| Error::internal("stored TOTP key has a wrong length"))
     }
 
     async fn seal(&self, user: Uuid, secret: &[u8]) -> Result<Vec<u8>> {
         let cipher = self.totp_cipher().await?;
         let mut nonce = [0u8; 12];
-        getrandom::fill(&mut nonce).map_err(|e| Error::Internal(format!("random source: {e}")))?;
+        getrandom::fill(&mut nonce).map_err(|e| Error::internal(format!("random source: {e}")))?;
         let sealed = cipher
             .encrypt(&Nonce::from(nonce), Payload { msg: secret, aad: user.as_bytes() })
-            .map_err(|_| Error::Internal("TOTP secret encryption failed".into()))?;
+            .map_err(|_| Error::internal("TOTP secret encryption failed"))?;
         Ok([nonce.as_slice(), &sealed].concat())
     }
 
     async fn unseal(&self, user: Uuid, sealed: &[u8]) -> Result<Vec<u8>> {
         if sealed.len() < 12 {
-            return Err(Error::Internal("stored TOTP secret is too short".into()));
+            return Err(Error::internal("stored TOTP secret is too short"));
         }
         let (nonce, body) = sealed.split_at(12);
-        let nonce: [u8; 12] = nonce.try_into().map_err(|_| Error::Internal("stored TOTP nonce".into()))?;
+        let nonce: [u8; 12] = nonce.try_into().map_err(|_| Error::internal("stored TOTP nonce"))?;
         self.totp_cipher()
             .await?
             .decrypt(&Nonce::from(nonce), Payload { msg: body, aad: user.as_bytes() })
-            .map_err(|_| Error::Internal("a stored TOTP secret cannot be decrypted".into()))
+            .map_err(|_| Error::internal("a stored TOTP secret cannot be decrypted"))
     }
 
     async fn totp_of(&self, user: &User, record: &TotpRecord) -> Result<totp_rs::Totp> {
@@ -222,7 +222,7 @@ impl Usher {
     /// The organization's two-step rule.
     pub async fn mfa_setting(&self, org_id: Uuid) -> Result<MfaSetting> {
         match self.store.setting(org_id, MFA_SETTING).await? {
-            Some(v) => serde_json::from_value(v).map_err(|e| Error::Internal(format!("stored two-step setting: {e}"))),
+            Some(v) => serde_json::from_value(v).map_err(|e| Error::internal(format!("stored two-step setting: {e}"))),
             None => Ok(MfaSetting::default()),
         }
     }
@@ -243,7 +243,7 @@ impl Usher {
     ) -> Result<MfaSetting> {
         let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         let before = self.mfa_setting(admin.org_id()).await?;
-        let value = serde_json::to_value(setting).map_err(|e| Error::Internal(e.to_string()))?;
+        let value = serde_json::to_value(setting).map_err(|e| Error::internal(e.to_string()))?;
         self.store.put_setting(admin.org_id(), MFA_SETTING, &value, Utc::now()).await?;
         let details = json!({ "before": before, "after": setting });
         let entry = Entry {
@@ -280,15 +280,10 @@ impl Usher {
     pub async fn start_totp(&self, me: &Principal) -> Result<TotpEnrolment> {
         policy::authorize(me, Operation::ChangeOwnAccount)?;
         let mut secret = vec![0u8; 20];
-        getrandom::fill(&mut secret).map_err(|e| Error::Internal(format!("random source: {e}")))?;
+        getrandom::fill(&mut secret).map_err(|e| Error::internal(format!("random source: {e}")))?;
         let t = totp(secret.clone(), account_name(&me.user))?;
         let sealed = self.seal(me.user.id, &secret).await?;
-        self.store.put_pending_totp(me.user.id, &sealed, Utc::now()).await.map_err(|e| match Error::from(e) {
-            Error::Conflict(_) => Error::Conflict(
-                "two-step verification is already on; turn it off before adding another authenticator".into(),
-            ),
-            other => other,
-        })?;
+        self.store.put_pending_totp(me.user.id, &sealed, Utc::now()).await?;
         enrolment_of(&t)
     }
 
@@ -332,7 +327,7 @@ impl Usher {
         let (codes, digests) = recovery_codes();
         let step = i64::try_from(step).unwrap_or(i64::MAX);
         if !self.store.confirm_totp(user.id, step, &digests, now).await? {
-            return Err(Error::Conflict("the authenticator changed meanwhile; start again".into()));
+            return Err(Conflict::AuthenticatorChanged.into());
         }
         let entry = Entry {
             org_id: user.org_id,
@@ -395,7 +390,7 @@ impl Usher {
     ) -> Result<Vec<String>> {
         policy::authorize(me, Operation::ChangeOwnAccount)?;
         if self.store.totp(me.user.id).await?.is_none_or(|r| r.confirmed_at.is_none()) {
-            return Err(Error::Conflict("two-step verification is off: there are no recovery codes".into()));
+            return Err(Conflict::TwoStepOff.into());
         }
         self.reauthenticate(ctx, me, password, "recovery_codes").await?;
         let (codes, digests) = recovery_codes();

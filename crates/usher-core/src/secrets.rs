@@ -9,7 +9,7 @@ use crate::{Error, Result};
 /// 256 random bits, URL-safe base64.
 pub fn random_secret() -> Result<String> {
     let mut bytes = [0u8; 32];
-    getrandom::fill(&mut bytes).map_err(|e| Error::Internal(format!("random source: {e}")))?;
+    getrandom::fill(&mut bytes).map_err(|e| Error::internal(format!("random source: {e}")))?;
     Ok(URL_SAFE_NO_PAD.encode(bytes))
 }
 

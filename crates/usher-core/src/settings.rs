@@ -20,7 +20,7 @@ impl Usher {
     pub async fn password_policy(&self, org_id: Uuid) -> Result<PasswordPolicy> {
         match self.store.setting(org_id, PASSWORD_POLICY).await? {
             Some(value) => {
-                serde_json::from_value(value).map_err(|e| Error::Internal(format!("stored password policy: {e}")))
+                serde_json::from_value(value).map_err(|e| Error::internal(format!("stored password policy: {e}")))
             }
             None => Ok(PasswordPolicy::default()),
         }
@@ -42,7 +42,7 @@ impl Usher {
         let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         policy.validate()?;
         let before = self.password_policy(admin.org_id()).await?;
-        let value = serde_json::to_value(&policy).map_err(|e| Error::Internal(e.to_string()))?;
+        let value = serde_json::to_value(&policy).map_err(|e| Error::internal(e.to_string()))?;
         self.store.put_setting(admin.org_id(), PASSWORD_POLICY, &value, Utc::now()).await?;
         let details = json!({ "before": before, "after": policy });
         self.audit(
@@ -65,7 +65,7 @@ impl Usher {
     pub async fn token_policy(&self, org_id: Uuid) -> Result<TokenPolicy> {
         match self.store.setting(org_id, TOKEN_POLICY).await? {
             Some(value) => {
-                serde_json::from_value(value).map_err(|e| Error::Internal(format!("stored token policy: {e}")))
+                serde_json::from_value(value).map_err(|e| Error::internal(format!("stored token policy: {e}")))
             }
             None => Ok(TokenPolicy::default()),
         }
@@ -90,7 +90,7 @@ impl Usher {
         policy.scopes.sort();
         policy.scopes.dedup();
         let before = self.token_policy(admin.org_id()).await?;
-        let value = serde_json::to_value(&policy).map_err(|e| Error::Internal(e.to_string()))?;
+        let value = serde_json::to_value(&policy).map_err(|e| Error::internal(e.to_string()))?;
         self.store.put_setting(admin.org_id(), TOKEN_POLICY, &value, Utc::now()).await?;
         let details = json!({ "before": before, "after": policy });
         self.audit(

@@ -12,7 +12,8 @@ use uuid::Uuid;
 pub enum StoreError {
     #[error("not found")]
     NotFound,
-    /// A uniqueness rule was hit; `constraint` names it (e.g. `users_user_id`).
+    /// A uniqueness or guard rule was hit; `constraint` names it, one of
+    /// [`crate::conflict::constraint`] (any other name is a generic conflict).
     #[error("conflict on {constraint}")]
     Conflict { constraint: String },
     /// The database cannot serve this now but should soon: its disk is full,
@@ -20,8 +21,9 @@ pub enum StoreError {
     /// Worth retrying after a pause; the text is for the log.
     #[error("database unavailable: {0}")]
     Unavailable(String),
-    #[error("database: {0}")]
-    Backend(String),
+    /// Any other failure of the engine, kept whole for the log.
+    #[error(transparent)]
+    Backend(crate::Cause),
 }
 
 pub type StoreResult<T> = Result<T, StoreError>;

@@ -10,7 +10,7 @@ use usher_domain::{Access, FieldError, Invalid, Scope, ShortText};
 use uuid::Uuid;
 
 use crate::{
-    Error, RequestContext, Result, Usher,
+    Conflict, Error, RequestContext, Result, Usher,
     access::policy::{self, Operation},
     audit::{Entry, action},
     auth::Principal,
@@ -227,7 +227,7 @@ impl Usher {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
         let mut token = self.owned_token(owner, id).await?;
         if token.revoked_at.is_some() {
-            return Err(Error::Conflict("a revoked token cannot be changed".into()));
+            return Err(Conflict::TokenRevoked.into());
         }
         let policy = self.token_policy(owner.org_id).await?;
         let mut errors = Vec::new();
@@ -289,7 +289,7 @@ impl Usher {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
         let mut token = self.owned_token(owner, id).await?;
         if token.revoked_at.is_some() {
-            return Err(Error::Conflict("a revoked token cannot be regenerated; create a new one".into()));
+            return Err(Conflict::TokenRevoked.into());
         }
         let now = Utc::now();
         let policy = self.token_policy(owner.org_id).await?;

@@ -26,17 +26,14 @@ use crate::{
     store::{AuditEvent, NewUser, Profile, Session, StoreResult, User, UserStatus},
 };
 
-/// The store reports a refused change of the last active Administrator with this
-/// constraint name.
-pub const LAST_ADMINISTRATOR: &str = "last_administrator";
-
 /// Storage for this area; part of [`crate::Store`].
 #[async_trait]
 pub trait UserAdminStore: Send + Sync {
     /// Sets the status of a user of `org_id`. Disabling deletes the user's sessions
     /// in the same transaction and returns how many ended. Disabling an active
-    /// Administrator fails with `Conflict { constraint: LAST_ADMINISTRATOR }` when
-    /// no other active Administrator would remain (checked atomically).
+    /// Administrator fails with `Conflict { constraint: LAST_ADMINISTRATOR }` (see
+    /// [`crate::conflict::constraint`]) when no other active Administrator would
+    /// remain (checked atomically).
     /// Enabling makes the user `active`, or `invited` when they have no password.
     async fn set_user_status(&self, org_id: Uuid, user: Uuid, disable: bool, at: DateTime<Utc>) -> StoreResult<u64>;
 
@@ -144,16 +141,6 @@ pub struct FailedLogin {
 
 /// How many failed sign-ins the details show.
 pub const FAILED_LOGINS_SHOWN: u32 = 5;
-
-/// The field a uniqueness conflict on creation is about, with a message for
-/// people; `None` for any other conflict.
-pub fn taken_field(constraint: &str) -> Option<FieldError> {
-    match constraint {
-        "users_email" => Some(FieldError::new("email", "taken", "This email address is already used by another user.")),
-        "users_user_id" => Some(FieldError::new("user_id", "taken", "This user ID is already taken.")),
-        _ => None,
-    }
-}
 
 impl Principal {
     /// Whether this caller signed in with a temporary password and must change it
@@ -274,7 +261,8 @@ impl Usher {
     /// Administrators; only Administrators give the Administrator role. With an
     /// [`Invite`], the user is invited to set their password. A
     /// duplicate (even one created at the same instant) fails with
-    /// [`Error::Conflict`] naming the constraint (see [`taken_field`]).
+    /// [`Conflict::UserIdTaken`](crate::Conflict::UserIdTaken) or
+    /// [`Conflict::EmailTaken`](crate::Conflict::EmailTaken).
     pub async fn admin_create_user(
         &self,
         ctx: &RequestContext,
@@ -457,7 +445,7 @@ impl Usher {
                 let password = (0..1000)
                     .map(|_| temporary_password(policy.min_length))
                     .find(|p| check_policy(&policy, p, &owner, "password").is_empty())
-                    .ok_or_else(|| Error::Internal("no generated password met the password policy".into()))?;
+                    .ok_or_else(|| Error::internal("no generated password met the password policy"))?;
                 let hash = self.hasher.hash(&password).await?;
                 let ended = self.store.set_temporary_password(user.id, &hash, Utc::now(), policy.history).await?;
                 let details = json!({ "mode": "temporary", "sessions_ended": ended });
@@ -482,7 +470,7 @@ impl Usher {
         if user.status == UserStatus::Disabled {
             return Ok(user);
         }
-        let ended = self.store.set_user_status(admin.org_id(), user.id, true, Utc::now()).await.map_err(last_admin)?;
+        let ended = self.store.set_user_status(admin.org_id(), user.id, true, Utc::now()).await?;
         let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
         let details = json!({ "previous_status": user.status.as_str(), "sessions_ended": ended });
         self.audit_admin(ctx, admin, action::USER_DISABLED, &updated, details).await?;
@@ -525,7 +513,7 @@ impl Usher {
         let event = audit_event(ctx, entry);
         let notices =
             if apps.is_empty() { Vec::new() } else { self.apps_without_owner_notices(admin, &user, &apps).await? };
-        self.store.delete_user(admin.org_id(), user.id, &event, &notices).await.map_err(last_admin)?;
+        self.store.delete_user(admin.org_id(), user.id, &event, &notices).await?;
         if !notices.is_empty() {
             self.mail_written();
         }
@@ -575,16 +563,6 @@ impl Usher {
             .filter_map(|m| m.email)
             .map(|to| OutboxMessage::new(admin.org_id(), Mail { to, subject: subject.clone(), text: text.clone() }))
             .collect())
-    }
-}
-
-/// The last-Administrator refusal as a conflict people understand.
-fn last_admin(e: crate::StoreError) -> Error {
-    match e {
-        crate::StoreError::Conflict { constraint } if constraint == LAST_ADMINISTRATOR => {
-            Error::Conflict("the organization must keep at least one active Administrator".into())
-        }
-        other => other.into(),
     }
 }
 
@@ -652,13 +630,6 @@ mod tests {
         let (id, email, profile, roles) = parse_new_user(&plain).unwrap();
         assert_eq!((id.as_str(), email, roles), ("ada", None, vec![Role::User]));
         assert_eq!(profile.first_name.as_deref(), Some("Ada"));
-    }
-
-    #[test]
-    fn conflicts_name_their_field() {
-        assert_eq!(taken_field("users_email").unwrap().field, "email");
-        assert_eq!(taken_field("users_user_id").unwrap().field, "user_id");
-        assert!(taken_field("invitations_pending").is_none());
     }
 }
 

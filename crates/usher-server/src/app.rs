@@ -192,7 +192,7 @@ fn router(state: AppState) -> Router {
     .layer(TimeoutLayer::with_status_code(axum::http::StatusCode::REQUEST_TIMEOUT, Duration::from_secs(30)))
     .layer(CatchPanicLayer::custom(|_| {
         tracing::error!("a request handler panicked");
-        ApiError::from(usher_core::Error::Internal("panic".into())).into_response()
+        ApiError::from(usher_core::Error::internal("panic")).into_response()
     }))
     .layer(TraceLayer::new_for_http())
 }

@@ -7,7 +7,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use usher_api_types::{Problem, ProblemField};
-use usher_core::Error;
+use usher_core::{Chain, Error};
 
 /// How long clients are told to wait (`Retry-After`) when the database cannot
 /// take requests: long enough not to hammer it, short enough to notice recovery.
@@ -20,6 +20,8 @@ pub struct ApiError {
     pub kind: &'static str,
     pub title: &'static str,
     pub detail: String,
+    /// The stable code of a conflict (`Conflict::code`), sent as `code`.
+    pub code: Option<&'static str>,
     pub errors: Vec<ProblemField>,
     /// Seconds to wait before trying again (`Retry-After`), for refusals that pass.
     pub retry_after: Option<u64>,
@@ -27,7 +29,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, kind: &'static str, title: &'static str, detail: impl Into<String>) -> Self {
-        Self { status, kind, title, detail: detail.into(), errors: Vec::new(), retry_after: None }
+        Self { status, kind, title, detail: detail.into(), code: None, errors: Vec::new(), retry_after: None }
     }
 
     pub fn not_found() -> Self {
@@ -123,18 +125,23 @@ impl From<Error> for ApiError {
             ),
             Error::Forbidden(why) => Self::new(StatusCode::FORBIDDEN, "forbidden", "Forbidden", why),
             Error::NotFound => Self::not_found(),
-            Error::Conflict(what) => Self::new(
-                StatusCode::CONFLICT,
-                "conflict",
-                "Conflict",
-                format!("This conflicts with existing data ({what})."),
-            ),
+            Error::Conflict(conflict) => {
+                let mut err = Self::new(StatusCode::CONFLICT, "conflict", "Conflict", conflict.message());
+                err.code = Some(conflict.code());
+                // A value already taken is also named next to its field, as invalid input is.
+                err.errors = conflict
+                    .field_error()
+                    .map(|f| ProblemField { field: f.field, code: f.code, message: f.message })
+                    .into_iter()
+                    .collect();
+                err
+            }
             Error::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 Self::unavailable()
             }
             Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(cause = %Chain(&cause), "internal error");
                 Self::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "internal",
@@ -175,6 +182,7 @@ impl IntoResponse for ApiError {
             title: self.title.to_owned(),
             status: self.status.as_u16(),
             detail: self.detail,
+            code: self.code.map(str::to_owned),
             errors: self.errors,
         };
         let unauthorized = self.status == StatusCode::UNAUTHORIZED;

@@ -19,10 +19,10 @@ pub async fn run(usher: Usher, mut stop: watch::Receiver<bool>) {
         match usher.queue_password_reminders().await {
             Ok(0) => {}
             Ok(n) => tracing::info!(reminders = n, "password expiry reminders queued"),
-            Err(e) => tracing::error!(error = %e, "password expiry reminders"),
+            Err(e) => tracing::error!(error = %usher_core::Chain(&e), "password expiry reminders"),
         }
         if let Err(e) = usher.purge_sign_in_records().await {
-            tracing::error!(error = %e, "purging sign-in tickets and failure counts");
+            tracing::error!(error = %usher_core::Chain(&e), "purging sign-in tickets and failure counts");
         }
         tokio::select! {
             _ = stop.changed() => {}

@@ -159,7 +159,7 @@ pub async fn run(usher: Usher, mailer: Mailer, retry: RetryPolicy, mut stop: wat
         if last_reminders.is_none_or(|t| t.elapsed() >= REMINDERS) {
             last_reminders = Some(tokio::time::Instant::now());
             if let Err(e) = usher.queue_token_reminders().await {
-                tracing::error!(error = %e, "token expiry reminders");
+                tracing::error!(error = %usher_core::Chain(&e), "token expiry reminders");
             }
         }
         // A retry due by now is claimed by this pass; one still ahead (the timer
@@ -170,7 +170,7 @@ pub async fn run(usher: Usher, mailer: Mailer, retry: RetryPolicy, mut stop: wat
         }
         match deliver_due(&usher, &mailer, owner, &retry).await {
             Ok(scheduled) => pending = pending.into_iter().chain(scheduled).min(),
-            Err(e) => tracing::error!(error = %e, "email outbox"),
+            Err(e) => tracing::error!(error = %usher_core::Chain(&e), "email outbox"),
         }
         let wait = pending
             .map_or(POLL, |at| (at - Utc::now()).to_std().unwrap_or_default().min(POLL))

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction, postgres::PgRow};
 use usher_core::{
     access::{AccessStore, App, AppAccess, AppRoleOf, Group, SetChange, StoredRoles},
+    conflict::constraint,
     store::{StoreError, StoreResult, User},
 };
 use usher_domain::{AppRole, Role};
@@ -37,10 +38,10 @@ fn access_err(e: sqlx::Error) -> StoreError {
     {
         let name = db.constraint().unwrap_or_default();
         if name == "groups_org_name_key" {
-            return StoreError::Conflict { constraint: "groups_name".into() };
+            return StoreError::Conflict { constraint: constraint::GROUP_NAME.into() };
         }
         if name == "apps_org_name_key" {
-            return StoreError::Conflict { constraint: "apps_name".into() };
+            return StoreError::Conflict { constraint: constraint::APP_NAME.into() };
         }
     }
     map_err(e)
@@ -592,7 +593,7 @@ impl AccessStore for PostgresStore {
             .map_err(map_err)?;
             if left == 0 {
                 tx.rollback().await.map_err(map_err)?;
-                return Err(StoreError::Conflict { constraint: "last_administrator".into() });
+                return Err(StoreError::Conflict { constraint: constraint::LAST_ADMINISTRATOR.into() });
             }
         }
         sqlx::query("UPDATE users SET updated_at = $1 WHERE id = $2")

@@ -9,9 +9,13 @@ use sqlx::{
     Row,
     postgres::{PgPool, PgPoolOptions, PgRow},
 };
-use usher_core::store::{
-    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
-    TokenFilter, User, UserStatus,
+use usher_core::{
+    Cause,
+    conflict::constraint,
+    store::{
+        ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
+        TokenFilter, User, UserStatus,
+    },
 };
 use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
@@ -85,12 +89,13 @@ fn pool_options(max: u32, losses: &health::Losses) -> PgPoolOptions {
         })
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Cause::new(e))
 }
 
 /// Turns engine errors into store errors; PostgreSQL names the broken
-/// uniqueness rule (`users_org_email_key`, `users_org_user_id_key`, …).
+/// uniqueness rule (`users_org_email_key`, `users_org_user_id_key`, …; any other
+/// goes on by its name, for the log).
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -98,15 +103,15 @@ fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let name = db.constraint().unwrap_or_default();
             let constraint = if name.contains("email") {
-                "users_email"
+                constraint::EMAIL
             } else if name.contains("user_id") {
-                "users_user_id"
+                constraint::USER_ID
             } else {
-                "unique"
+                name
             };
             StoreError::Conflict { constraint: constraint.to_owned() }
         }
-        _ => StoreError::Backend(e.to_string()),
+        _ => backend(e),
     }
 }
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, postgres::PgRow};
 use usher_core::{
+    conflict::constraint,
     security::{
         Attempt, FailureCount, LoginTicket, ReminderScope, SecurityStore, SignInFacts, ThrottleRow, TotpRecord,
     },
@@ -140,7 +141,11 @@ impl SecurityStore for PostgresStore {
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict { constraint: "mfa_enabled".into() }) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::Conflict { constraint: constraint::MFA_ENABLED.into() })
+        } else {
+            Ok(())
+        }
     }
 
     async fn confirm_totp(&self, user: Uuid, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<bool> {

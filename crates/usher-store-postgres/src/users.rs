@@ -7,11 +7,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction};
 use usher_core::{
+    conflict::constraint,
     invitations::NewInvitation,
     mail::OutboxMessage,
     metadata::Metadata,
     store::{AuditEvent, NewUser, Session, StoreError, StoreResult, User},
-    users::{LAST_ADMINISTRATOR, UserAdminStore},
+    users::UserAdminStore,
 };
 use usher_domain::Role;
 use uuid::Uuid;
@@ -47,7 +48,7 @@ async fn refused_or_missing(tx: &mut Transaction<'_, Postgres>, org_id: Uuid, us
         .fetch_optional(&mut **tx)
         .await;
     match exists {
-        Ok(Some(_)) => StoreError::Conflict { constraint: LAST_ADMINISTRATOR.to_owned() },
+        Ok(Some(_)) => StoreError::Conflict { constraint: constraint::LAST_ADMINISTRATOR.to_owned() },
         Ok(None) => StoreError::NotFound,
         Err(e) => map_err(e),
     }

@@ -8,6 +8,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction, sqlite::SqliteRow};
 use usher_core::{
     access::{AccessStore, App, AppAccess, AppRoleOf, Group, SetChange, StoredRoles},
+    conflict::constraint,
     store::{StoreError, StoreResult, User},
 };
 use usher_domain::{AppRole, Role};
@@ -43,10 +44,10 @@ fn access_err(e: sqlx::Error) -> StoreError {
     {
         let msg = db.message();
         if msg.contains("groups.name_key") {
-            return StoreError::Conflict { constraint: "groups_name".into() };
+            return StoreError::Conflict { constraint: constraint::GROUP_NAME.into() };
         }
         if msg.contains("apps.name_key") {
-            return StoreError::Conflict { constraint: "apps_name".into() };
+            return StoreError::Conflict { constraint: constraint::APP_NAME.into() };
         }
     }
     map_err(e)
@@ -585,7 +586,7 @@ impl AccessStore for SqliteStore {
             .map_err(map_err)?;
             if left == 0 {
                 tx.rollback().await.map_err(map_err)?;
-                return Err(StoreError::Conflict { constraint: "last_administrator".into() });
+                return Err(StoreError::Conflict { constraint: constraint::LAST_ADMINISTRATOR.into() });
             }
         }
         sqlx::query("UPDATE users SET updated_at = ? WHERE id = ?")

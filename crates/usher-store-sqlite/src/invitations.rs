@@ -4,6 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, sqlite::SqliteRow};
 use usher_core::{
+    conflict::constraint,
     invitations::{Invitation, InvitationStore, NewInvitation},
     store::{Organization, Profile, StoreError, StoreResult},
 };
@@ -52,7 +53,7 @@ fn org_from_row(row: &SqliteRow) -> Result<Organization, sqlx::Error> {
 fn map_pending(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() && db.message().contains("invitations.email_key") => {
-            StoreError::Conflict { constraint: "invitations_pending".into() }
+            StoreError::Conflict { constraint: constraint::INVITATION_PENDING.into() }
         }
         _ => map_err(e),
     }

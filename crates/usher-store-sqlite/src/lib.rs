@@ -13,9 +13,13 @@ use sqlx::{
     Row,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
-use usher_core::store::{
-    ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
-    TokenFilter, User, UserStatus,
+use usher_core::{
+    Cause,
+    conflict::constraint,
+    store::{
+        ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
+        TokenFilter, User, UserStatus,
+    },
 };
 use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
@@ -60,7 +64,7 @@ impl SqliteStore {
 
     /// Applies the migrations this build knows and the database lacks.
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(|e| StoreError::Backend(e.to_string()))
+        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(backend)
     }
 
     /// The pool, for tests that read the database directly.
@@ -69,12 +73,12 @@ impl SqliteStore {
     }
 }
 
-fn backend(e: impl std::fmt::Display) -> StoreError {
-    StoreError::Backend(e.to_string())
+fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Cause::new(e))
 }
 
 /// Turns engine errors into store errors; SQLite names the columns of a broken
-/// uniqueness rule in its message.
+/// uniqueness rule in its message (any other rule goes on by its message, for the log).
 fn map_err(e: sqlx::Error) -> StoreError {
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
@@ -82,15 +86,15 @@ fn map_err(e: sqlx::Error) -> StoreError {
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let msg = db.message();
             let constraint = if msg.contains("email_key") {
-                "users_email"
+                constraint::EMAIL
             } else if msg.contains("user_id_key") {
-                "users_user_id"
+                constraint::USER_ID
             } else {
-                "unique"
+                msg
             };
             StoreError::Conflict { constraint: constraint.to_owned() }
         }
-        _ => StoreError::Backend(e.to_string()),
+        _ => backend(e),
     }
 }
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, sqlite::SqliteRow};
 use usher_core::{
+    conflict::constraint,
     security::{
         Attempt, FailureCount, LoginTicket, ReminderScope, SecurityStore, SignInFacts, ThrottleRow, TotpRecord,
     },
@@ -140,7 +141,11 @@ impl SecurityStore for SqliteStore {
         .execute(&self.pool)
         .await
         .map_err(map_err)?;
-        if done.rows_affected() == 0 { Err(StoreError::Conflict { constraint: "mfa_enabled".into() }) } else { Ok(()) }
+        if done.rows_affected() == 0 {
+            Err(StoreError::Conflict { constraint: constraint::MFA_ENABLED.into() })
+        } else {
+            Ok(())
+        }
     }
 
     async fn confirm_totp(&self, user: Uuid, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<bool> {
@@ -380,7 +385,7 @@ impl SecurityStore for SqliteStore {
         .map_err(map_err)?;
         let json = |name: &str| -> StoreResult<Option<serde_json::Value>> {
             let text: Option<String> = row.try_get(name).map_err(map_err)?;
-            text.map(|t| serde_json::from_str(&t).map_err(|e| StoreError::Backend(e.to_string()))).transpose()
+            text.map(|t| serde_json::from_str(&t).map_err(crate::backend)).transpose()
         };
         Ok(SignInFacts {
             totp: row.try_get("totp").map_err(map_err)?,
@@ -450,7 +455,7 @@ impl SecurityStore for SqliteStore {
         rows.iter()
             .map(|r| {
                 let text: String = r.try_get("value").map_err(map_err)?;
-                let value = serde_json::from_str(&text).map_err(|e| StoreError::Backend(e.to_string()))?;
+                let value = serde_json::from_str(&text).map_err(crate::backend)?;
                 Ok((r.try_get("org_id").map_err(map_err)?, value))
             })
             .collect()

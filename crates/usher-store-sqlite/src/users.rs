@@ -6,11 +6,12 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use usher_core::{
+    conflict::constraint,
     invitations::NewInvitation,
     mail::OutboxMessage,
     metadata::Metadata,
     store::{AuditEvent, NewUser, Session, StoreError, StoreResult, User},
-    users::{LAST_ADMINISTRATOR, UserAdminStore},
+    users::UserAdminStore,
 };
 use usher_domain::Role;
 use uuid::Uuid;
@@ -50,7 +51,7 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await;
         match exists {
-            Ok(Some(_)) => StoreError::Conflict { constraint: LAST_ADMINISTRATOR.to_owned() },
+            Ok(Some(_)) => StoreError::Conflict { constraint: constraint::LAST_ADMINISTRATOR.to_owned() },
             Ok(None) => StoreError::NotFound,
             Err(e) => map_err(e),
         }

@@ -11,7 +11,7 @@ use super::{
     App, AppAccess, Group, Page, SetChange, decode_cursor, distinct, page_of, parse_description, parse_name,
     policy::{self, Operation, Standing},
 };
-use crate::{Error, RequestContext, Result, StoreError, Usher, audit::action, auth::Principal, store::User};
+use crate::{Error, RequestContext, Result, Usher, audit::action, auth::Principal, store::User};
 
 /// The longest app URL.
 pub const URL_MAX: usize = 2000;
@@ -74,15 +74,6 @@ fn parse_url(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> 
         errors.push(FieldError::new("url", "invalid", "Enter an address starting with https:// or http://."));
     }
     Some(s.to_owned())
-}
-
-fn name_taken(e: StoreError) -> Error {
-    match e {
-        StoreError::Conflict { constraint } if constraint == "apps_name" => {
-            Error::Conflict("an app with this name already exists".into())
-        }
-        e => e.into(),
-    }
 }
 
 impl Usher {
@@ -179,7 +170,7 @@ impl Usher {
             Some(list) => list.first().map(|u| u.id),
             None => Some(p.user.id),
         };
-        self.store.insert_app(&app, &fold(&app.name), first_owner).await.map_err(name_taken)?;
+        self.store.insert_app(&app, &fold(&app.name), first_owner).await?;
         if let Some(list) = &owners
             && list.len() > 1
         {
@@ -256,7 +247,7 @@ impl Usher {
         let now = Utc::now();
         if app != before {
             app.updated_at = now;
-            self.store.update_app(&app, &fold(&app.name)).await.map_err(name_taken)?;
+            self.store.update_app(&app, &fold(&app.name)).await?;
             let details = json!({
                 "app_id": app.id,
                 "before": { "name": before.name, "description": before.description, "url": before.url },

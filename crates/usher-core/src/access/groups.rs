@@ -10,7 +10,7 @@ use super::{
     Group, Page, SetChange, decode_cursor, page_of, parse_description, parse_name,
     policy::{self, Operation, Standing},
 };
-use crate::{Error, RequestContext, Result, StoreError, Usher, audit::action, auth::Principal, store::User};
+use crate::{Error, RequestContext, Result, Usher, audit::action, auth::Principal, store::User};
 
 /// A group's fields as asked: on create `name` is required; on edit absent
 /// fields stay as they are.
@@ -18,16 +18,6 @@ use crate::{Error, RequestContext, Result, StoreError, Usher, audit::action, aut
 pub struct GroupInput {
     pub name: Option<String>,
     pub description: Option<String>,
-}
-
-/// A name already taken answers 409 with a clear reason.
-fn name_taken(e: StoreError) -> Error {
-    match e {
-        StoreError::Conflict { constraint } if constraint == "groups_name" => {
-            Error::Conflict("a group with this name already exists".into())
-        }
-        e => e.into(),
-    }
 }
 
 impl Usher {
@@ -94,7 +84,7 @@ impl Usher {
             updated_at: now,
             member_count: 0,
         };
-        self.store.insert_group(&group, &fold(&group.name)).await.map_err(name_taken)?;
+        self.store.insert_group(&group, &fold(&group.name)).await?;
         let details = json!({ "group_id": group.id, "name": group.name, "description": group.description });
         self.audit_access(ctx, p, action::GROUP_CREATED, None, details).await?;
         Ok(group)
@@ -125,7 +115,7 @@ impl Usher {
             return Ok(group);
         }
         group.updated_at = Utc::now();
-        self.store.update_group(&group, &fold(&group.name)).await.map_err(name_taken)?;
+        self.store.update_group(&group, &fold(&group.name)).await?;
         let details = json!({
             "group_id": group.id,
             "before": { "name": before.name, "description": before.description },

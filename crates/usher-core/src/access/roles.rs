@@ -10,7 +10,7 @@ use super::{
     AppRoleOf, Group, StoredRoles,
     policy::{self, Operation},
 };
-use crate::{Error, RequestContext, Result, StoreError, Usher, audit::action, auth::Principal, store::User};
+use crate::{Error, RequestContext, Result, Usher, audit::action, auth::Principal, store::User};
 
 /// One role assignment as asked: a role name, and the app for app roles.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,13 +84,7 @@ impl Usher {
         if org_roles.contains(&Role::Administrator) && user.email.is_none() {
             return Err(Invalid::one("roles", "email_required", "Administrators must have an email address.").into());
         }
-        let before = match self.store.replace_roles(p.user.org_id, user.id, &org_roles, &app_roles, Utc::now()).await {
-            Ok(before) => before,
-            Err(StoreError::Conflict { constraint }) if constraint == "last_administrator" => {
-                return Err(Error::Conflict("the organization must keep at least one Administrator".into()));
-            }
-            Err(e) => return Err(e.into()),
-        };
+        let before = self.store.replace_roles(p.user.org_id, user.id, &org_roles, &app_roles, Utc::now()).await?;
         let user = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
         let after = self.load_roles(user).await?;
         if before != (StoredRoles { org: after.org.clone(), apps: after.apps.clone() }) {

@@ -390,9 +390,10 @@ impl Usher {
         }
         progress.phase("writing", (plan.inserts.len() + plan.updates.len()) as u64);
         self.store.apply_import(&plan, &|n| progress.set(n)).await.map_err(|e| match e {
-            crate::StoreError::Conflict { constraint } => Error::Conflict(format!(
-                "{constraint}: another change took a user ID or email of this file while it was imported; nothing was imported"
-            )),
+            crate::StoreError::Conflict { constraint } => {
+                tracing::info!(%constraint, "an import met a concurrent change");
+                Error::Conflict(crate::Conflict::TakenDuringImport)
+            }
             other => other.into(),
         })?;
         let details = json!({
@@ -418,8 +419,8 @@ impl Usher {
         let org = self.organization(organization).await?.ok_or(Error::NotFound)?;
         let fields = self.metadata_fields(org.id).await?;
         progress.phase("exporting", 0);
-        let io = |e: std::io::Error| Error::Internal(format!("writing the export: {e}"));
-        let csv_error = |e: csv::Error| Error::Internal(format!("writing the export: {e}"));
+        let io = |e: std::io::Error| Error::internal(format!("writing the export: {e}"));
+        let csv_error = |e: csv::Error| Error::internal(format!("writing the export: {e}"));
         let new_csv = || csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
         if format == Format::Csv {
             let mut w = new_csv();
@@ -448,7 +449,7 @@ impl Usher {
                             "last_name": u.profile.last_name, "phone": u.profile.phone, "roles": roles,
                             "groups": e.groups, "metadata": metadata, "password_hash": hash,
                         });
-                        serde_json::to_writer(&mut *out, &obj).map_err(|e| Error::Internal(e.to_string()))?;
+                        serde_json::to_writer(&mut *out, &obj).map_err(|e| Error::internal(e.to_string()))?;
                         out.write_all(b"\n").map_err(io)?;
                     }
                     Some(w) => {

@@ -116,7 +116,7 @@ impl Usher {
         match self.store.setting(org_id, SETTING).await? {
             Some(value) => {
                 let mut t: InvitationTemplate = serde_json::from_value(value)
-                    .map_err(|e| Error::Internal(format!("stored invitation template: {e}")))?;
+                    .map_err(|e| Error::internal(format!("stored invitation template: {e}")))?;
                 t.custom = true;
                 Ok(t)
             }

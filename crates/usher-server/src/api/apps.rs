@@ -52,7 +52,7 @@ pub async fn list_apps(
 /// becomes its App Owner unless an Administrator names `owners`.
 #[utoipa::path(post, path = "/apps", tag = "apps", request_body = AppCreate, security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = AppDetailsBody), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 409, body = Problem, description = "The name is taken (`app_name_taken`)"), (status = 422, body = Problem)))]
 pub async fn create_app(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -82,7 +82,7 @@ pub async fn get_app(
 #[utoipa::path(patch, path = "/apps/{id}", tag = "apps", request_body = AppPatch, security(("session" = []), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "The app's id")),
     responses((status = 200, body = AppDetailsBody), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "The name is taken (`app_name_taken`)"), (status = 422, body = Problem)))]
 pub async fn patch_app(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

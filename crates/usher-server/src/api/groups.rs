@@ -64,7 +64,7 @@ pub async fn list_groups(
 /// unique in the organization, ignoring case (409).
 #[utoipa::path(post, path = "/groups", tag = "groups", request_body = GroupCreate, security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = GroupBody), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 409, body = Problem, description = "The name is taken (`group_name_taken`)"), (status = 422, body = Problem)))]
 pub async fn create_group(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -91,7 +91,7 @@ pub async fn get_group(
 #[utoipa::path(patch, path = "/groups/{id}", tag = "groups", request_body = GroupPatch, security(("session" = []), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "The group's id")),
     responses((status = 200, body = GroupBody), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "The name is taken (`group_name_taken`)"), (status = 422, body = Problem)))]
 pub async fn patch_group(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

@@ -106,7 +106,7 @@ fn parse_id(raw: &str) -> ApiResult<Uuid> {
     responses(
         (status = 201, body = InvitationCreated),
         (status = 403, body = Problem),
-        (status = 409, body = Problem, description = "A pending invitation of this address exists: resend it"),
+        (status = 409, body = Problem, description = "A pending invitation of this address exists: resend it (`invitation_pending`)"),
         (status = 422, body = Problem, description = "Invalid address, or already used by a user (`taken`)"),
     ))]
 pub async fn create_invitation(
@@ -157,7 +157,7 @@ pub async fn list_invitations(
     responses(
         (status = 200, body = InvitationBody),
         (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "Already accepted or withdrawn"),
+        (status = 409, body = Problem, description = "Already accepted or withdrawn (`invitation_closed`)"),
     ))]
 pub async fn withdraw_invitation(
     State(state): State<AppState>,
@@ -178,7 +178,8 @@ pub async fn withdraw_invitation(
     responses(
         (status = 200, body = InvitationCreated),
         (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "Accepted or withdrawn"),
+        (status = 409, body = Problem, description = "Accepted or withdrawn (`invitation_closed`), or the \
+            address has another pending invitation (`invitation_pending`)"),
     ))]
 pub async fn resend_invitation(
     State(state): State<AppState>,
@@ -222,7 +223,8 @@ pub async fn get_public_invitation(
     responses(
         (status = 201, body = UserBody, headers(("x-csrf-token" = String, description = "Send back on changes"))),
         (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "The link was used, withdrawn or expired"),
+        (status = 409, body = Problem, description = "The link was used, withdrawn or expired (`invitation_link_closed`), \
+            or the account no longer waits for a password (`not_awaiting_password`)"),
         (status = 422, body = Problem),
         (status = 429, body = Problem, description = "Too many registration forms with this link: wait `Retry-After` seconds"),
     ))]

@@ -122,7 +122,8 @@ pub async fn mfa_status(State(state): State<AppState>, Authed(me): Authed) -> Ap
 /// calling this again replaces the unconfirmed secret. 409 while two-step
 /// verification is on.
 #[utoipa::path(post, path = "/me/mfa/totp", tag = "mfa", security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = TotpEnrolmentBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = TotpEnrolmentBody), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "Two-step verification is already on (`two_step_on`)")))]
 pub async fn start_totp(State(state): State<AppState>, Authed(me): Authed) -> ApiResult<Json<TotpEnrolmentBody>> {
     Ok(Json(enrolment_body(state.usher.start_totp(&me).await?)))
 }
@@ -131,7 +132,8 @@ pub async fn start_totp(State(state): State<AppState>, Authed(me): Authed) -> Ap
 /// recovery codes, shown this once. A session that was restricted to enrolment
 /// is replaced by a normal one (new cookie and `X-CSRF-Token`).
 #[utoipa::path(post, path = "/me/mfa/totp/confirm", tag = "mfa", request_body = TotpConfirm, security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = RecoveryCodes), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "The authenticator was replaced meanwhile (`authenticator_changed`)"), (status = 422, body = Problem)))]
 pub async fn confirm_totp(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -169,7 +171,8 @@ pub async fn disable_totp(
 
 /// New recovery codes, replacing the old ones, giving your password.
 #[utoipa::path(post, path = "/me/mfa/recovery-codes", tag = "mfa", request_body = PasswordConfirm, security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = RecoveryCodes), (status = 401, body = Problem), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = RecoveryCodes), (status = 401, body = Problem), (status = 403, body = Problem),
+        (status = 409, body = Problem, description = "Two-step verification is off (`two_step_off`)"), (status = 422, body = Problem)))]
 pub async fn regenerate_recovery_codes(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

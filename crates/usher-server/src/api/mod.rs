@@ -120,7 +120,7 @@ async fn healthz(State(state): State<AppState>) -> (axum::http::StatusCode, Json
     match state.usher.ping().await {
         Ok(()) => (axum::http::StatusCode::OK, Json(Health { status: "ok".into() })),
         Err(e) => {
-            tracing::warn!(error = %e, "health check: database unreachable");
+            tracing::warn!(error = %usher_core::Chain(&e), "health check: database unreachable");
             (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database unreachable".into() }))
         }
     }
@@ -139,7 +139,7 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     match state.usher.check_writable().await {
         Ok(()) => (axum::http::StatusCode::OK, Json(Health { status: "ok".into() })).into_response(),
         Err(e) => {
-            tracing::warn!(error = %e, "readiness check: the database does not take writes");
+            tracing::warn!(error = %usher_core::Chain(&e), "readiness check: the database does not take writes");
             let mut res =
                 (axum::http::StatusCode::SERVICE_UNAVAILABLE, Json(Health { status: "database cannot write".into() }))
                     .into_response();

@@ -5,7 +5,8 @@
 //! (401, 403), a path id (404), a JSON body (400, 413, 415, 422), query
 //! parameters (400, 422). [`document`] adds these to each operation of the
 //! finished document, so no handler repeats the list; a handler only names the
-//! answers of its own rules (409, 429, ...), with a description.
+//! answers of its own rules (409, 429, ...), with a description. A 409 problem
+//! always carries a stable `code` (see `Problem`), never a database rule's name.
 
 use utoipa::openapi::{
     Content, HeaderBuilder, OpenApi, Ref, RefOr, Response, Schema,
@@ -104,7 +105,7 @@ fn default_description(status: &str) -> &'static str {
         "401" => "Authentication failed or is required",
         "403" => "Not allowed",
         "404" => "Not found",
-        "409" => "A conflict with the current state",
+        "409" => "A conflict with the current state; `code` says which",
         "413" => "The body is too large",
         "415" => "Unsupported media type",
         "422" => "Invalid input",

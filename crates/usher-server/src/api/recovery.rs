@@ -35,7 +35,7 @@ pub fn spawn_reset_request(
     let usher = state.usher.clone();
     tokio::spawn(async move {
         if let Err(e) = usher.request_password_reset(&ctx, organization.as_deref(), &login).await {
-            tracing::error!(error = %e, "password reset request");
+            tracing::error!(error = %usher_core::Chain(&e), "password reset request");
         }
     });
 }

@@ -45,7 +45,7 @@ pub async fn get_roles(
 #[utoipa::path(put, path = "/users/{id}/roles", tag = "roles", request_body = RolesBody, security(("session" = []), ("bearer" = [])),
     params(("id" = Uuid, Path, description = "The user's id")),
     responses((status = 200, body = RolesBody), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+        (status = 404, body = Problem), (status = 409, body = Problem, description = "The last active Administrator (`last_administrator`)"), (status = 422, body = Problem)))]
 pub async fn put_roles(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

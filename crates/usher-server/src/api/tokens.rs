@@ -134,7 +134,7 @@ pub async fn get_my_token(
 
 /// Change a token's description or expiry.
 #[utoipa::path(patch, path = "/me/tokens/{id}", tag = "tokens", request_body = TokenPatch, params(("id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = TokenBody), (status = 404, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+    responses((status = 200, body = TokenBody), (status = 404, body = Problem), (status = 409, body = Problem, description = "The token is revoked (`token_revoked`)"), (status = 422, body = Problem)))]
 pub async fn patch_my_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -173,7 +173,7 @@ pub async fn revoke_my_token(
 
 /// A new secret with the same settings; the old secret stops at once.
 #[utoipa::path(post, path = "/me/tokens/{id}/regenerate", tag = "tokens", params(("id" = Uuid, Path, description = "The token's id")), security(("session" = []), ("bearer" = [])),
-    responses((status = 200, body = TokenCreated), (status = 404, body = Problem), (status = 409, body = Problem)))]
+    responses((status = 200, body = TokenCreated), (status = 404, body = Problem), (status = 409, body = Problem, description = "The token is revoked (`token_revoked`)")))]
 pub async fn regenerate_my_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

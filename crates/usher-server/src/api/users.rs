@@ -9,14 +9,13 @@ use axum::{
 };
 use serde::Deserialize;
 use usher_api_types::{
-    FailedLoginBody, Page, PasswordResetMode, Problem, ProblemField, ProfilePatch, SessionBody, TemporaryPassword,
-    UserBody, UserCreate, UserCreated, UserPasswordReset,
+    FailedLoginBody, Page, PasswordResetMode, Problem, ProfilePatch, SessionBody, TemporaryPassword, UserBody,
+    UserCreate, UserCreated, UserPasswordReset,
 };
 use usher_core::{
-    Error,
     accounts::ProfileInput,
     store::Session,
-    users::{CreateUser, Invite, ResetMode, taken_field},
+    users::{CreateUser, Invite, ResetMode},
 };
 use usher_domain::Invalid;
 use uuid::Uuid;
@@ -24,7 +23,7 @@ use uuid::Uuid;
 use super::user_body;
 use crate::{
     app::AppState,
-    error::{ApiError, ApiResult},
+    error::ApiResult,
     extract::{ApiJson, ApiPath, ApiQuery, Authed, Ctx},
 };
 
@@ -68,21 +67,6 @@ pub async fn list_users(
     Ok(Json(Page { items, next_cursor: page.next_cursor }))
 }
 
-/// A duplicate user ID or email: 409, naming the field.
-fn conflict(e: Error) -> ApiError {
-    match e {
-        Error::Conflict(constraint) => match taken_field(&constraint) {
-            Some(field) => {
-                let mut err = ApiError::new(StatusCode::CONFLICT, "conflict", "Conflict", field.message.clone());
-                err.errors = vec![ProblemField { field: field.field, code: field.code, message: field.message }];
-                err
-            }
-            None => Error::Conflict(constraint).into(),
-        },
-        other => other.into(),
-    }
-}
-
 /// Create a user (Administrators, User Managers; only Administrators create
 /// Administrators). The user has no password (`status: invited`); with `invite`
 /// they are invited to set one, by email or, with `send_invitation: false`, by
@@ -90,7 +74,7 @@ fn conflict(e: Error) -> ApiError {
 /// (even by a creation at the same instant) answers 409.
 #[utoipa::path(post, path = "/users", tag = "users", request_body = UserCreate, security(("session" = []), ("bearer" = [])),
     responses((status = 201, body = UserCreated), (status = 401, body = Problem), (status = 403, body = Problem),
-        (status = 409, body = Problem, description = "The user ID or email is already used"), (status = 422, body = Problem)))]
+        (status = 409, body = Problem, description = "The user ID or email is already used (`user_id_taken`, `email_taken`)"), (status = 422, body = Problem)))]
 pub async fn create_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -112,7 +96,7 @@ pub async fn create_user(
         invite,
         metadata: body.metadata,
     };
-    let created = state.usher.admin_create_user(&ctx, &me, input).await.map_err(conflict)?;
+    let created = state.usher.admin_create_user(&ctx, &me, input).await?;
     let body = UserCreated { user: user_body(&created.user), invitation_link: created.invitation_link };
     Ok((StatusCode::CREATED, Json(body)))
 }
@@ -164,7 +148,7 @@ pub async fn patch_user(
 #[utoipa::path(delete, path = "/users/{id}", tag = "users", params(("id" = Uuid, Path, description = "The user's id")),
     security(("session" = []), ("bearer" = [])),
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "The last active Administrator")))]
+        (status = 409, body = Problem, description = "The last active Administrator (`last_administrator`)")))]
 pub async fn delete_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
@@ -262,7 +246,7 @@ pub async fn reset_password(
 #[utoipa::path(post, path = "/users/{id}/disable", tag = "users", params(("id" = Uuid, Path, description = "The user's id")),
     security(("session" = []), ("bearer" = [])),
     responses((status = 200, body = UserBody), (status = 401, body = Problem), (status = 403, body = Problem), (status = 404, body = Problem),
-        (status = 409, body = Problem, description = "The last active Administrator")))]
+        (status = 409, body = Problem, description = "The last active Administrator (`last_administrator`)")))]
 pub async fn disable_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,

@@ -13,7 +13,7 @@ use axum::{
     http::StatusCode,
 };
 use usher_core::{
-    Error,
+    Conflict, Error,
     access::{
         AppChange, AppDetails, AppInput,
         policy::{self, Operation},
@@ -192,7 +192,7 @@ pub async fn create_app(
     let (errors, status) = match state.usher.create_app(&ctx, &me.0, values.input(), None).await {
         Ok(d) => return Ok(see_other(&format!("/admin/apps/{}?done=created", d.app.id))),
         Err(Error::Invalid(e)) => (e.0, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(Error::Conflict(_)) => (name_taken(), StatusCode::CONFLICT),
+        Err(Error::Conflict(Conflict::AppNameTaken)) => (name_taken(), StatusCode::CONFLICT),
         Err(e) => return Err(me.core_error(e)),
     };
     show_list(&state, &me, &PageQuery::default(), values, errors, status).await
@@ -286,7 +286,7 @@ pub async fn app_page(
 async fn failed(state: &AppState, me: &SignedIn, id: Uuid, e: Error, o: Outcome) -> WebResult {
     let (errors, status) = match e {
         Error::Invalid(e) => (e.0, StatusCode::UNPROCESSABLE_ENTITY),
-        Error::Conflict(_) => (name_taken(), StatusCode::CONFLICT),
+        Error::Conflict(Conflict::AppNameTaken) => (name_taken(), StatusCode::CONFLICT),
         e => return Err(me.core_error(e)),
     };
     let d = state.usher.app(&me.0, id).await.map_err(|e| me.core_error(e))?;

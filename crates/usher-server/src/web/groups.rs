@@ -13,7 +13,7 @@ use axum::{
 };
 use serde::Deserialize;
 use usher_core::{
-    Error,
+    Conflict, Error,
     access::{
         DESCRIPTION_MAX, Group, GroupInput, NAME_MAX, URL_MAX,
         policy::{self, Operation},
@@ -272,7 +272,7 @@ pub async fn create_group(
     match state.usher.create_group(&ctx, &me.0, input).await {
         Ok(g) => return Ok(see_other(&format!("/admin/groups/{}?done=created", g.id))),
         Err(Error::Invalid(e)) => o.errors = e.0,
-        Err(Error::Conflict(_)) => {
+        Err(Error::Conflict(Conflict::GroupNameTaken)) => {
             o.errors = vec![FieldError::new("name", "group_name_taken", "A group with this name already exists.")]
         }
         Err(e) => return Err(me.core_error(e)),
@@ -378,7 +378,7 @@ pub async fn save_group(
     let (errors, status) = match state.usher.update_group(&ctx, &me.0, id, input).await {
         Ok(g) => return Ok(see_other(&format!("/admin/groups/{}?done=saved", g.id))),
         Err(Error::Invalid(e)) => (e.0, StatusCode::UNPROCESSABLE_ENTITY),
-        Err(Error::Conflict(_)) => (
+        Err(Error::Conflict(Conflict::GroupNameTaken)) => (
             vec![FieldError::new("name", "group_name_taken", "A group with this name already exists.")],
             StatusCode::CONFLICT,
         ),

@@ -14,7 +14,7 @@ use axum_extra::extract::cookie::CookieJar;
 use chrono::Utc;
 use serde::Deserialize;
 use usher_core::{
-    Error,
+    Conflict, Error,
     invitations::{Acceptance, Invitation, InvitationStatus, InvitationTemplate},
 };
 use usher_domain::{FieldError, PasswordPolicy, Role};
@@ -237,7 +237,7 @@ pub async fn invite(
             show(&state, &me, &q, Outcome { form, errors: e.0, ..Outcome::default() }, StatusCode::UNPROCESSABLE_ENTITY)
                 .await
         }
-        Err(Error::Conflict(_)) => {
+        Err(Error::Conflict(Conflict::InvitationPending)) => {
             let problem = Some(t.get("invitations.pending_exists").into_owned());
             show(&state, &me, &q, Outcome { form, problem, ..Outcome::default() }, StatusCode::CONFLICT).await
         }
@@ -266,7 +266,7 @@ pub async fn resend(
     let id = id_of(&me, &id)?;
     match state.usher.resend_invitation(&ctx, admin, id, true).await {
         Ok(_) => Ok(see_other("/admin/invitations?done=resent")),
-        Err(Error::Conflict(_)) => {
+        Err(Error::Conflict(Conflict::InvitationClosed)) => {
             let problem = Some(me.t().get("invitations.not_open").into_owned());
             show(&state, &me, &ListQuery::default(), Outcome { problem, ..Outcome::default() }, StatusCode::CONFLICT)
                 .await
@@ -288,7 +288,7 @@ pub async fn withdraw(
     let id = id_of(&me, &id)?;
     match state.usher.withdraw_invitation(&ctx, admin, id).await {
         Ok(_) => Ok(see_other("/admin/invitations?done=withdrawn")),
-        Err(Error::Conflict(_)) => {
+        Err(Error::Conflict(Conflict::InvitationClosed)) => {
             let problem = Some(me.t().get("invitations.not_open").into_owned());
             show(&state, &me, &ListQuery::default(), Outcome { problem, ..Outcome::default() }, StatusCode::CONFLICT)
                 .await
@@ -588,7 +588,9 @@ pub async fn register(
             *page.status_mut() = StatusCode::TOO_MANY_REQUESTS;
             Ok(page)
         }
-        Err(Error::Conflict(_)) | Err(Error::NotFound) => Ok(closed(t, "accepted", StatusCode::GONE)),
+        Err(Error::Conflict(Conflict::InvitationLinkClosed | Conflict::NotAwaitingPassword)) | Err(Error::NotFound) => {
+            Ok(closed(t, "accepted", StatusCode::GONE))
+        }
         Err(e) => Err(WebError::from_core(e, t, None)),
     }
 }

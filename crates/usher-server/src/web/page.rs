@@ -12,7 +12,7 @@ use axum::{
 use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
-use usher_core::{Error, auth::Principal, secrets};
+use usher_core::{Chain, Conflict, Error, auth::Principal, secrets};
 use usher_domain::{FieldError, Language, PasswordPolicy};
 
 use super::i18n::{Tr, negotiate};
@@ -114,6 +114,12 @@ pub enum WebError {
         t: Tr,
         user: Option<NavUser>,
     },
+    /// A change the current state refuses (409), said for its kind (`conflict.<code>`).
+    Conflict {
+        conflict: Conflict,
+        t: Tr,
+        user: Option<NavUser>,
+    },
 }
 
 #[derive(Template)]
@@ -141,16 +147,13 @@ impl WebError {
             Error::Forbidden(_) => Self::page(StatusCode::FORBIDDEN, "forbidden", t, user),
             Error::NotFound => Self::page(StatusCode::NOT_FOUND, "not_found", t, user),
             Error::Invalid(_) => Self::page(StatusCode::UNPROCESSABLE_ENTITY, "bad_request", t, user),
-            Error::Conflict(what) => {
-                tracing::warn!(%what, "conflict shown as a bad request page");
-                Self::page(StatusCode::CONFLICT, "bad_request", t, user)
-            }
+            Error::Conflict(conflict) => Self::Conflict { conflict, t, user },
             Error::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 Self::page(StatusCode::SERVICE_UNAVAILABLE, "unavailable", t, user)
             }
             Error::Internal(cause) => {
-                tracing::error!(%cause, "internal error");
+                tracing::error!(cause = %Chain(&cause), "internal error");
                 Self::page(StatusCode::INTERNAL_SERVER_ERROR, "internal", t, user)
             }
         }
@@ -174,6 +177,14 @@ impl IntoResponse for WebError {
                     res.headers_mut().insert(header::RETRY_AFTER, crate::error::UNAVAILABLE_RETRY_AFTER_SECS.into());
                 }
                 res
+            }
+            WebError::Conflict { conflict, t, user } => {
+                let page = ErrorPage {
+                    l: Layout::new(t, "error.conflict_title", user, ""),
+                    heading: t.get("error.conflict_title").into_owned(),
+                    text: t.get(&format!("conflict.{}", conflict.code())).into_owned(),
+                };
+                render(StatusCode::CONFLICT, &page)
             }
         }
     }
@@ -541,6 +552,10 @@ mod tests {
             }
             for role in [Role::Administrator, Role::UserManager, Role::Developer, Role::User] {
                 assert!(t.try_get(&format!("roles.{}", role.as_str())).is_some(), "{lang}: {role}");
+            }
+            assert!(t.try_get("error.conflict_title").is_some(), "{lang}: conflict_title");
+            for conflict in Conflict::ALL {
+                assert!(t.try_get(&format!("conflict.{}", conflict.code())).is_some(), "{lang}: {conflict:?}");
             }
         }
     }

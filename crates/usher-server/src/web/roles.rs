@@ -13,7 +13,7 @@ use axum::{
     http::StatusCode,
 };
 use usher_core::{
-    Error,
+    Conflict, Error,
     access::{Assignment, RolesOf, policy},
 };
 use usher_domain::{AppRole, Role};
@@ -177,7 +177,9 @@ pub async fn save_roles(
             let reasons: Vec<String> = e.0.iter().map(|e| field_message(t, e)).collect();
             (reasons.join(" "), StatusCode::UNPROCESSABLE_ENTITY)
         }
-        Err(Error::Conflict(_)) => (t.get("access.roles.last_admin").into_owned(), StatusCode::CONFLICT),
+        Err(Error::Conflict(Conflict::LastAdministrator)) => {
+            (t.get("access.roles.last_admin").into_owned(), StatusCode::CONFLICT)
+        }
         Err(Error::Forbidden(_)) => (t.get("access.roles.forbidden").into_owned(), StatusCode::FORBIDDEN),
         Err(e) => return Err(me.core_error(e)),
     };

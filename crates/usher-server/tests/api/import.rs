@@ -290,5 +290,5 @@ async fn a_big_first_load_keeps_every_index_and_constraint() {
             json!({ "user_id": "again", "email": "BULK00007@example.org", "first_name": "A", "last_name": "B" }),
         )
         .await;
-    assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert_eq!((res.status, res.body["code"].as_str()), (StatusCode::CONFLICT, Some("email_taken")), "{}", res.body);
 }

@@ -91,6 +91,7 @@ async fn invite_email_register_signed_in_and_inviter_told() {
     // The link works once.
     let again = Client::new(&app.base).post(&format!("/api/v1/invitations/{token}/accept"), accept_body("bob2")).await;
     assert_eq!(again.status, StatusCode::CONFLICT, "{}", again.body);
+    assert_eq!(again.body["code"], "invitation_link_closed");
     assert_eq!(Client::new(&app.base).get(&format!("/api/v1/invitations/{token}")).await.body["status"], "accepted");
     let list = admin.get("/api/v1/invitations").await;
     assert_eq!(list.body["items"][0]["status"], "accepted");
@@ -131,6 +132,7 @@ async fn bad_or_used_addresses_are_refused() {
     );
     let res = admin.post("/api/v1/invitations", json!({ "email": "DAN@example.org" })).await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
+    assert_eq!(res.body["code"], "invitation_pending", "{}", res.body);
     assert!(res.body["detail"].as_str().unwrap().contains("resend"), "{}", res.body);
 }
 
@@ -260,7 +262,7 @@ async fn list_resend_and_withdraw() {
         .await;
     assert_eq!(res.status, StatusCode::CONFLICT);
     let res = admin.send(reqwest::Method::DELETE, &format!("/api/v1/invitations/{id}"), None).await;
-    assert_eq!(res.status, StatusCode::CONFLICT);
+    assert_eq!((res.status, res.body["code"].as_str()), (StatusCode::CONFLICT, Some("invitation_closed")));
     assert_eq!(admin.post(&format!("/api/v1/invitations/{id}/resend"), Value::Null).await.status, StatusCode::CONFLICT);
     // The address can be invited anew.
     assert_eq!(

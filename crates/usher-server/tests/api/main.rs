@@ -12,6 +12,7 @@ mod auth;
 mod authority;
 mod authz;
 mod browser;
+mod conflicts;
 mod database;
 mod directory;
 mod edges;

@@ -83,6 +83,11 @@ async fn every_operation_declares_its_parameters_and_problem_answers() {
     assert!(wrong.is_empty(), "{} mistakes in the OpenAPI document:\n{}", wrong.len(), wrong.join("\n"));
     let problem = &doc["components"]["schemas"]["Problem"];
     assert!(problem["required"].as_array().is_some_and(|r| r.contains(&json!("status"))), "{problem}");
+    // Every conflict code a 409 can carry is documented.
+    let codes = problem["properties"]["code"]["description"].as_str().unwrap_or_default();
+    for conflict in usher_core::Conflict::ALL {
+        assert!(codes.contains(&format!("`{}`", conflict.code())), "{} undocumented: {problem}", conflict.code());
+    }
 }
 
 #[tokio::test]

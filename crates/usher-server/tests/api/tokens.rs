@@ -210,10 +210,8 @@ async fn revoke_expire_disable_and_delete_stop_a_token_at_once() {
     assert_eq!(get(&app, "/api/v1/me", &rsecret).await.status, StatusCode::UNAUTHORIZED);
     // A revoked token cannot be edited or regenerated, only deleted.
     let rid = revoked["id"].as_str().unwrap();
-    assert_eq!(
-        c.patch(&format!("/api/v1/me/tokens/{rid}"), json!({ "description": "x" })).await.status,
-        StatusCode::CONFLICT
-    );
+    let res = c.patch(&format!("/api/v1/me/tokens/{rid}"), json!({ "description": "x" })).await;
+    assert_eq!((res.status, res.body["code"].as_str()), (StatusCode::CONFLICT, Some("token_revoked")));
     assert_eq!(c.post(&format!("/api/v1/me/tokens/{rid}/regenerate"), json!({})).await.status, StatusCode::CONFLICT);
 
     // Expiry: move the expiry into the past.

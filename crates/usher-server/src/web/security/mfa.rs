@@ -13,7 +13,7 @@ use axum_extra::extract::CookieJar;
 use base64::{Engine, engine::general_purpose::STANDARD};
 use serde::Deserialize;
 use usher_core::{
-    Error,
+    Conflict, Error,
     auth::LoginOutcome,
     mfa::{SecondFactor, TotpEnrolment, is_enrolment_session},
     secrets,
@@ -219,7 +219,7 @@ pub async fn restart(
     me.accept(form)?;
     match state.usher.start_totp(&me.0).await {
         Ok(_) => Ok(see_other(ENROL_PATH)),
-        Err(Error::Conflict(_)) => Ok(see_other(super::PATH)),
+        Err(Error::Conflict(Conflict::TwoStepOn)) => Ok(see_other(super::PATH)),
         Err(e) => Err(me.core_error(e)),
     }
 }

@@ -16,7 +16,7 @@ use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_core::{
-    Error,
+    Conflict, Error,
     mfa::MfaStatus,
     sessions::{EndSessions, SessionItem},
 };
@@ -272,7 +272,7 @@ pub async fn regenerate_codes(
     match state.usher.regenerate_recovery_codes(&ctx, &me.0, &form.password).await {
         Ok(codes) => Ok(mfa::codes_page(&me, me.nav(), codes, false)),
         Err(Error::Invalid(e)) => refused(&state, &me, &as_field(e.0, "codes_password")).await,
-        Err(Error::Conflict(_)) => Ok(see_other(PATH)),
+        Err(Error::Conflict(Conflict::TwoStepOff)) => Ok(see_other(PATH)),
         Err(e) => Err(me.core_error(e)),
     }
 }

@@ -10,7 +10,7 @@ use axum::{
     },
     http::StatusCode,
 };
-use usher_core::{Error, store::ApiToken};
+use usher_core::{Conflict, Error, store::ApiToken};
 use usher_domain::FieldError;
 use uuid::Uuid;
 
@@ -85,7 +85,7 @@ async fn edit_form(
 async fn editable(state: &AppState, me: &SignedIn, target: &Target, id: Uuid) -> WebResult<ApiToken> {
     let token = state.usher.token(&me.0, target.owner_arg(), id).await.map_err(|e| me.core_error(e))?;
     if token.revoked_at.is_some() {
-        return Err(me.core_error(Error::Conflict("a revoked token cannot be changed".into())));
+        return Err(me.core_error(Error::Conflict(Conflict::TokenRevoked)));
     }
     Ok(token)
 }

@@ -12,7 +12,7 @@ use serde::Deserialize;
 use usher_core::{
     Error,
     metadata::MetadataField,
-    users::{CreateUser, Invite, UserFormOptions, taken_field},
+    users::{CreateUser, Invite, UserFormOptions},
 };
 use usher_domain::Role;
 
@@ -191,9 +191,9 @@ pub async fn new_user_page(State(state): State<AppState>, me: SignedIn) -> WebRe
 fn creation_errors(t: Tr, fields: &[MetadataField], e: Error) -> Result<FieldErrors, Error> {
     match e {
         Error::Invalid(invalid) => Ok(custom::translate(t, fields, &invalid.0)),
-        Error::Conflict(constraint) => match taken_field(&constraint) {
+        Error::Conflict(conflict) => match conflict.field_error() {
             Some(field) => Ok(FieldErrors::translate(t, &[field], None)),
-            None => Err(Error::Conflict(constraint)),
+            None => Err(Error::Conflict(conflict)),
         },
         other => Err(other),
     }

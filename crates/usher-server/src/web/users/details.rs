@@ -14,7 +14,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_core::{
-    Error,
+    Conflict, Error,
     access::policy,
     accounts::ProfileInput,
     auth::Principal,
@@ -375,7 +375,7 @@ async fn after(
 ) -> WebResult {
     match result {
         Ok(done) => Ok(see_other(&format!("{}?done={done}", user_href(id)))),
-        Err(Error::Conflict(_)) => {
+        Err(Error::Conflict(Conflict::LastAdministrator)) => {
             let problem = Shown::Problem(me.t().get("user_admin.last_admin").into_owned());
             show(state, me, admin, id, problem, StatusCode::CONFLICT).await
         }

@@ -321,7 +321,9 @@ async fn browser_http_token_forms_validate_and_need_the_csrf_token() {
     // Revoked: no more editing or regenerating (409), still deletable.
     let (status, location, _) = post(&c, format!("{tokens}/{id}/revoke"), &[("csrf_token", csrf)]).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/profile/tokens?done=revoked"));
-    assert_eq!(page(&c, edit.clone()).await.0, StatusCode::CONFLICT);
+    let (status, html) = page(&c, edit.clone()).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(html.contains("This token is revoked: it can no longer be changed or regenerated."), "{html}");
     assert_eq!(post(&c, format!("{tokens}/{id}/regenerate"), &[("csrf_token", csrf)]).await.0, StatusCode::CONFLICT);
     let (status, location, _) = post(&c, format!("{tokens}/{id}/delete"), &[("csrf_token", csrf)]).await;
     assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/profile/tokens?done=deleted"));
