@@ -81,7 +81,9 @@ async fn browser_an_administrator_creates_a_group_and_an_app_and_gives_the_group
             assert!(card.contains("Flight log") && card.contains("Through a group"), "{card}");
             let open = d.find(By::Css("#my-apps a.button.primary")).await?;
             assert_eq!(open.attr("href").await?.as_deref(), Some("https://flightlog.example.org"));
-            assert!(d.find_all(By::Css(".mainnav a[href='/admin/groups']")).await?.is_empty());
+            // Now a Developer: she may list groups and apps, not users.
+            assert_eq!(d.find_all(By::Css(".mainnav a[href='/admin/groups']")).await?.len(), 1);
+            assert!(d.find_all(By::Css(".mainnav a[href='/admin/users']")).await?.is_empty());
             d.screenshot(&artifacts_dir().join("access-my-apps.png")).await?;
             Ok(())
         })
