@@ -35,6 +35,9 @@ pub struct ProfileInput {
     pub company: Option<Option<String>>,
     pub language: Option<String>,
     pub timezone: Option<String>,
+    /// The email address is not part of a profile change: any value given is
+    /// refused (`immutable`) with the other fields' problems.
+    pub email: Option<Option<String>>,
 }
 
 impl ProfileInput {
@@ -42,6 +45,9 @@ impl ProfileInput {
     /// problem at once.
     pub fn apply_to(self, mut profile: Profile) -> Result<Profile, Invalid> {
         let mut errors: Vec<FieldError> = Vec::new();
+        if self.email.is_some() {
+            errors.push(FieldError::new("email", "immutable", "The email address cannot be changed."));
+        }
         let mut text = |field: &str, value: Option<Option<String>>, slot: &mut Option<String>| {
             if let Some(v) = value {
                 match ShortText::parse(field, v.as_deref().unwrap_or("")) {

@@ -1,6 +1,7 @@
 use axum::{Json, extract::State};
 use serde::Deserialize;
 use usher_api_types::{AuditEventBody, Page, Problem};
+use usher_core::access::policy::Operation;
 use usher_core::store::AuditQuery;
 use usher_domain::Invalid;
 use uuid::Uuid;
@@ -35,7 +36,8 @@ pub async fn list_audit_events(
 ) -> ApiResult<Json<Page<AuditEventBody>>> {
     let before = match p.cursor.as_deref() {
         Some(c) => {
-            Some(Uuid::parse_str(c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid."))?)
+            let bad = || Invalid::one("cursor", "invalid", "This cursor is not valid.");
+            Some(Uuid::parse_str(c).map_err(|_| super::bad_input(&me, Operation::ReadAudit, bad()))?)
         }
         None => None,
     };

@@ -18,6 +18,7 @@ use usher_api_types::{
     InvitationAccept, InvitationBody, InvitationCreate, InvitationCreated, InvitationPublic, InvitationResend,
     InvitationTemplateBody, Page, Problem, RenderedEmail, UserBody,
 };
+use usher_core::access::policy::Operation;
 use usher_core::invitations::{self, Acceptance, Invitation, InvitationStatus, InvitationTemplate};
 use usher_domain::{Invalid, Role};
 use uuid::Uuid;
@@ -115,7 +116,7 @@ pub async fn create_invitation(
     Authed(me): Authed,
     ApiJson(req): ApiJson<InvitationCreate>,
 ) -> ApiResult<(StatusCode, Json<InvitationCreated>)> {
-    let roles = parse_roles(req.roles)?;
+    let roles = parse_roles(req.roles).map_err(|e| super::bad_input(&me, Operation::ManageUsers, e))?;
     let done = state.usher.invite(&ctx, &me, &req.email, roles, req.send).await?;
     Ok((StatusCode::CREATED, Json(created(done))))
 }
@@ -142,7 +143,8 @@ pub async fn list_invitations(
     let cursor = p
         .cursor
         .map(|c| Uuid::parse_str(&c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
-        .transpose()?;
+        .transpose()
+        .map_err(|e| super::bad_input(&me, Operation::ReadUsers, e))?;
     let page = state.usher.invitations(&me, cursor, p.limit.unwrap_or(50)).await?;
     Ok(Json(Page {
         items: page.items.iter().map(invitation_body).collect(),

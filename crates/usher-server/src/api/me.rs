@@ -38,9 +38,6 @@ pub async fn patch_me(
     if patch.metadata.is_some() {
         return Err(Invalid::one("metadata", "immutable", "Custom metadata is set by administrators.").into());
     }
-    if patch.email.is_some() {
-        return Err(Invalid::one("email", "immutable", "The email address cannot be changed.").into());
-    }
     let input = ProfileInput {
         first_name: patch.first_name,
         last_name: patch.last_name,
@@ -49,6 +46,7 @@ pub async fn patch_me(
         company: patch.company,
         language: patch.language,
         timezone: patch.timezone,
+        email: patch.email,
     };
     let user = state.usher.update_profile(&ctx, &me, input).await?;
     Ok(Json(user_body(&user)))

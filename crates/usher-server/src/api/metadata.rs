@@ -2,6 +2,7 @@
 
 use axum::{Json, extract::State};
 use usher_api_types::{MetadataFieldBody, MetadataFields, Problem};
+use usher_core::access::policy::Operation;
 use usher_core::metadata::{FieldType, MetadataField};
 use usher_domain::{FieldError, Invalid};
 
@@ -66,6 +67,6 @@ pub async fn put_metadata_fields(
     Authed(me): Authed,
     ApiJson(body): ApiJson<MetadataFields>,
 ) -> ApiResult<Json<MetadataFields>> {
-    let fields = fields_of(body)?;
+    let fields = fields_of(body).map_err(|e| super::bad_input(&me, Operation::ChangeSettings, e))?;
     Ok(Json(fields_body(state.usher.set_metadata_fields(&ctx, &me, fields).await?)))
 }

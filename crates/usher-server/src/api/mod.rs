@@ -23,7 +23,20 @@ use usher_core::store::User;
 use utoipa::OpenApi;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::app::AppState;
+use crate::{app::AppState, error::ApiError};
+
+/// Input the edge reads before the service sees it: when it is bad, someone
+/// the policy refuses `op` gets the refusal (403), not the input's problems.
+pub(crate) fn bad_input(
+    me: &usher_core::auth::Principal,
+    op: usher_core::access::policy::Operation,
+    e: usher_domain::Invalid,
+) -> ApiError {
+    match usher_core::access::policy::check(me, op, Default::default()) {
+        Err(refusal) => refusal.into(),
+        Ok(()) => e.into(),
+    }
+}
 
 #[derive(OpenApi)]
 #[openapi(

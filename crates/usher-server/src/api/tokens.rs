@@ -66,15 +66,23 @@ async fn list(
     p: TokenListParams,
 ) -> ApiResult<Json<Page<TokenBody>>> {
     let filter = match p.status.as_deref() {
-        None | Some("all") => TokenFilter::All,
-        Some("active") => TokenFilter::Active,
-        Some("inactive") => TokenFilter::Inactive,
-        Some(_) => return Err(Invalid::one("status", "invalid", "status must be active, inactive or all.").into()),
+        None | Some("all") => Ok(TokenFilter::All),
+        Some("active") => Ok(TokenFilter::Active),
+        Some("inactive") => Ok(TokenFilter::Inactive),
+        Some(_) => Err(Invalid::one("status", "invalid", "status must be active, inactive or all.")),
     };
     let cursor = p
         .cursor
         .map(|c| Uuid::parse_str(&c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
-        .transpose()?;
+        .transpose();
+    let (filter, cursor) = match (filter, cursor) {
+        (Ok(filter), Ok(cursor)) => (filter, cursor),
+        (Err(e), _) | (_, Err(e)) => {
+            // Someone the service refuses learns nothing about their parameters.
+            state.usher.token_holder(me, user).await?;
+            return Err(e.into());
+        }
+    };
     let page = state.usher.tokens(me, user, filter, cursor, p.limit.unwrap_or(50)).await?;
     Ok(Json(Page {
         items: page.items.iter().map(token_body).collect(),

@@ -87,6 +87,7 @@ impl ProfileForm {
             company: text(&self.company),
             language: Some(self.language.clone()),
             timezone: Some(self.timezone.clone()),
+            email: None,
         }
     }
 }

@@ -161,3 +161,33 @@ async fn the_navigation_links_exactly_the_pages_that_open() {
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// Input an edge reads before the service sees it: bad input from someone the
+/// policy refuses answers the refusal, and the same input from someone allowed
+/// answers its problems.
+#[tokio::test]
+async fn bad_input_from_someone_refused_is_refused_first() {
+    use reqwest::StatusCode;
+    use serde_json::json;
+
+    let app = TestApp::spawn().await;
+    let (admin_user, mut admin) = app.admin().await;
+    let (_, mut user) = app.user("ursula").await;
+    let id = admin_user.id;
+    let bad_field = json!({ "fields": [{ "name": "9lives", "label": "L", "type": "text" }] });
+    let calls: Vec<(Method, String, Option<serde_json::Value>)> = vec![
+        (Method::GET, "/api/v1/users?fields=password_hash".into(), None),
+        (Method::GET, format!("/api/v1/users/{id}/tokens?status=bogus"), None),
+        (Method::GET, "/api/v1/audit-events?cursor=bogus".into(), None),
+        (Method::GET, "/api/v1/invitations?cursor=bogus".into(), None),
+        (Method::POST, "/api/v1/invitations".into(), Some(json!({ "email": "x@example.org", "roles": ["bogus"] }))),
+        (Method::PUT, "/api/v1/settings/metadata-fields".into(), Some(bad_field)),
+        (Method::PATCH, format!("/api/v1/users/{id}"), Some(json!({ "email": "new@example.org" }))),
+    ];
+    for (method, path, body) in calls {
+        let refused = user.send(method.clone(), &path, body.clone()).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{method} {path} as a User: {}", refused.body);
+        let problems = admin.send(method.clone(), &path, body).await;
+        assert_eq!(problems.status, StatusCode::UNPROCESSABLE_ENTITY, "{method} {path}: {}", problems.body);
+    }
+}

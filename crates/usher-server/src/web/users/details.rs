@@ -185,6 +185,7 @@ impl UserForm {
             company: text(&self.company),
             language: Some(self.language.clone()),
             timezone: Some(self.timezone.clone()),
+            email: None,
         }
     }
 }
