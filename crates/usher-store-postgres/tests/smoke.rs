@@ -90,7 +90,7 @@ async fn exercise(store: &PostgresStore) {
     assert_eq!(store.organization_by_slug("other").await.unwrap(), Some(other.clone()));
     assert!(store.organization_by_slug("nope").await.unwrap().is_none());
     let dup = Organization { id: Uuid::now_v7(), ..other.clone() };
-    assert_eq!(conflict(store.insert_organization(&dup).await.unwrap_err()), "unique");
+    assert_eq!(conflict(store.insert_organization(&dup).await.unwrap_err()), "organizations_slug_key");
     let second_default = sqlx::query("UPDATE organizations SET is_default = true WHERE id = $1")
         .bind(other.id)
         .execute(store.pool())
