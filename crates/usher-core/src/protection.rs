@@ -258,10 +258,9 @@ impl Usher {
     pub(crate) async fn attempt_succeeded(&self, guard: &Guard, forget: bool) -> Result<()> {
         let counts = self.failure_counts(&guard.keys, guard.now);
         if forget {
-            self.store.clear_throttle(&guard.keys.account).await?;
-            self.store.give_back_attempt(&counts[1..]).await?;
+            self.store.give_back_attempt(Some(&guard.keys.account), &counts[1..]).await?;
         } else {
-            self.store.give_back_attempt(&counts).await?;
+            self.store.give_back_attempt(None, &counts).await?;
         }
         Ok(())
     }

@@ -132,8 +132,11 @@ pub trait SecurityStore: Send + Sync {
     /// order of `keys`.
     async fn take_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<Attempt>;
     /// Gives back an admitted attempt that succeeded: one less on each key, and
-    /// its lock lifted when the count falls below the threshold again.
-    async fn give_back_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<()>;
+    /// its lock lifted when the count falls below the threshold again; with
+    /// `forget`, that key's failures and lock are deleted instead. One
+    /// transaction. (The counts are a defence, not a record: on PostgreSQL this
+    /// and [`SecurityStore::take_attempt`] commit without waiting for the disk.)
+    async fn give_back_attempt(&self, forget: Option<&str>, keys: &[FailureCount<'_>]) -> StoreResult<()>;
     async fn throttle_row(&self, key: &str) -> StoreResult<Option<ThrottleRow>>;
     /// Forgets a key's failures and lock; false when there was nothing.
     async fn clear_throttle(&self, key: &str) -> StoreResult<bool>;

@@ -124,7 +124,7 @@ fn main() {
             b.to_async(&runtime).iter(|| async {
                 let keys = [rule(black_box(account)), rule(black_box(address))];
                 let attempt = store.take_attempt(&keys).await.expect("take the attempt");
-                store.give_back_attempt(&keys).await.expect("give it back");
+                store.give_back_attempt(None, &keys).await.expect("give it back");
                 black_box(attempt)
             })
         });

@@ -320,7 +320,15 @@ impl SecurityStore for SqliteStore {
         Ok(Attempt { admitted, rows })
     }
 
-    async fn give_back_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<()> {
+    async fn give_back_attempt(&self, forget: Option<&str>, keys: &[FailureCount<'_>]) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        if let Some(key) = forget {
+            sqlx::query("DELETE FROM login_throttle WHERE key = ?")
+                .bind(key)
+                .execute(&mut *tx)
+                .await
+                .map_err(map_err)?;
+        }
         for k in keys {
             sqlx::query(
                 "UPDATE login_throttle SET failures = max(failures - 1, 0), \
@@ -328,11 +336,11 @@ impl SecurityStore for SqliteStore {
             )
             .bind(k.key)
             .bind(i64::from(k.threshold))
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await
             .map_err(map_err)?;
         }
-        Ok(())
+        tx.commit().await.map_err(map_err)
     }
 
     async fn throttle_row(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
