@@ -144,6 +144,18 @@ impl Usher {
     }
 }
 
+impl crate::access::policy::Manager<'_> {
+    /// The audit entry of something this administrator does.
+    pub(crate) fn entry<'a>(
+        &'a self,
+        action: &'static str,
+        target: Option<&'a User>,
+        details: serde_json::Value,
+    ) -> Entry<'a> {
+        Entry { org_id: self.org_id(), action, actor: Some(self.user()), target, details }
+    }
+}
+
 /// The event as it will be stored: names copied in, time now.
 pub(crate) fn audit_event(ctx: &RequestContext, entry: Entry<'_>) -> AuditEvent {
     AuditEvent {

@@ -351,14 +351,7 @@ impl Usher {
         let mail = if send { Some(self.invitation_mail(admin, &invitation, &link).await?) } else { None };
         let details = json!({ "invitation_id": invitation.id, "email": invitation.email, "sent": send,
             "roles": invitation.roles, "existing_user": user.is_some() });
-        let entry = Entry {
-            org_id: admin.org_id(),
-            action: action::INVITATION_CREATED,
-            actor: Some(admin.user()),
-            target: None,
-            details,
-        };
-        let event = audit_event(ctx, entry);
+        let event = audit_event(ctx, admin.entry(action::INVITATION_CREATED, None, details));
         Ok(PreparedInvitation { invitation, link, now, event, mail })
     }
 

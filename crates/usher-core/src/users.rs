@@ -18,7 +18,7 @@ use crate::{
     Error, RequestContext, Result, Usher,
     access::policy::{self, Manager, Operation},
     accounts::{ProfileInput, changed_fields},
-    audit::{Entry, action, audit_event},
+    audit::{action, audit_event},
     auth::Principal,
     mail::{Mail, OutboxMessage},
     metadata::Metadata,
@@ -252,8 +252,7 @@ impl Usher {
         target: &User,
         details: serde_json::Value,
     ) -> Result<()> {
-        let entry = Entry { org_id: admin.org_id(), action, actor: Some(admin.user()), target: Some(target), details };
-        self.audit(ctx, entry).await
+        self.audit(ctx, admin.entry(action, Some(target), details)).await
     }
 
     /// Creates a user without a password (status `invited`): user ID unique in the
@@ -293,14 +292,7 @@ impl Usher {
         let user = new.to_user(metadata.clone().unwrap_or_default());
         let details =
             json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles, "metadata": user.metadata });
-        let entry = Entry {
-            org_id: admin.org_id(),
-            action: action::USER_CREATED,
-            actor: Some(admin.user()),
-            target: Some(&user),
-            details,
-        };
-        let event = audit_event(ctx, entry);
+        let event = audit_event(ctx, admin.entry(action::USER_CREATED, Some(&user), details));
         let invitation = match input.invite {
             Invite::No => None,
             how => {
@@ -503,14 +495,7 @@ impl Usher {
         let details = json!({
             "user_id": user.user_id, "email": user.email, "roles": user.roles, "apps_without_owner": apps,
         });
-        let entry = Entry {
-            org_id: admin.org_id(),
-            action: action::USER_DELETED,
-            actor: Some(admin.user()),
-            target: Some(&user),
-            details,
-        };
-        let event = audit_event(ctx, entry);
+        let event = audit_event(ctx, admin.entry(action::USER_DELETED, Some(&user), details));
         let notices =
             if apps.is_empty() { Vec::new() } else { self.apps_without_owner_notices(admin, &user, &apps).await? };
         self.store.delete_user(admin.org_id(), user.id, &event, &notices).await?;
