@@ -1,5 +1,5 @@
 //! The storage contract. One implementation per database engine
-//! (`usher-store-sqlite`, `usher-store-postgres`), chosen once at start-up;
+//! (`usher-store`: `sqlite`, `postgres`), chosen once at start-up;
 //! services never see an engine's own error types.
 
 use async_trait::async_trait;

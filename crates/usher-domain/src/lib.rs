@@ -5,6 +5,7 @@
 
 mod error;
 mod identity;
+mod ids;
 mod policy;
 mod profile;
 mod role;
@@ -13,6 +14,7 @@ pub mod text;
 
 pub use error::{FieldError, Invalid};
 pub use identity::{Email, LoginName, fold, identifier_key};
+pub use ids::{AppId, EventId, GroupId, InvitationId, MailId, OrgId, SessionId, TokenId, UserId};
 pub use policy::{PasswordPolicy, TokenPolicy};
 pub use profile::{Language, Phone, ShortText, TimeZone};
 pub use role::{AppRole, Role, RoleName};

@@ -52,13 +52,13 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
             std::fs::create_dir_all(parent).with_context(|| format!("creating data folder {}", parent.display()))?;
         }
         Arc::new(
-            usher_store_sqlite::SqliteStore::connect(url)
+            usher_store::sqlite::SqliteStore::connect(url)
                 .await
                 .with_context(|| format!("opening {}", database_name(url)))?,
         )
     } else {
         Arc::new(
-            usher_store_postgres::PostgresStore::connect(url)
+            usher_store::postgres::PostgresStore::connect(url)
                 .await
                 .with_context(|| format!("opening {}", database_name(url)))?,
         )

@@ -473,9 +473,9 @@ async fn the_store_names_the_apps_a_user_owns_alone() {
     admin.patch(&format!("/api/v1/apps/{dev_only}"), json!({ "developers": [ann] })).await;
     let ann: uuid::Uuid = ann.parse().unwrap();
     let found = if app.db_url.starts_with("postgres") {
-        usher_store_postgres::PostgresStore::connect(&app.db_url).await.unwrap().apps_solely_owned_by(ann).await
+        usher_store::postgres::PostgresStore::connect(&app.db_url).await.unwrap().apps_solely_owned_by(ann).await
     } else {
-        usher_store_sqlite::SqliteStore::connect(&app.db_url).await.unwrap().apps_solely_owned_by(ann).await
+        usher_store::sqlite::SqliteStore::connect(&app.db_url).await.unwrap().apps_solely_owned_by(ann).await
     };
     let found: Vec<(String, String)> = found.unwrap().into_iter().map(|(id, name)| (id.to_string(), name)).collect();
     assert_eq!(found, [(also_alone, "alpha".to_owned()), (alone, "Zeta".to_owned())]);

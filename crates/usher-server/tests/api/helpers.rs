@@ -82,7 +82,7 @@ pub struct TestApp {
     pub db_url: String,
     /// The SQLite store the server runs on (`None` on PostgreSQL), for tests
     /// that change how the database behaves under it (e.g. a full disk).
-    pub sqlite: Option<usher_store_sqlite::SqliteStore>,
+    pub sqlite: Option<usher_store::sqlite::SqliteStore>,
     /// The SMTP server this app delivers its email to.
     pub mail: MailBox,
     _db: TestDb,
@@ -112,7 +112,7 @@ impl TestApp {
         let sqlite = if engine() == "postgres" {
             None
         } else {
-            Some(usher_store_sqlite::SqliteStore::connect(&db.url).await.expect("open the test database"))
+            Some(usher_store::sqlite::SqliteStore::connect(&db.url).await.expect("open the test database"))
         };
         let server = match &sqlite {
             Some(store) => usher_server::build_on(config, std::sync::Arc::new(store.clone())).await,

@@ -56,14 +56,14 @@ async fn stranger(app: &TestApp) -> Uuid {
         created_at: chrono::Utc::now(),
     };
     if app.db_url.starts_with("postgres") {
-        usher_store_postgres::PostgresStore::connect(&app.db_url)
+        usher_store::postgres::PostgresStore::connect(&app.db_url)
             .await
             .unwrap()
             .insert_organization(&org)
             .await
             .unwrap();
     } else {
-        usher_store_sqlite::SqliteStore::connect(&app.db_url).await.unwrap().insert_organization(&org).await.unwrap();
+        usher_store::sqlite::SqliteStore::connect(&app.db_url).await.unwrap().insert_organization(&org).await.unwrap();
     }
     let account = NewAccount {
         user_id: LoginName::parse("zed").unwrap(),

@@ -10,7 +10,7 @@ use std::sync::{
 use sqlx::{Connection, SqliteConnection, pool::PoolConnectionMetadata};
 use usher_core::store::StoreResult;
 
-use crate::SqliteStore;
+use super::SqliteStore;
 
 /// SQLite's primary result codes (the low byte of an extended code) that say
 /// "not now" rather than "wrong": the disk is full, the file is read-only,
@@ -84,10 +84,10 @@ impl SqliteStore {
         // Hold every connection the pool may have, so each gets the new cap.
         let mut held = Vec::new();
         for _ in 0..self.pool.options().get_max_connections() {
-            held.push(self.pool.acquire().await.map_err(crate::map_err)?);
+            held.push(self.pool.acquire().await.map_err(super::map_err)?);
         }
         for conn in &mut held {
-            self.page_limit.apply(conn).await.map_err(crate::map_err)?;
+            self.page_limit.apply(conn).await.map_err(super::map_err)?;
         }
         Ok(())
     }
@@ -97,17 +97,17 @@ impl SqliteStore {
     /// reaches the disk, but a full or read-only database, or one whose write
     /// lock is held past the busy timeout, fails here.
     pub(crate) async fn probe_write(&self) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(crate::map_err)?;
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(super::map_err)?;
         let free: i64 =
-            sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&mut *tx).await.map_err(crate::map_err)?;
+            sqlx::query_scalar("PRAGMA freelist_count").fetch_one(&mut *tx).await.map_err(super::map_err)?;
         let page_size: i64 =
-            sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut *tx).await.map_err(crate::map_err)?;
-        sqlx::query("CREATE TABLE usher_write_probe (pad BLOB)").execute(&mut *tx).await.map_err(crate::map_err)?;
+            sqlx::query_scalar("PRAGMA page_size").fetch_one(&mut *tx).await.map_err(super::map_err)?;
+        sqlx::query("CREATE TABLE usher_write_probe (pad BLOB)").execute(&mut *tx).await.map_err(super::map_err)?;
         sqlx::query("INSERT INTO usher_write_probe (pad) VALUES (zeroblob(?))")
             .bind((free + 1).saturating_mul(page_size))
             .execute(&mut *tx)
             .await
-            .map_err(crate::map_err)?;
-        tx.rollback().await.map_err(crate::map_err)
+            .map_err(super::map_err)?;
+        tx.rollback().await.map_err(super::map_err)
     }
 }

@@ -60,7 +60,7 @@ impl PostgresStore {
 
     /// Applies the migrations this build knows and the database lacks.
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(backend)
+        sqlx::migrate!("./migrations/postgres").run(&self.pool).await.map_err(backend)
     }
 
     /// The pool, for tests that read the database directly.

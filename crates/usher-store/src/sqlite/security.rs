@@ -393,7 +393,7 @@ impl SecurityStore for SqliteStore {
         .map_err(map_err)?;
         let json = |name: &str| -> StoreResult<Option<serde_json::Value>> {
             let text: Option<String> = row.try_get(name).map_err(map_err)?;
-            text.map(|t| serde_json::from_str(&t).map_err(crate::backend)).transpose()
+            text.map(|t| serde_json::from_str(&t).map_err(super::backend)).transpose()
         };
         Ok(SignInFacts {
             totp: row.try_get("totp").map_err(map_err)?,
@@ -463,7 +463,7 @@ impl SecurityStore for SqliteStore {
         rows.iter()
             .map(|r| {
                 let text: String = r.try_get("value").map_err(map_err)?;
-                let value = serde_json::from_str(&text).map_err(crate::backend)?;
+                let value = serde_json::from_str(&text).map_err(super::backend)?;
                 Ok((r.try_get("org_id").map_err(map_err)?, value))
             })
             .collect()

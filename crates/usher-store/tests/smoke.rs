@@ -12,7 +12,7 @@ use usher_core::store::{
     AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, UserStatus,
 };
 use usher_domain::{Language, Role, TimeZone, fold};
-use usher_store_postgres::PostgresStore;
+use usher_store::postgres::PostgresStore;
 use uuid::Uuid;
 
 fn admin_url() -> String {

@@ -1,4 +1,4 @@
-//! The cost of the lockout check on the sign-in hot path, on PostgreSQL.
+//! The cost of the lockout check on the sign-in hot path, on SQLite.
 //!
 //! Every sign-in step (`Usher::login` and, with two-step verification,
 //! `Usher::login_second_step`) takes its attempt on the account and address keys
@@ -6,66 +6,23 @@
 //! of two upserts) and a successful one gives it back
 //! (`SecurityStore::give_back_attempt`). This times that pair of store calls, for
 //! keys with no failures (the usual sign-in) and for keys with 3 recent failures
-//! each (below the lock threshold), in a table holding 10 000 other keys.
+//! each (below the lock threshold), in a table holding 10 000 other keys, on a
+//! fresh database in a temporary folder.
 //!
-//! It runs on a fresh database `usher_lockout_bench_<random>` created on the
-//! server of `$USHER_BENCH_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and dropped at the end.
-//!
-//! `cargo bench -p usher-store-postgres --bench lockout` (see BENCHMARKS.md).
+//! `cargo bench -p usher-store --bench lockout_sqlite` (see BENCHMARKS.md).
 
 use std::hint::black_box;
 
 use chrono::{Duration, Utc};
 use criterion::Criterion;
-use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use usher_core::security::{FailureCount, SecurityStore};
-use usher_store_postgres::PostgresStore;
+use usher_store::sqlite::SqliteStore;
 use uuid::Uuid;
 
 /// Other keys in the table, so the lookups go through a real index.
 const OTHER_KEYS: usize = 10_000;
 /// Failures of the "some failures" keys: below the default threshold (5).
 const FAILURES: u32 = 3;
-
-fn admin_url() -> String {
-    std::env::var("USHER_BENCH_POSTGRES_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
-
-/// The fresh database: dropped when this goes out of scope, even after a panic.
-struct FreshDatabase {
-    name: String,
-    runtime: tokio::runtime::Handle,
-}
-
-impl FreshDatabase {
-    async fn create(runtime: tokio::runtime::Handle) -> Result<Self, sqlx::Error> {
-        let name = format!("usher_lockout_bench_{}", Uuid::new_v4().simple());
-        let mut admin = PgConnection::connect(&admin_url()).await?;
-        sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&mut admin).await?;
-        Ok(Self { name, runtime })
-    }
-
-    fn url(&self) -> String {
-        let admin = admin_url();
-        let server = admin.rsplit_once('/').map_or(admin.as_str(), |(server, _)| server);
-        format!("{server}/{}", self.name)
-    }
-}
-
-impl Drop for FreshDatabase {
-    fn drop(&mut self) {
-        let drop = format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name);
-        let dropped = self.runtime.block_on(async {
-            let mut admin = PgConnection::connect(&admin_url()).await?;
-            sqlx::query(AssertSqlSafe(drop)).execute(&mut admin).await
-        });
-        if let Err(e) = dropped {
-            eprintln!("could not drop the database {}: {e}", self.name);
-        }
-    }
-}
 
 /// The counting rule of `Usher::take_attempt` with the default policy.
 fn rule(key: &str) -> FailureCount<'_> {
@@ -80,7 +37,7 @@ fn rule(key: &str) -> FailureCount<'_> {
 }
 
 /// Counts `n` failed attempts of `key` as a failed sign-in does.
-async fn fail(store: &PostgresStore, key: &str, n: u32) {
+async fn fail(store: &SqliteStore, key: &str, n: u32) {
     for _ in 0..n {
         let attempt = store.take_attempt(&[rule(key)]).await.expect("count a failure");
         assert!(attempt.admitted);
@@ -88,23 +45,18 @@ async fn fail(store: &PostgresStore, key: &str, n: u32) {
 }
 
 fn main() {
+    let dir = std::env::temp_dir().join(format!("usher-lockout-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create a temporary folder");
     // The server runs on tokio's multi-threaded runtime, so does the benchmark.
     let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let database = match runtime.block_on(FreshDatabase::create(runtime.handle().clone())) {
-        Ok(database) => database,
-        Err(e) => {
-            eprintln!("skipped: no PostgreSQL server to create a database on ({}): {e}", admin_url());
-            return;
-        }
-    };
+    let url = format!("sqlite://{}", dir.join("lockout.db").display());
     let store = runtime.block_on(async {
-        let store = PostgresStore::connect(&database.url()).await.expect("open the fresh database");
+        let store = SqliteStore::connect(&url).await.expect("open a fresh SQLite database");
         for i in 0..OTHER_KEYS {
             let key =
                 if i % 2 == 0 { format!("u:{}", Uuid::now_v7()) } else { format!("a:10.{}.{}.1", i / 256, i % 256) };
             fail(&store, &key, 1).await;
         }
-        sqlx::query("ANALYZE login_throttle").execute(store.pool()).await.expect("analyze");
         store
     });
     // The keys of `protection::Keys::of_user`: `u:<user id>` and `a:<client address>`.
@@ -118,7 +70,7 @@ fn main() {
     });
 
     let mut criterion = Criterion::default().configure_from_args();
-    let mut group = criterion.benchmark_group("postgres_lockout_check");
+    let mut group = criterion.benchmark_group("sqlite_lockout_check");
     for (name, (account, address)) in [("no_failures", &clean), ("3_failures", &failing)] {
         group.bench_function(name, |b| {
             b.to_async(&runtime).iter(|| async {
@@ -133,5 +85,5 @@ fn main() {
     criterion.final_summary();
 
     runtime.block_on(store.pool().close());
-    drop(database);
+    let _ = std::fs::remove_dir_all(&dir);
 }

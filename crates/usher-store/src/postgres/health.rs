@@ -13,7 +13,7 @@ use std::{
 
 use usher_core::store::StoreResult;
 
-use crate::PostgresStore;
+use super::PostgresStore;
 
 /// Whether an engine error means the database cannot serve this for now
 /// (worth a 503 and a retry) rather than a bug (a 500).
@@ -103,7 +103,7 @@ impl PostgresStore {
     pub(crate) async fn probe_write(&self) -> StoreResult<()> {
         self.read(|| sqlx::query("INSERT INTO sessions SELECT * FROM sessions WHERE false").execute(&self.pool))
             .await
-            .map_err(crate::map_err)?;
+            .map_err(super::map_err)?;
         Ok(())
     }
 }

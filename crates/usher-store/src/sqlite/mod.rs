@@ -64,7 +64,7 @@ impl SqliteStore {
 
     /// Applies the migrations this build knows and the database lacks.
     pub async fn migrate(&self) -> StoreResult<()> {
-        sqlx::migrate!("./migrations").run(&self.pool).await.map_err(backend)
+        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await.map_err(backend)
     }
 
     /// The pool, for tests that read the database directly.
