@@ -35,23 +35,23 @@ pub const INVITATION_LIFETIME: Duration = Duration::days(7);
 /// An invitation as stored (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: InvitationId,
+    pub org_id: OrgId,
     pub email: String,
     /// The case-folded email, which uniqueness uses.
     pub email_key: String,
     /// For an invitation to set a password: the user created beforehand (status `invited`).
-    pub user: Option<Uuid>,
+    pub user: Option<UserId>,
     /// The roles the new user gets.
     pub roles: Vec<Role>,
-    pub invited_by: Option<Uuid>,
+    pub invited_by: Option<UserId>,
     /// The inviter's name as it was, so the list still says who after they are deleted.
     pub invited_by_name: Option<String>,
     pub digest: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
-    pub accepted_user: Option<Uuid>,
+    pub accepted_user: Option<UserId>,
     pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
@@ -175,69 +175,6 @@ impl PreparedInvitation {
         let sent = self.mail.is_some();
         InvitationCreated { invitation: self.invitation, link: self.link, sent }
     }
-}
-
-#[async_trait]
-pub trait InvitationStore: Send + Sync {
-    /// Inserts an invitation. Earlier invitations of the same address that have
-    /// expired stop counting as pending; with `replace_pending`, so do pending
-    /// ones. A pending invitation of the address left fails with
-    /// `Conflict { constraint: "invitations_pending" }`.
-    /// The audit entry and the email (when Usher sends the link) are written
-    /// in the same transaction.
-    async fn insert_invitation(&self, new: &NewInvitation<'_>) -> StoreResult<()>;
-    /// An organization's invitations, newest first, older than `before`.
-    async fn invitations_page(&self, org_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Invitation>>;
-    async fn invitation(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Invitation>>;
-    /// The invitation with this secret digest and its organization.
-    async fn invitation_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Invitation, Organization)>>;
-    /// The organization with this id.
-    async fn invitation_organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>>;
-    /// Withdraws a pending or expired invitation. False when it was not.
-    async fn withdraw_invitation(&self, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Gives a pending or expired invitation a new secret, expiry and roles. False
-    /// when it was accepted or withdrawn; `Conflict` when another one of the address
-    /// is pending.
-    async fn renew_invitation(
-        &self,
-        org_id: Uuid,
-        id: Uuid,
-        digest: &[u8],
-        expires_at: DateTime<Utc>,
-        roles: &[Role],
-    ) -> StoreResult<bool>;
-    /// Marks the pending, unexpired invitation with this digest accepted and returns
-    /// it; `None` when there is none (used, withdrawn, expired or unknown).
-    async fn take_invitation(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Invitation>>;
-    /// Makes a taken invitation pending again (the registration failed).
-    async fn release_invitation(&self, id: Uuid) -> StoreResult<()>;
-    /// Records which user an accepted invitation created.
-    async fn set_invitation_user(&self, id: Uuid, user: Uuid) -> StoreResult<()>;
-    /// Completes a user created beforehand: names, phone, password; `invited`
-    /// becomes `active`. False when the user is no longer `invited`.
-    async fn activate_invited_user(
-        &self,
-        user: Uuid,
-        profile: &Profile,
-        password_hash: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-
-    /// Stores a password-reset link's digest.
-    async fn insert_password_reset(
-        &self,
-        digest: &[u8],
-        user: Uuid,
-        created_at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// How many reset links a user was sent since `since` (to rate-limit).
-    async fn count_password_resets(&self, user: Uuid, since: DateTime<Utc>) -> StoreResult<u64>;
-    /// The user of an unused, unexpired reset link, without using it.
-    async fn password_reset_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
-    /// Uses an unused, unexpired reset link (and every other link of its user);
-    /// returns its user.
-    async fn take_password_reset(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
 }
 
 /// The address to invite a user created without a password at.

@@ -27,8 +27,8 @@ pub struct Mail {
 /// A message in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: MailId,
+    pub org_id: OrgId,
     pub mail: Mail,
     pub created_at: DateTime<Utc>,
     /// Delivery attempts that failed so far.
@@ -38,13 +38,12 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
 }
 
-/// Turns a token about to expire and its owner into the reminder to queue.
 impl OutboxMessage {
     /// A message to deliver now.
-    pub fn new(org_id: Uuid, mail: Mail) -> Self {
+    pub fn new(org_id: OrgId, mail: Mail) -> Self {
         let now = Utc::now();
         Self {
-            id: Uuid::now_v7(),
+            id: MailId::generate(),
             org_id,
             mail,
             created_at: now,
@@ -56,51 +55,6 @@ impl OutboxMessage {
     }
 }
 
-pub type ReminderRenderer = dyn Fn(&ApiToken, &User) -> Option<OutboxMessage> + Send + Sync;
-
-/// Storage for this area; part of [`crate::Store`].
-#[async_trait]
-pub trait MailStore: Send + Sync {
-    /// Adds a message to the outbox.
-    async fn insert_mail(&self, message: &OutboxMessage) -> StoreResult<()>;
-
-    /// Atomically leases up to `limit` due, unsent, unleased messages to `owner`
-    /// until `lease_until`, and returns them. Two nodes never get the same message
-    /// while its lease runs.
-    async fn claim_mail(
-        &self,
-        owner: Uuid,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxMessage>>;
-
-    /// Marks a message `owner` holds as sent. False when the lease was lost.
-    async fn mark_mail_sent(&self, id: Uuid, owner: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-
-    /// Records a failed attempt (at `at`) of a message `owner` holds: tried again at
-    /// `retry_at`, or never again (given up) when `None`.
-    async fn mark_mail_failed(
-        &self,
-        id: Uuid,
-        owner: Uuid,
-        error: &str,
-        at: DateTime<Utc>,
-        retry_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<()>;
-
-    /// Finds active tokens of active users expiring in `(now, horizon]` that were not
-    /// reminded yet, marks them reminded and queues the mail `render` makes for each
-    /// (none when it answers `None`), all in one transaction. Returns how many
-    /// tokens were marked.
-    async fn queue_token_reminders(
-        &self,
-        now: DateTime<Utc>,
-        horizon: DateTime<Utc>,
-        limit: u32,
-        render: &ReminderRenderer,
-    ) -> StoreResult<u64>;
-}
 
 /// How the delivery worker retries.
 #[derive(Debug, Clone)]

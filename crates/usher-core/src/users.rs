@@ -26,66 +26,6 @@ use crate::{
     store::{AuditEvent, NewUser, Profile, Session, StoreResult, User, UserStatus},
 };
 
-/// Storage for this area; part of [`crate::Store`].
-#[async_trait]
-pub trait UserAdminStore: Send + Sync {
-    /// Sets the status of a user of `org_id`. Disabling deletes the user's sessions
-    /// in the same transaction and returns how many ended. Disabling an active
-    /// Administrator fails with `Conflict { constraint: LAST_ADMINISTRATOR }` (see
-    /// [`crate::conflict::constraint`]) when no other active Administrator would
-    /// remain (checked atomically).
-    /// Enabling makes the user `active`, or `invited` when they have no password.
-    async fn set_user_status(&self, org_id: Uuid, user: Uuid, disable: bool, at: DateTime<Utc>) -> StoreResult<u64>;
-
-    /// Inserts a user made by an administrator with their roles, custom
-    /// metadata values (and search entries), the audit entry and, when given,
-    /// their invitation (with its own audit entry and email), in one
-    /// transaction: a failing invitation leaves no user behind.
-    async fn create_user(
-        &self,
-        user: &NewUser,
-        metadata: Option<(&Metadata, &[(String, String)])>,
-        event: &AuditEvent,
-        invitation: Option<&crate::invitations::NewInvitation<'_>>,
-    ) -> StoreResult<()>;
-
-    /// Deletes a user of `org_id` with everything that cascades (roles, sessions,
-    /// tokens, password history, memberships); the audit log keeps its entries.
-    /// Same last-Administrator rule as [`UserAdminStore::set_user_status`]. The
-    /// audit entry and the notices about it are written in the same transaction.
-    async fn delete_user(
-        &self,
-        org_id: Uuid,
-        user: Uuid,
-        event: &AuditEvent,
-        notices: &[crate::mail::OutboxMessage],
-    ) -> StoreResult<()>;
-
-    /// Replaces the password with one the user must change at their next sign-in:
-    /// the previous hash joins the history (which keeps `keep` entries), an invited
-    /// user becomes active, and the user's sessions end. Returns how many ended.
-    async fn set_temporary_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<u64>;
-
-    /// The user's sessions that are neither expired nor idle since before `idle_since`,
-    /// newest first.
-    async fn user_sessions(
-        &self,
-        user: Uuid,
-        now: DateTime<Utc>,
-        idle_since: DateTime<Utc>,
-    ) -> StoreResult<Vec<Session>>;
-
-    /// Ends every session of the user; returns how many ended.
-    async fn delete_user_sessions(&self, user: Uuid) -> StoreResult<u64>;
-
-    /// The newest `limit` audit events with this action about this user.
-    async fn events_about(&self, user: Uuid, action: &str, limit: u32) -> StoreResult<Vec<AuditEvent>>;
-
-    /// The active users of an organization holding a role (e.g. every User Manager,
-    /// to notify them).
-    async fn active_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<Vec<User>>;
-}
-
 /// A user to create, as an administrator typed it; parsed by [`Usher::admin_create_user`].
 #[derive(Debug, Clone, Default)]
 pub struct CreateUser {
