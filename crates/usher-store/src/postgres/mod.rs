@@ -1,23 +1,31 @@
-//! Usher's [`Store`] on PostgreSQL. Its schema lives in `migrations/`; it keeps
-//! the SQLite store's behaviour in native types (uuid, timestamptz, bytea, jsonb).
+//! Usher's [`Store`](usher_core::store::Store) on PostgreSQL: this engine's own
+//! parts. The SQL both engines share is in `../sql/`, compiled here against
+//! PostgreSQL's types (uuid, timestamptz, bytea, jsonb). What differs from
+//! SQLite, each in one place:
+//!
+//! - id lists travel as one uuid array (`= ANY`, `unnest`: [`in_ids!`],
+//!   [`id_rows!`], [`id_list`]), so a set is read or replaced in one statement
+//!   whatever its size;
+//! - locking: a transaction that decides on a set first locks its parent row
+//!   ([`lock`]: the organization for role changes, the group or app for its
+//!   members), and the outbox and reminder passes skip rows another node holds
+//!   ([`skip_locked!`]);
+//! - directory search through pg_trgm indexes (`search.rs`);
+//! - bulk load: column arrays, with the indexes rebuilt after a large import (`bulk.rs`);
+//! - bearer-token lookups on their own few connections with a generic plan;
+//! - keeping the pool sound when connections are lost (`health.rs`).
 
 use std::time::Duration;
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::{
-    Row,
+    Postgres, Transaction,
     postgres::{PgPool, PgPoolOptions, PgRow},
 };
 use usher_core::{
     Cause,
     conflict::constraint,
-    store::{
-        ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
-        TokenFilter, User, UserStatus,
-    },
+    store::{StoreError, StoreResult},
 };
-use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
 
 /// The PostgreSQL store. Cheap to clone (a pool handle).
@@ -29,6 +37,10 @@ pub struct PostgresStore {
     lookups: PgPool,
     losses: health::Losses,
 }
+
+type Db = PostgresStore;
+type DbRow = PgRow;
+type Engine = Postgres;
 
 /// A pooled connection idle longer than this is checked before it is handed out.
 const IDLE_PING_AFTER: Duration = Duration::from_secs(30);
@@ -67,6 +79,16 @@ impl PostgresStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    /// A writing transaction.
+    async fn write(&self) -> StoreResult<Transaction<'static, Postgres>> {
+        self.pool.begin().await.map_err(map_err)
+    }
+
+    /// Where bearer-token lookups run: their own connections (see [`PostgresStore::connect`]).
+    fn lookups(&self) -> &PgPool {
+        &self.lookups
+    }
 }
 
 /// A pool of at most `max` connections. sqlx pings a pooled connection before
@@ -89,596 +111,92 @@ fn pool_options(max: u32, losses: &health::Losses) -> PgPoolOptions {
         })
 }
 
+/// The row a transaction serializes on; see [`lock`].
+#[derive(Debug, Clone, Copy)]
+enum Lock {
+    Organization,
+    Group,
+    App,
+}
+
+/// Locks one row until the transaction ends, so transactions that decide on
+/// the same set (an organization's Administrators, a group's members, an
+/// app's people) run one after the other and each sees the one before.
+async fn lock(tx: &mut Transaction<'_, Postgres>, row: Lock, id: Uuid) -> StoreResult<()> {
+    let sql = match row {
+        Lock::Organization => "SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE",
+        Lock::Group => "SELECT 1 FROM groups WHERE id = $1 FOR UPDATE",
+        Lock::App => "SELECT 1 FROM apps WHERE id = $1 FOR UPDATE",
+    };
+    sqlx::query(sql).bind(id).execute(&mut **tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+/// The lockout counts are a defence, not a record: their transactions commit
+/// without waiting for the WAL to reach the disk (a crash of the database may
+/// lose the last fraction of a second of counts), which takes the disk flush
+/// off every sign-in step.
+async fn relax_durability(tx: &mut Transaction<'_, Postgres>) -> StoreResult<()> {
+    sqlx::query("SET LOCAL synchronous_commit TO OFF").execute(&mut **tx).await.map_err(map_err)?;
+    Ok(())
+}
+
+/// `<column> = ANY(<the ids bound at $p>)`, the ids bound with [`id_list`].
+macro_rules! in_ids {
+    ($p:literal) => {
+        concat!("= ANY(", $p, ")")
+    };
+}
+
+/// The ids bound at `$p` as a table `ids (id)`, to insert from.
+macro_rules! id_rows {
+    ($p:literal) => {
+        concat!("unnest(", $p, ") AS ids (id)")
+    };
+}
+
+/// Row locks of a `SELECT` that other nodes' passes skip instead of waiting for.
+macro_rules! skip_locked {
+    () => {
+        " FOR UPDATE SKIP LOCKED"
+    };
+    ($of:literal) => {
+        concat!(" FOR UPDATE OF ", $of, " SKIP LOCKED")
+    };
+}
+
+/// Ids (or digests) as the array [`in_ids!`] reads.
+fn id_list<T>(items: impl IntoIterator<Item = T>) -> Vec<T> {
+    items.into_iter().collect()
+}
+
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Cause::new(e))
 }
 
-/// Turns engine errors into store errors; PostgreSQL names the broken
-/// uniqueness rule (`users_org_email_key`, `users_org_user_id_key`, …; any other
-/// goes on by its name, for the log).
+/// Turns engine errors into store errors. PostgreSQL names the broken
+/// uniqueness rule; any other goes on by its name, for the log.
 fn map_err(e: sqlx::Error) -> StoreError {
+    const RULES: [(&str, &str); 4] = [
+        ("groups_org_name_key", constraint::GROUP_NAME),
+        ("apps_org_name_key", constraint::APP_NAME),
+        ("email", constraint::EMAIL),
+        ("user_id", constraint::USER_ID),
+    ];
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         _ if health::is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let name = db.constraint().unwrap_or_default();
-            let constraint = if name.contains("email") {
-                constraint::EMAIL
-            } else if name.contains("user_id") {
-                constraint::USER_ID
-            } else {
-                name
-            };
-            StoreError::Conflict { constraint: constraint.to_owned() }
+            let name = RULES.iter().find(|(rule, _)| name.contains(rule)).map_or(name, |(_, core)| core);
+            StoreError::Conflict { constraint: name.to_owned() }
         }
         _ => backend(e),
     }
 }
 
-/// The columns of a user, with roles folded into one text column.
-macro_rules! user_columns {
-    () => {
-        "u.id, u.org_id, u.user_id, u.email, u.first_name, u.last_name, u.phone, \
-    u.contact_person, u.company, u.language, u.timezone, u.status, u.must_change_password, \
-    u.password_changed_at, u.created_at, u.updated_at, u.last_login_at, u.metadata, \
-    (SELECT string_agg(role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles"
-    };
-}
-
-mod access;
 mod bulk;
-mod directory;
 mod health;
-mod invitations;
-mod mail;
-mod security;
-mod tokens;
-mod users;
+mod search;
 
-fn user_from_row(row: &PgRow) -> Result<User, sqlx::Error> {
-    let roles: Option<String> = row.try_get("roles")?;
-    let mut roles: Vec<Role> = roles.unwrap_or_default().split(',').filter_map(|r| r.parse().ok()).collect();
-    roles.sort();
-    Ok(User {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        user_id: row.try_get("user_id")?,
-        email: row.try_get("email")?,
-        profile: Profile {
-            first_name: row.try_get("first_name")?,
-            last_name: row.try_get("last_name")?,
-            phone: row.try_get("phone")?,
-            contact_person: row.try_get("contact_person")?,
-            company: row.try_get("company")?,
-            language: row.try_get::<String, _>("language")?.parse().unwrap_or_default(),
-            timezone: TimeZone::parse(&row.try_get::<String, _>("timezone")?).unwrap_or_default(),
-        },
-        status: UserStatus::from_stored(&row.try_get::<String, _>("status")?),
-        roles,
-        must_change_password: row.try_get("must_change_password")?,
-        password_changed_at: row.try_get("password_changed_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        last_login_at: row.try_get("last_login_at")?,
-        metadata: directory::metadata_from_row(row)?,
-    })
-}
-
-fn org_from_row(row: &PgRow) -> Result<Organization, sqlx::Error> {
-    Ok(Organization {
-        id: row.try_get("id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn audit_from_row(row: &PgRow) -> Result<AuditEvent, sqlx::Error> {
-    Ok(AuditEvent {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        at: row.try_get("at")?,
-        action: row.try_get("action")?,
-        actor_id: row.try_get("actor_id")?,
-        actor_name: row.try_get("actor_name")?,
-        target_id: row.try_get("target_id")?,
-        target_name: row.try_get("target_name")?,
-        address: row.try_get("address")?,
-        client: row.try_get("client")?,
-        details: row.try_get("details")?,
-    })
-}
-
-#[async_trait]
-impl Store for PostgresStore {
-    async fn ping(&self) -> StoreResult<()> {
-        self.read(|| sqlx::query("SELECT 1").execute(&self.pool)).await.map_err(map_err).map(|_| ())
-    }
-
-    async fn check_writable(&self) -> StoreResult<()> {
-        self.probe_write().await
-    }
-
-    async fn default_organization(&self) -> StoreResult<Option<Organization>> {
-        let row = self
-            .read(|| sqlx::query("SELECT * FROM organizations WHERE is_default").fetch_optional(&self.pool))
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(org_from_row).transpose().map_err(map_err)
-    }
-
-    async fn organization_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
-        let row = self
-            .read(|| sqlx::query("SELECT * FROM organizations WHERE slug = $1").bind(slug).fetch_optional(&self.pool))
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(org_from_row).transpose().map_err(map_err)
-    }
-
-    async fn insert_organization(&self, org: &Organization) -> StoreResult<()> {
-        // Two first inserts racing both see an empty table; the partial unique
-        // index on is_default turns the loser into a conflict.
-        sqlx::query(
-            "INSERT INTO organizations (id, slug, name, is_default, created_at) \
-             VALUES ($1, $2, $3, NOT EXISTS (SELECT 1 FROM organizations), $4)",
-        )
-        .bind(org.id)
-        .bind(&org.slug)
-        .bind(&org.name)
-        .bind(org.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn insert_user(&self, u: &NewUser) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        insert_user_on(&mut tx, u).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
-        let row = self
-            .read(|| {
-                sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(user_from_row).transpose().map_err(map_err)
-    }
-
-    async fn user_by_login(&self, org_id: Uuid, key: &str) -> StoreResult<Option<(User, Option<String>)>> {
-        // A user ID match wins over another user's email.
-        let row = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", u.password_hash FROM users u \
-             WHERE u.org_id = $1 AND (u.user_id_key = $2 OR u.email_key = $2) \
-             ORDER BY (u.user_id_key = $2) DESC LIMIT 1"
-                ))
-                .bind(org_id)
-                .bind(key)
-                .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?))).transpose().map_err(map_err)
-    }
-
-    async fn update_profile(&self, id: Uuid, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
-        write_profile(&self.pool, id, p, at).await
-    }
-
-    async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64> {
-        let n: i64 = self
-            .read(|| {
-                sqlx::query_scalar(
-            "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.org_id = $2",
-        )
-        .bind(role.as_str())
-        .bind(org_id)
-        .fetch_one(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        Ok(n.max(0) as u64)
-    }
-
-    async fn users_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
-        let rows = self.read(|| sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.org_id = $1 AND ($2::text IS NULL OR u.user_id_key > $2) ORDER BY u.user_id_key LIMIT $3"
-        ))
-        .bind(org_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool))
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
-    }
-
-    async fn password_hash(&self, user: Uuid) -> StoreResult<Option<String>> {
-        let hash: Option<Option<String>> = self
-            .read(|| {
-                sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-                    .bind(user)
-                    .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        Ok(hash.flatten())
-    }
-
-    async fn set_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO password_history (user_id, hash, created_at) \
-             SELECT id, password_hash, $1 FROM users WHERE id = $2 AND password_hash IS NOT NULL",
-        )
-        .bind(at)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "DELETE FROM password_history WHERE user_id = $1 AND seq NOT IN \
-             (SELECT seq FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2)",
-        )
-        .bind(user)
-        .bind(i64::from(keep))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = false, \
-             updated_at = $2 WHERE id = $3",
-        )
-        .bind(hash)
-        .bind(at)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn password_history(&self, user: Uuid, limit: u32) -> StoreResult<Vec<String>> {
-        self.read(|| {
-            sqlx::query_scalar(
-                "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2",
-            )
-            .bind(user)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-        })
-        .await
-        .map_err(map_err)
-    }
-
-    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        insert_session_on(&self.pool, s).await
-    }
-
-    async fn sign_in(&self, session: &Session, event: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(UPDATE_LAST_LOGIN)
-            .bind(session.created_at)
-            .bind(session.user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        insert_session_on(&mut *tx, session).await?;
-        append_audit_on(&mut *tx, event).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn session_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
-        let row = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", s.id AS s_id, s.secret_digest, s.created_at AS s_created_at, s.last_active_at, \
-             s.expires_at, s.address, s.client \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_digest = $1"
-                ))
-                .bind(digest)
-                .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let user = user_from_row(&row).map_err(map_err)?;
-        let session = (|| {
-            Ok::<_, sqlx::Error>(Session {
-                id: row.try_get("s_id")?,
-                user_id: user.id,
-                secret_digest: row.try_get("secret_digest")?,
-                created_at: row.try_get("s_created_at")?,
-                last_active_at: row.try_get("last_active_at")?,
-                expires_at: row.try_get("expires_at")?,
-                address: row.try_get("address")?,
-                client: row.try_get("client")?,
-            })
-        })()
-        .map_err(map_err)?;
-        Ok(Some((session, user)))
-    }
-
-    async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn delete_session(&self, id: Uuid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await.map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn setting(&self, org_id: Uuid, key: &str) -> StoreResult<Option<serde_json::Value>> {
-        self.read(|| {
-            sqlx::query_scalar("SELECT value FROM settings WHERE org_id = $1 AND key = $2")
-                .bind(org_id)
-                .bind(key)
-                .fetch_optional(&self.pool)
-        })
-        .await
-        .map_err(map_err)
-    }
-
-    async fn put_setting(
-        &self,
-        org_id: Uuid,
-        key: &str,
-        value: &serde_json::Value,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO settings (org_id, key, value, updated_at) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(org_id)
-        .bind(key)
-        .bind(value)
-        .bind(at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        append_audit_on(&self.pool, e).await
-    }
-
-    async fn audit_events(&self, org_id: Uuid, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        // Ids are UUIDv7, so id order is time order; `before` is an id cursor.
-        let rows = self
-            .read(|| {
-                sqlx::query(
-                    "SELECT * FROM audit_events WHERE org_id = $1 \
-             AND ($2::text IS NULL OR action = $2) AND ($3::uuid IS NULL OR actor_id = $3) \
-             AND ($4::uuid IS NULL OR target_id = $4) AND ($5::uuid IS NULL OR id < $5) \
-             ORDER BY id DESC LIMIT $6",
-                )
-                .bind(org_id)
-                .bind(&q.action)
-                .bind(q.actor_id)
-                .bind(q.target_id)
-                .bind(q.before)
-                .bind(i64::from(q.limit))
-                .fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        rows.iter().map(audit_from_row).collect::<Result<_, _>>().map_err(map_err)
-    }
-
-    async fn insert_token(&self, token: &ApiToken) -> StoreResult<()> {
-        self.insert_token_row(token).await
-    }
-
-    async fn tokens(
-        &self,
-        user: Uuid,
-        filter: TokenFilter,
-        now: DateTime<Utc>,
-        before: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<ApiToken>> {
-        self.token_rows(user, filter, now, before, limit).await
-    }
-
-    async fn token(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>> {
-        self.token_row(user, id).await
-    }
-
-    async fn tokens_by_digests(&self, digests: &[&[u8]]) -> StoreResult<Vec<(ApiToken, User)>> {
-        self.tokens_and_owners(digests).await
-    }
-
-    async fn update_token(&self, token: &ApiToken) -> StoreResult<()> {
-        self.update_token_row(token).await
-    }
-
-    async fn delete_token(&self, user: Uuid, id: Uuid) -> StoreResult<()> {
-        self.delete_token_row(user, id).await
-    }
-
-    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.touch_token_row(id, at).await
-    }
-
-    async fn insert_setup_token(&self, digest: &[u8], org_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO setup_tokens (digest, org_id, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (digest) DO UPDATE SET used_at = NULL, expires_at = excluded.expires_at",
-        )
-        .bind(digest)
-        .bind(org_id)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn setup_token_org(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        self.read(|| {
-            sqlx::query_scalar(
-                "SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
-            )
-            .bind(digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-        })
-        .await
-        .map_err(map_err)
-    }
-
-    async fn take_setup_token(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        // One statement: of two concurrent takers, only one sees the row unused.
-        self.read(|| {
-            sqlx::query_scalar(
-                "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2 \
-             RETURNING org_id",
-            )
-            .bind(digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-        })
-        .await
-        .map_err(map_err)
-    }
-}
-
-const UPDATE_LAST_LOGIN: &str = "UPDATE users SET last_login_at = $1 WHERE id = $2";
-
-async fn insert_session_on<'e>(
-    exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
-    s: &Session,
-) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, secret_digest, created_at, last_active_at, expires_at, address, client) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
-    )
-    .bind(s.id)
-    .bind(s.user_id)
-    .bind(&s.secret_digest)
-    .bind(s.created_at)
-    .bind(s.last_active_at)
-    .bind(s.expires_at)
-    .bind(&s.address)
-    .bind(&s.client)
-    .execute(exec)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
-
-pub(crate) async fn append_audit_on<'e>(
-    exec: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
-    e: &AuditEvent,
-) -> StoreResult<()> {
-    sqlx::query(
-            "INSERT INTO audit_events (id, org_id, at, action, actor_id, actor_name, target_id, target_name, address, client, details) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-        )
-        .bind(e.id)
-        .bind(e.org_id)
-        .bind(e.at)
-        .bind(&e.action)
-        .bind(e.actor_id)
-        .bind(&e.actor_name)
-        .bind(e.target_id)
-        .bind(&e.target_name)
-        .bind(&e.address)
-        .bind(&e.client)
-        .bind(&e.details)
-        .execute(exec)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}
-
-/// Saves a user's profile (names, phone, language, zone and their sort keys),
-/// in a transaction or on the pool.
-pub(crate) async fn write_profile<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
-    id: Uuid,
-    p: &Profile,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE users SET first_name = $1, last_name = $2, phone = $3, contact_person = $4, company = $5, \
-         language = $6, timezone = $7, updated_at = $8, first_name_key = $10, last_name_key = $11 WHERE id = $9",
-    )
-    .bind(&p.first_name)
-    .bind(&p.last_name)
-    .bind(&p.phone)
-    .bind(&p.contact_person)
-    .bind(&p.company)
-    .bind(p.language.code())
-    .bind(p.timezone.name())
-    .bind(at)
-    .bind(id)
-    .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
-    .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
-    .execute(executor)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-}
-
-/// Inserts a user with their roles, inside a transaction.
-pub(crate) async fn insert_user_on(tx: &mut sqlx::Transaction<'_, sqlx::Postgres>, u: &NewUser) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, phone, \
-         contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at, \
-         first_name_key, last_name_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)",
-    )
-    .bind(u.id)
-    .bind(u.org_id)
-    .bind(&u.user_id)
-    .bind(&u.user_id_key)
-    .bind(&u.email)
-    .bind(&u.email_key)
-    .bind(&u.profile.first_name)
-    .bind(&u.profile.last_name)
-    .bind(&u.profile.phone)
-    .bind(&u.profile.contact_person)
-    .bind(&u.profile.company)
-    .bind(u.profile.language.code())
-    .bind(u.profile.timezone.name())
-    .bind(u.status.as_str())
-    .bind(&u.password_hash)
-    .bind(u.password_hash.as_ref().map(|_| u.created_at))
-    .bind(u.created_at)
-    .bind(usher_domain::fold(u.profile.first_name.as_deref().unwrap_or("")))
-    .bind(usher_domain::fold(u.profile.last_name.as_deref().unwrap_or("")))
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    for role in &u.roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-            .bind(u.id)
-            .bind(role.as_str())
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-    }
-    Ok(())
-}
+include!("../sql/shared.rs");

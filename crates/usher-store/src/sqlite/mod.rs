@@ -1,27 +1,29 @@
-//! Usher's [`Store`] on SQLite (embedded, WAL). Its schema lives in `migrations/`.
+//! Usher's [`Store`](usher_core::store::Store) on SQLite (embedded, WAL): this
+//! engine's own parts. The SQL both engines share is in `../sql/`, compiled here
+//! against SQLite's types. What differs from PostgreSQL, each in one place:
 //!
-//! Every transaction here writes, so each starts with `BEGIN IMMEDIATE`: it takes
-//! the write lock up front, waiting up to the busy timeout, where a deferred
-//! transaction that read first would fail at once with `SQLITE_BUSY` when
-//! another connection wrote meanwhile.
+//! - id lists travel as one JSON array of hex strings, read with `json_each`
+//!   and `unhex` ([`in_ids!`], [`id_rows!`], [`id_list`]);
+//! - locking: every writing transaction starts with `BEGIN IMMEDIATE`
+//!   ([`SqliteStore::write`]), which takes the database's one write lock up
+//!   front (waiting up to the busy timeout, where a deferred transaction that
+//!   read first would fail at once with `SQLITE_BUSY`), so writers are already
+//!   serialized and [`lock`] has nothing to do;
+//! - directory search through FTS5 trigram indexes (`search.rs`);
+//! - bulk load: import batches bound as one JSON array each (`bulk.rs`);
+//! - keeping the pool sound (`health.rs`).
 
 use std::{str::FromStr, time::Duration};
 
-use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use sqlx::{
-    Row,
+    Sqlite, Transaction,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
 use usher_core::{
     Cause,
     conflict::constraint,
-    store::{
-        ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
-        TokenFilter, User, UserStatus,
-    },
+    store::{StoreError, StoreResult},
 };
-use usher_domain::{Role, TimeZone};
 use uuid::Uuid;
 
 /// The SQLite store. Cheap to clone (a pool handle).
@@ -30,6 +32,10 @@ pub struct SqliteStore {
     pool: SqlitePool,
     page_limit: health::PageLimit,
 }
+
+type Db = SqliteStore;
+type DbRow = SqliteRow;
+type Engine = Sqlite;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `url` (`sqlite://path`) and
@@ -71,563 +77,100 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// A writing transaction, holding the database's write lock from its start.
+    async fn write(&self) -> StoreResult<Transaction<'static, Sqlite>> {
+        self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)
+    }
+
+    /// Runs a read once: a file does not hang up.
+    async fn read<T, F, Fut>(&self, run: F) -> Result<T, sqlx::Error>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, sqlx::Error>>,
+    {
+        run().await
+    }
+
+    /// Where bearer-token lookups run: the one pool.
+    fn lookups(&self) -> &SqlitePool {
+        &self.pool
+    }
+}
+
+/// The row a transaction serializes on; see [`lock`].
+#[derive(Debug, Clone, Copy)]
+enum Lock {
+    Organization,
+    Group,
+    App,
+}
+
+/// Nothing to do: `BEGIN IMMEDIATE` already made this the only writer.
+async fn lock(_: &mut Transaction<'_, Sqlite>, _: Lock, _: Uuid) -> StoreResult<()> {
+    Ok(())
+}
+
+/// Nothing to do: in WAL mode with `synchronous = NORMAL`, no commit waits for the disk.
+async fn relax_durability(_: &mut Transaction<'_, Sqlite>) -> StoreResult<()> {
+    Ok(())
+}
+
+/// `<column> IN <the ids bound at $p>`, the ids bound with [`id_list`].
+macro_rules! in_ids {
+    ($p:literal) => {
+        concat!("IN (SELECT unhex(value) FROM json_each(", $p, "))")
+    };
+}
+
+/// The ids bound at `$p` as a table `ids (id)`, to insert from.
+macro_rules! id_rows {
+    ($p:literal) => {
+        concat!("(SELECT unhex(value) AS id FROM json_each(", $p, ")) ids")
+    };
+}
+
+/// Row locks of a `SELECT` that other writers skip: none, writers are serialized.
+macro_rules! skip_locked {
+    ($($of:literal)?) => {
+        ""
+    };
+}
+
+/// Ids (or digests) as the JSON array of hex strings [`in_ids!`] reads.
+fn id_list<T: AsRef<[u8]>>(items: impl IntoIterator<Item = T>) -> String {
+    let hex = |bytes: &[u8]| bytes.iter().map(|b| format!("{b:02x}")).collect::<String>();
+    serde_json::Value::Array(items.into_iter().map(|i| serde_json::Value::String(hex(i.as_ref()))).collect())
+        .to_string()
 }
 
 fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
     StoreError::Backend(Cause::new(e))
 }
 
-/// Turns engine errors into store errors; SQLite names the columns of a broken
-/// uniqueness rule in its message (any other rule goes on by its message, for the log).
+/// Turns engine errors into store errors. SQLite names the columns of a broken
+/// uniqueness rule in its message; any other rule goes on by its message, for the log.
 fn map_err(e: sqlx::Error) -> StoreError {
+    const RULES: [(&str, &str); 4] = [
+        ("groups.name_key", constraint::GROUP_NAME),
+        ("apps.name_key", constraint::APP_NAME),
+        ("email_key", constraint::EMAIL),
+        ("user_id_key", constraint::USER_ID),
+    ];
     match &e {
         sqlx::Error::RowNotFound => StoreError::NotFound,
         _ if health::is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
         sqlx::Error::Database(db) if db.is_unique_violation() => {
             let msg = db.message();
-            let constraint = if msg.contains("email_key") {
-                constraint::EMAIL
-            } else if msg.contains("user_id_key") {
-                constraint::USER_ID
-            } else {
-                msg
-            };
-            StoreError::Conflict { constraint: constraint.to_owned() }
+            let name = RULES.iter().find(|(columns, _)| msg.contains(columns)).map_or(msg, |(_, name)| name);
+            StoreError::Conflict { constraint: name.to_owned() }
         }
         _ => backend(e),
     }
 }
 
-/// The columns of a user, with roles folded into one text column.
-macro_rules! user_columns {
-    () => {
-        "u.id, u.org_id, u.user_id, u.email, u.first_name, u.last_name, u.phone, \
-    u.contact_person, u.company, u.language, u.timezone, u.status, u.must_change_password, \
-    u.password_changed_at, u.created_at, u.updated_at, u.last_login_at, u.metadata, \
-    (SELECT group_concat(role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles"
-    };
-}
-
-mod access;
-mod directory;
+mod bulk;
 mod health;
-mod invitations;
-mod mail;
-mod security;
-mod tokens;
-mod users;
+mod search;
 
-fn user_from_row(row: &SqliteRow) -> Result<User, sqlx::Error> {
-    let roles: Option<String> = row.try_get("roles")?;
-    let mut roles: Vec<Role> = roles.unwrap_or_default().split(',').filter_map(|r| r.parse().ok()).collect();
-    roles.sort();
-    Ok(User {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        user_id: row.try_get("user_id")?,
-        email: row.try_get("email")?,
-        profile: Profile {
-            first_name: row.try_get("first_name")?,
-            last_name: row.try_get("last_name")?,
-            phone: row.try_get("phone")?,
-            contact_person: row.try_get("contact_person")?,
-            company: row.try_get("company")?,
-            language: row.try_get::<String, _>("language")?.parse().unwrap_or_default(),
-            timezone: TimeZone::parse(&row.try_get::<String, _>("timezone")?).unwrap_or_default(),
-        },
-        status: UserStatus::from_stored(&row.try_get::<String, _>("status")?),
-        roles,
-        must_change_password: row.try_get("must_change_password")?,
-        password_changed_at: row.try_get("password_changed_at")?,
-        created_at: row.try_get("created_at")?,
-        updated_at: row.try_get("updated_at")?,
-        last_login_at: row.try_get("last_login_at")?,
-        metadata: directory::metadata_from_row(row)?,
-    })
-}
-
-fn org_from_row(row: &SqliteRow) -> Result<Organization, sqlx::Error> {
-    Ok(Organization {
-        id: row.try_get("id")?,
-        slug: row.try_get("slug")?,
-        name: row.try_get("name")?,
-        created_at: row.try_get("created_at")?,
-    })
-}
-
-fn audit_from_row(row: &SqliteRow) -> Result<AuditEvent, sqlx::Error> {
-    let details: String = row.try_get("details")?;
-    Ok(AuditEvent {
-        id: row.try_get("id")?,
-        org_id: row.try_get("org_id")?,
-        at: row.try_get("at")?,
-        action: row.try_get("action")?,
-        actor_id: row.try_get("actor_id")?,
-        actor_name: row.try_get("actor_name")?,
-        target_id: row.try_get("target_id")?,
-        target_name: row.try_get("target_name")?,
-        address: row.try_get("address")?,
-        client: row.try_get("client")?,
-        details: serde_json::from_str(&details).unwrap_or(serde_json::Value::Null),
-    })
-}
-
-#[async_trait]
-impl Store for SqliteStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await.map_err(map_err).map(|_| ())
-    }
-
-    async fn check_writable(&self) -> StoreResult<()> {
-        self.probe_write().await
-    }
-
-    async fn default_organization(&self) -> StoreResult<Option<Organization>> {
-        let row = sqlx::query("SELECT * FROM organizations WHERE is_default = 1")
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(org_from_row).transpose().map_err(map_err)
-    }
-
-    async fn organization_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
-        let row = sqlx::query("SELECT * FROM organizations WHERE slug = ?")
-            .bind(slug)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(org_from_row).transpose().map_err(map_err)
-    }
-
-    async fn insert_organization(&self, org: &Organization) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO organizations (id, slug, name, is_default, created_at) \
-             VALUES (?, ?, ?, NOT EXISTS (SELECT 1 FROM organizations), ?)",
-        )
-        .bind(org.id)
-        .bind(&org.slug)
-        .bind(&org.name)
-        .bind(org.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn insert_user(&self, u: &NewUser) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        insert_user_on(&mut tx, u).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
-        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = ?"))
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(user_from_row).transpose().map_err(map_err)
-    }
-
-    async fn user_by_login(&self, org_id: Uuid, key: &str) -> StoreResult<Option<(User, Option<String>)>> {
-        // A user ID match wins over another user's email.
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", u.password_hash FROM users u \
-             WHERE u.org_id = ?1 AND (u.user_id_key = ?2 OR u.email_key = ?2) \
-             ORDER BY u.user_id_key = ?2 DESC LIMIT 1"
-        ))
-        .bind(org_id)
-        .bind(key)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?))).transpose().map_err(map_err)
-    }
-
-    async fn update_profile(&self, id: Uuid, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
-        write_profile(&self.pool, id, p, at).await
-    }
-
-    async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64> {
-        let n: i64 = sqlx::query_scalar(
-            "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = ? AND u.org_id = ?",
-        )
-        .bind(role.as_str())
-        .bind(org_id)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(n.max(0) as u64)
-    }
-
-    async fn users_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.org_id = ?1 AND (?2 IS NULL OR u.user_id_key > ?2) ORDER BY u.user_id_key LIMIT ?3"
-        ))
-        .bind(org_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
-    }
-
-    async fn password_hash(&self, user: Uuid) -> StoreResult<Option<String>> {
-        let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
-            .bind(user)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(hash.flatten())
-    }
-
-    async fn set_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO password_history (user_id, hash, created_at) \
-             SELECT id, password_hash, ? FROM users WHERE id = ? AND password_hash IS NOT NULL",
-        )
-        .bind(at)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "DELETE FROM password_history WHERE user_id = ?1 AND rowid NOT IN \
-             (SELECT rowid FROM password_history WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2)",
-        )
-        .bind(user)
-        .bind(i64::from(keep))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "UPDATE users SET password_hash = ?, password_changed_at = ?, must_change_password = 0, updated_at = ? WHERE id = ?",
-        )
-        .bind(hash)
-        .bind(at)
-        .bind(at)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn password_history(&self, user: Uuid, limit: u32) -> StoreResult<Vec<String>> {
-        sqlx::query_scalar(
-            "SELECT hash FROM password_history WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
-        )
-        .bind(user)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)
-    }
-
-    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        insert_session_on(&self.pool, s).await
-    }
-
-    async fn sign_in(&self, session: &Session, event: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        sqlx::query(UPDATE_LAST_LOGIN)
-            .bind(session.created_at)
-            .bind(session.user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        insert_session_on(&mut *tx, session).await?;
-        append_audit_on(&mut *tx, event).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn session_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
-        let row = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            ", s.id AS s_id, s.secret_digest, s.created_at AS s_created_at, s.last_active_at, \
-             s.expires_at, s.address, s.client \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_digest = ?"
-        ))
-        .bind(digest)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let user = user_from_row(&row).map_err(map_err)?;
-        let session = (|| {
-            Ok::<_, sqlx::Error>(Session {
-                id: row.try_get("s_id")?,
-                user_id: user.id,
-                secret_digest: row.try_get("secret_digest")?,
-                created_at: row.try_get("s_created_at")?,
-                last_active_at: row.try_get("last_active_at")?,
-                expires_at: row.try_get("expires_at")?,
-                address: row.try_get("address")?,
-                client: row.try_get("client")?,
-            })
-        })()
-        .map_err(map_err)?;
-        Ok(Some((session, user)))
-    }
-
-    async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_active_at = ? WHERE id = ?")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn delete_session(&self, id: Uuid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = ?").bind(id).execute(&self.pool).await.map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn setting(&self, org_id: Uuid, key: &str) -> StoreResult<Option<serde_json::Value>> {
-        let value: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE org_id = ? AND key = ?")
-            .bind(org_id)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)?;
-        value.map(|v| serde_json::from_str(&v).map_err(backend)).transpose()
-    }
-
-    async fn put_setting(
-        &self,
-        org_id: Uuid,
-        key: &str,
-        value: &serde_json::Value,
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO settings (org_id, key, value, updated_at) VALUES (?, ?, ?, ?) \
-             ON CONFLICT (org_id, key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at",
-        )
-        .bind(org_id)
-        .bind(key)
-        .bind(value.to_string())
-        .bind(at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
-        append_audit_on(&self.pool, e).await
-    }
-
-    async fn audit_events(&self, org_id: Uuid, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
-        let rows = sqlx::query(
-            "SELECT * FROM audit_events WHERE org_id = ?1 \
-             AND (?2 IS NULL OR action = ?2) AND (?3 IS NULL OR actor_id = ?3) AND (?4 IS NULL OR target_id = ?4) \
-             AND (?5 IS NULL OR id < ?5) ORDER BY id DESC LIMIT ?6",
-        )
-        .bind(org_id)
-        .bind(&q.action)
-        .bind(q.actor_id)
-        .bind(q.target_id)
-        .bind(q.before)
-        .bind(i64::from(q.limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(audit_from_row).collect::<Result<_, _>>().map_err(map_err)
-    }
-
-    async fn insert_token(&self, token: &ApiToken) -> StoreResult<()> {
-        self.insert_token_row(token).await
-    }
-
-    async fn tokens(
-        &self,
-        user: Uuid,
-        filter: TokenFilter,
-        now: DateTime<Utc>,
-        before: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<ApiToken>> {
-        self.token_rows(user, filter, now, before, limit).await
-    }
-
-    async fn token(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>> {
-        self.token_row(user, id).await
-    }
-
-    async fn tokens_by_digests(&self, digests: &[&[u8]]) -> StoreResult<Vec<(ApiToken, User)>> {
-        self.tokens_and_owners(digests).await
-    }
-
-    async fn update_token(&self, token: &ApiToken) -> StoreResult<()> {
-        self.update_token_row(token).await
-    }
-
-    async fn delete_token(&self, user: Uuid, id: Uuid) -> StoreResult<()> {
-        self.delete_token_row(user, id).await
-    }
-
-    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        self.touch_token_row(id, at).await
-    }
-
-    async fn insert_setup_token(&self, digest: &[u8], org_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO setup_tokens (digest, org_id, expires_at) VALUES (?, ?, ?) \
-             ON CONFLICT (digest) DO UPDATE SET used_at = NULL, expires_at = excluded.expires_at",
-        )
-        .bind(digest)
-        .bind(org_id)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn setup_token_org(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        sqlx::query_scalar("SELECT org_id FROM setup_tokens WHERE digest = ? AND used_at IS NULL AND expires_at > ?")
-            .bind(digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(map_err)
-    }
-
-    async fn take_setup_token(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        sqlx::query_scalar(
-            "UPDATE setup_tokens SET used_at = ?2 WHERE digest = ?1 AND used_at IS NULL AND expires_at > ?2 RETURNING org_id",
-        )
-        .bind(digest)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)
-    }
-}
-
-const UPDATE_LAST_LOGIN: &str = "UPDATE users SET last_login_at = ? WHERE id = ?";
-
-async fn insert_session_on<'e>(exec: impl sqlx::Executor<'e, Database = sqlx::Sqlite>, s: &Session) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO sessions (id, user_id, secret_digest, created_at, last_active_at, expires_at, address, client) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(s.id)
-    .bind(s.user_id)
-    .bind(&s.secret_digest)
-    .bind(s.created_at)
-    .bind(s.last_active_at)
-    .bind(s.expires_at)
-    .bind(&s.address)
-    .bind(&s.client)
-    .execute(exec)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
-
-pub(crate) async fn append_audit_on<'e>(
-    exec: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
-    e: &AuditEvent,
-) -> StoreResult<()> {
-    sqlx::query(
-            "INSERT INTO audit_events (id, org_id, at, action, actor_id, actor_name, target_id, target_name, address, client, details) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        )
-        .bind(e.id)
-        .bind(e.org_id)
-        .bind(e.at)
-        .bind(&e.action)
-        .bind(e.actor_id)
-        .bind(&e.actor_name)
-        .bind(e.target_id)
-        .bind(&e.target_name)
-        .bind(&e.address)
-        .bind(&e.client)
-        .bind(e.details.to_string())
-        .execute(exec)
-        .await
-        .map_err(map_err)?;
-    Ok(())
-}
-
-/// Saves a user's profile (names, phone, language, zone and their sort keys),
-/// in a transaction or on the pool.
-pub(crate) async fn write_profile<'e>(
-    executor: impl sqlx::Executor<'e, Database = sqlx::Sqlite>,
-    id: Uuid,
-    p: &Profile,
-    at: DateTime<Utc>,
-) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE users SET first_name = ?, last_name = ?, phone = ?, contact_person = ?, company = ?, \
-         language = ?, timezone = ?, updated_at = ?, first_name_key = ?, last_name_key = ? WHERE id = ?",
-    )
-    .bind(&p.first_name)
-    .bind(&p.last_name)
-    .bind(&p.phone)
-    .bind(&p.contact_person)
-    .bind(&p.company)
-    .bind(p.language.code())
-    .bind(p.timezone.name())
-    .bind(at)
-    .bind(usher_domain::fold(p.first_name.as_deref().unwrap_or("")))
-    .bind(usher_domain::fold(p.last_name.as_deref().unwrap_or("")))
-    .bind(id)
-    .execute(executor)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
-}
-
-/// Inserts a user with their roles, inside a transaction.
-pub(crate) async fn insert_user_on(tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>, u: &NewUser) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, phone, \
-         contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, updated_at, \
-         first_name_key, last_name_key) \
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-    )
-    .bind(u.id)
-    .bind(u.org_id)
-    .bind(&u.user_id)
-    .bind(&u.user_id_key)
-    .bind(&u.email)
-    .bind(&u.email_key)
-    .bind(&u.profile.first_name)
-    .bind(&u.profile.last_name)
-    .bind(&u.profile.phone)
-    .bind(&u.profile.contact_person)
-    .bind(&u.profile.company)
-    .bind(u.profile.language.code())
-    .bind(u.profile.timezone.name())
-    .bind(u.status.as_str())
-    .bind(&u.password_hash)
-    .bind(u.password_hash.as_ref().map(|_| u.created_at))
-    .bind(u.created_at)
-    .bind(u.created_at)
-    .bind(usher_domain::fold(u.profile.first_name.as_deref().unwrap_or("")))
-    .bind(usher_domain::fold(u.profile.last_name.as_deref().unwrap_or("")))
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    for role in &u.roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES (?, ?)")
-            .bind(u.id)
-            .bind(role.as_str())
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
-    }
-    Ok(())
-}
+include!("../sql/shared.rs");
