@@ -21,18 +21,16 @@
 //! page after a few hundred rows. Either way a page costs about the same at 1,000
 //! users or 1,000,000.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
-use usher_domain::{Invalid, fold};
-use uuid::Uuid;
+use usher_domain::{Invalid, OrgId, UserId, fold};
 
 use crate::{
     Result, Usher,
     access::policy::{self, Operation},
     auth::Principal,
-    metadata::{Metadata, is_field_name},
-    store::{StoreResult, User},
+    metadata::is_field_name,
+    store::User,
 };
 
 /// When a text index finds at most this many matches, the page is cut from
@@ -159,86 +157,21 @@ pub enum Candidates {
     /// More matches than were asked for.
     TooMany,
     /// Every match: ids and sort keys (in no particular order, maybe twice).
-    Found(Vec<(Uuid, SortKey)>),
+    Found(Vec<(UserId, SortKey)>),
 }
 
 /// One walk through the sort order, for the store. A [`Filter::Text`] walk
 /// tests the substring only; exact user ID and email matches are added by the
-/// caller ([`DirectoryStore::users_exact`]).
+/// caller ([`crate::store::DirectoryStore::users_exact`]).
 #[derive(Debug, Clone)]
 pub struct Seek<'a> {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub filter: &'a Filter,
     pub sort: SortColumn,
     pub descending: bool,
     /// Resume strictly after (before, descending) this key and id.
-    pub after: Option<(SortKey, Uuid)>,
+    pub after: Option<(SortKey, UserId)>,
     pub limit: u32,
-}
-
-/// Storage for the directory; part of [`crate::Store`].
-#[async_trait]
-pub trait DirectoryStore: Send + Sync {
-    /// The users of `seek.org_id` matching the filter (tested row by row), in
-    /// (key, id) order from the cursor, each with its sort key. For
-    /// [`Filter::Text`], the substring only (see [`Seek`]).
-    async fn users_sorted(&self, seek: &Seek<'_>) -> StoreResult<Vec<(User, SortKey)>>;
-
-    /// The users matching the filter found through the engine's text index
-    /// (for [`Filter::Text`], with the exact user ID and email matches), when
-    /// there are at most `limit` of them.
-    async fn search_candidates(
-        &self,
-        org_id: Uuid,
-        filter: &Filter,
-        sort: SortColumn,
-        limit: u32,
-    ) -> StoreResult<Candidates>;
-
-    /// The users whose user ID or email key is exactly `key`, with their sort keys.
-    async fn users_exact(&self, org_id: Uuid, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>>;
-
-    /// These users of the organization, in any order.
-    async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
-
-    /// Replaces a user's custom metadata values and their search entries
-    /// (field, folded text) and, when given, their profile, in one transaction.
-    async fn set_user_metadata(
-        &self,
-        org_id: Uuid,
-        user: Uuid,
-        profile: Option<&crate::store::Profile>,
-        values: &Metadata,
-        entries: &[(String, String)],
-        at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-
-    /// Replaces a password hash by a stronger one after a sign-in, without
-    /// touching the history or the change date, if it is still `old`.
-    async fn upgrade_password_hash(&self, user: Uuid, old: &str, new: &str) -> StoreResult<bool>;
-
-    /// Bulk import and export (see [`crate::import`]).
-    async fn import_lookup(
-        &self,
-        org_id: Uuid,
-        user_id_keys: &[String],
-        email_keys: &[String],
-    ) -> StoreResult<crate::import::Existing>;
-    /// Writes an import plan in one transaction, calling `progress` with the
-    /// number of users written so far.
-    async fn apply_import(
-        &self,
-        plan: &crate::import::ImportPlan,
-        progress: &(dyn Fn(u64) + Send + Sync),
-    ) -> StoreResult<()>;
-    /// Users of the organization in id order after `after`, with groups and
-    /// password hashes, for exports.
-    async fn export_users(
-        &self,
-        org_id: Uuid,
-        after: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<crate::import::ExportedUser>>;
 }
 
 /// What a caller asks of the users list (all optional, as in the query string).
@@ -269,7 +202,7 @@ pub struct UserPage {
 #[derive(Debug, Serialize, Deserialize)]
 struct CursorBody {
     k: SortKey,
-    i: Uuid,
+    i: UserId,
 }
 
 /// What a cursor is signed for: this list, this sort, this order.
@@ -277,13 +210,13 @@ fn cursor_list(sort: SortColumn, descending: bool) -> String {
     format!("users:{}:{}", sort.as_str(), if descending { "desc" } else { "asc" })
 }
 
-fn encode_cursor(secret: &[u8], sort: SortColumn, descending: bool, key: &SortKey, id: Uuid) -> Result<String> {
+fn encode_cursor(secret: &[u8], sort: SortColumn, descending: bool, key: &SortKey, id: UserId) -> Result<String> {
     let body = serde_json::to_vec(&CursorBody { k: key.clone(), i: id })
         .map_err(|e| crate::Error::internal(format!("cursor: {e}")))?;
     crate::cursor::seal(secret, &cursor_list(sort, descending), &body)
 }
 
-fn decode_cursor(secret: &[u8], raw: &str, sort: SortColumn, descending: bool) -> Result<(SortKey, Uuid)> {
+fn decode_cursor(secret: &[u8], raw: &str, sort: SortColumn, descending: bool) -> Result<(SortKey, UserId)> {
     let invalid = || Invalid::one("cursor", "invalid", "This cursor is not valid for this list and order.");
     let bytes = crate::cursor::open(secret, &cursor_list(sort, descending), raw)?;
     let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
@@ -355,7 +288,7 @@ impl Usher {
         }
         // One more than a page tells whether there is a next one.
         let want = limit + 1;
-        let beyond = |key: &SortKey, id: &Uuid| match &after {
+        let beyond = |key: &SortKey, id: &UserId| match &after {
             None => true,
             Some((k, i)) if descending => (key, id) < (k, i),
             Some((k, i)) => (key, id) > (k, i),
@@ -375,10 +308,10 @@ impl Usher {
                 if descending {
                     found.reverse();
                 }
-                let page: Vec<(Uuid, SortKey)> =
+                let page: Vec<(UserId, SortKey)> =
                     found.into_iter().filter(|(id, key)| beyond(key, id)).take(want as usize).collect();
-                let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
-                let mut users: std::collections::HashMap<Uuid, User> =
+                let ids: Vec<UserId> = page.iter().map(|(id, _)| *id).collect();
+                let mut users: std::collections::HashMap<UserId, User> =
                     self.store.users_by_ids(org_id, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
                 page.into_iter().filter_map(|(id, key)| users.remove(&id).map(|u| (u, key))).collect()
             }
@@ -445,7 +378,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_belong_to_their_order() {
         let secret = [1u8; 32];
-        let id = Uuid::now_v7();
+        let id = UserId::generate();
         let c = encode_cursor(&secret, SortColumn::LastName, false, &SortKey::Text("smith".into()), id).unwrap();
         assert_eq!(
             decode_cursor(&secret, &c, SortColumn::LastName, false).unwrap(),

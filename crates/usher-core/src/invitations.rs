@@ -7,11 +7,9 @@
 mod recovery;
 mod template;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use usher_domain::{Email, FieldError, Invalid, LoginName, Phone, Role, ShortText};
-use uuid::Uuid;
+use usher_domain::{Email, FieldError, Invalid, InvitationId, LoginName, OrgId, Phone, Role, ShortText, UserId};
 
 pub use self::template::{InvitationTemplate, PLACEHOLDERS};
 use crate::{
@@ -23,7 +21,7 @@ use crate::{
     mail::{Mail, OutboxMessage, texts},
     passwords::{PasswordOwner, check_policy},
     secrets,
-    store::{AuditEvent, Organization, Profile, StoreResult, User, UserStatus},
+    store::{AuditEvent, Profile, User, UserStatus},
 };
 
 /// Registration forms one invitation link may send per 15 minutes.
@@ -35,23 +33,23 @@ pub const INVITATION_LIFETIME: Duration = Duration::days(7);
 /// An invitation as stored (never its secret).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invitation {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: InvitationId,
+    pub org_id: OrgId,
     pub email: String,
     /// The case-folded email, which uniqueness uses.
     pub email_key: String,
     /// For an invitation to set a password: the user created beforehand (status `invited`).
-    pub user: Option<Uuid>,
+    pub user: Option<UserId>,
     /// The roles the new user gets.
     pub roles: Vec<Role>,
-    pub invited_by: Option<Uuid>,
+    pub invited_by: Option<UserId>,
     /// The inviter's name as it was, so the list still says who after they are deleted.
     pub invited_by_name: Option<String>,
     pub digest: Vec<u8>,
     pub created_at: DateTime<Utc>,
     pub expires_at: DateTime<Utc>,
     pub accepted_at: Option<DateTime<Utc>>,
-    pub accepted_user: Option<Uuid>,
+    pub accepted_user: Option<UserId>,
     pub withdrawn_at: Option<DateTime<Utc>>,
 }
 
@@ -104,7 +102,7 @@ pub struct InvitationPage {
     /// For each item, whether the caller may resend or withdraw it (see
     /// [`Usher::may_act_on_invitation`]).
     pub actionable: Vec<bool>,
-    pub next_cursor: Option<Uuid>,
+    pub next_cursor: Option<InvitationId>,
 }
 
 /// What the registration page shows the holder of a link.
@@ -112,7 +110,7 @@ pub struct InvitationPage {
 pub struct InvitationView {
     pub status: InvitationStatus,
     /// The inviting organization (its password policy applies).
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub email: String,
     pub organization: String,
     pub expires_at: DateTime<Utc>,
@@ -175,69 +173,6 @@ impl PreparedInvitation {
         let sent = self.mail.is_some();
         InvitationCreated { invitation: self.invitation, link: self.link, sent }
     }
-}
-
-#[async_trait]
-pub trait InvitationStore: Send + Sync {
-    /// Inserts an invitation. Earlier invitations of the same address that have
-    /// expired stop counting as pending; with `replace_pending`, so do pending
-    /// ones. A pending invitation of the address left fails with
-    /// `Conflict { constraint: "invitations_pending" }`.
-    /// The audit entry and the email (when Usher sends the link) are written
-    /// in the same transaction.
-    async fn insert_invitation(&self, new: &NewInvitation<'_>) -> StoreResult<()>;
-    /// An organization's invitations, newest first, older than `before`.
-    async fn invitations_page(&self, org_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Invitation>>;
-    async fn invitation(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Invitation>>;
-    /// The invitation with this secret digest and its organization.
-    async fn invitation_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Invitation, Organization)>>;
-    /// The organization with this id.
-    async fn invitation_organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>>;
-    /// Withdraws a pending or expired invitation. False when it was not.
-    async fn withdraw_invitation(&self, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Gives a pending or expired invitation a new secret, expiry and roles. False
-    /// when it was accepted or withdrawn; `Conflict` when another one of the address
-    /// is pending.
-    async fn renew_invitation(
-        &self,
-        org_id: Uuid,
-        id: Uuid,
-        digest: &[u8],
-        expires_at: DateTime<Utc>,
-        roles: &[Role],
-    ) -> StoreResult<bool>;
-    /// Marks the pending, unexpired invitation with this digest accepted and returns
-    /// it; `None` when there is none (used, withdrawn, expired or unknown).
-    async fn take_invitation(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Invitation>>;
-    /// Makes a taken invitation pending again (the registration failed).
-    async fn release_invitation(&self, id: Uuid) -> StoreResult<()>;
-    /// Records which user an accepted invitation created.
-    async fn set_invitation_user(&self, id: Uuid, user: Uuid) -> StoreResult<()>;
-    /// Completes a user created beforehand: names, phone, password; `invited`
-    /// becomes `active`. False when the user is no longer `invited`.
-    async fn activate_invited_user(
-        &self,
-        user: Uuid,
-        profile: &Profile,
-        password_hash: &str,
-        at: DateTime<Utc>,
-    ) -> StoreResult<bool>;
-
-    /// Stores a password-reset link's digest.
-    async fn insert_password_reset(
-        &self,
-        digest: &[u8],
-        user: Uuid,
-        created_at: DateTime<Utc>,
-        expires_at: DateTime<Utc>,
-    ) -> StoreResult<()>;
-    /// How many reset links a user was sent since `since` (to rate-limit).
-    async fn count_password_resets(&self, user: Uuid, since: DateTime<Utc>) -> StoreResult<u64>;
-    /// The user of an unused, unexpired reset link, without using it.
-    async fn password_reset_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
-    /// Uses an unused, unexpired reset link (and every other link of its user);
-    /// returns its user.
-    async fn take_password_reset(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>>;
 }
 
 /// The address to invite a user created without a password at.
@@ -306,7 +241,7 @@ impl Usher {
         ctx: &RequestContext,
         admin: &Manager<'_>,
         email: Email,
-        user: Option<Uuid>,
+        user: Option<UserId>,
         roles: Vec<Role>,
         send: bool,
     ) -> Result<InvitationCreated> {
@@ -325,14 +260,14 @@ impl Usher {
         ctx: &RequestContext,
         admin: &Manager<'_>,
         email: Email,
-        user: Option<Uuid>,
+        user: Option<UserId>,
         roles: Vec<Role>,
         send: bool,
     ) -> Result<PreparedInvitation> {
         let now = Utc::now();
         let secret = secrets::random_secret()?;
         let invitation = Invitation {
-            id: Uuid::now_v7(),
+            id: InvitationId::generate(),
             org_id: admin.org_id(),
             email: email.as_str().to_owned(),
             email_key: email.key(),
@@ -361,7 +296,7 @@ impl Usher {
 
     async fn invitation_mail(&self, admin: &Manager<'_>, invitation: &Invitation, link: &str) -> Result<OutboxMessage> {
         let template = self.invitation_template(admin.org_id(), admin.user().profile.language).await?;
-        let org = self.store.invitation_organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
+        let org = self.store.organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
         let expires = texts::when(invitation.expires_at, admin.user().profile.timezone);
         let (subject, text) =
             template.render(link, &org.name, &admin.user().display_name(), &invitation.email, &expires);
@@ -369,11 +304,11 @@ impl Usher {
     }
 
     /// The organization's invitations, newest first (scope `users:read`).
-    pub async fn invitations(&self, p: &Principal, before: Option<Uuid>, limit: u32) -> Result<InvitationPage> {
+    pub async fn invitations(&self, p: &Principal, before: Option<InvitationId>, limit: u32) -> Result<InvitationPage> {
         let admin = &policy::authorize(p, Operation::ReadUsers)?;
         let limit = limit.clamp(1, 200);
         let items = self.store.invitations_page(admin.org_id(), before, limit).await?;
-        let ids: Vec<Uuid> = items.iter().filter_map(|i| i.user).collect();
+        let ids: Vec<UserId> = items.iter().filter_map(|i| i.user).collect();
         let users = if ids.is_empty() { Vec::new() } else { self.store.org_users(admin.org_id(), &ids).await? };
         let actionable = items
             .iter()
@@ -400,7 +335,12 @@ impl Usher {
     }
 
     /// Withdraws a pending (or expired) invitation: its link stops working.
-    pub async fn withdraw_invitation(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<Invitation> {
+    pub async fn withdraw_invitation(
+        &self,
+        ctx: &RequestContext,
+        p: &Principal,
+        id: InvitationId,
+    ) -> Result<Invitation> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         self.may_act_on_invitation(admin, &invitation).await?;
@@ -428,7 +368,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: InvitationId,
         send: bool,
     ) -> Result<InvitationCreated> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;

@@ -19,7 +19,6 @@ pub mod mfa;
 pub mod passwords;
 pub mod protection;
 pub mod secrets;
-pub mod security;
 pub mod sessions;
 pub mod settings;
 pub mod setup;

@@ -7,13 +7,13 @@ pub mod texts;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use usher_domain::{MailId, OrgId};
 use uuid::Uuid;
 
 use crate::{
     Result, Usher,
-    store::{ApiToken, StoreResult, User},
+    store::{ApiToken, User},
 };
 
 /// A plain-text email to queue.
@@ -27,8 +27,8 @@ pub struct Mail {
 /// A message in the outbox.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutboxMessage {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: MailId,
+    pub org_id: OrgId,
     pub mail: Mail,
     pub created_at: DateTime<Utc>,
     /// Delivery attempts that failed so far.
@@ -38,13 +38,12 @@ pub struct OutboxMessage {
     pub last_error: Option<String>,
 }
 
-/// Turns a token about to expire and its owner into the reminder to queue.
 impl OutboxMessage {
     /// A message to deliver now.
-    pub fn new(org_id: Uuid, mail: Mail) -> Self {
+    pub fn new(org_id: OrgId, mail: Mail) -> Self {
         let now = Utc::now();
         Self {
-            id: Uuid::now_v7(),
+            id: MailId::generate(),
             org_id,
             mail,
             created_at: now,
@@ -54,52 +53,6 @@ impl OutboxMessage {
             last_error: None,
         }
     }
-}
-
-pub type ReminderRenderer = dyn Fn(&ApiToken, &User) -> Option<OutboxMessage> + Send + Sync;
-
-/// Storage for this area; part of [`crate::Store`].
-#[async_trait]
-pub trait MailStore: Send + Sync {
-    /// Adds a message to the outbox.
-    async fn insert_mail(&self, message: &OutboxMessage) -> StoreResult<()>;
-
-    /// Atomically leases up to `limit` due, unsent, unleased messages to `owner`
-    /// until `lease_until`, and returns them. Two nodes never get the same message
-    /// while its lease runs.
-    async fn claim_mail(
-        &self,
-        owner: Uuid,
-        now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<OutboxMessage>>;
-
-    /// Marks a message `owner` holds as sent. False when the lease was lost.
-    async fn mark_mail_sent(&self, id: Uuid, owner: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-
-    /// Records a failed attempt (at `at`) of a message `owner` holds: tried again at
-    /// `retry_at`, or never again (given up) when `None`.
-    async fn mark_mail_failed(
-        &self,
-        id: Uuid,
-        owner: Uuid,
-        error: &str,
-        at: DateTime<Utc>,
-        retry_at: Option<DateTime<Utc>>,
-    ) -> StoreResult<()>;
-
-    /// Finds active tokens of active users expiring in `(now, horizon]` that were not
-    /// reminded yet, marks them reminded and queues the mail `render` makes for each
-    /// (none when it answers `None`), all in one transaction. Returns how many
-    /// tokens were marked.
-    async fn queue_token_reminders(
-        &self,
-        now: DateTime<Utc>,
-        horizon: DateTime<Utc>,
-        limit: u32,
-        render: &ReminderRenderer,
-    ) -> StoreResult<u64>;
 }
 
 /// How the delivery worker retries.
@@ -134,7 +87,7 @@ impl RetryPolicy {
 impl Usher {
     /// Queues an email durably; this node's delivery worker is woken at once, and
     /// other nodes' workers find it when they next poll.
-    pub async fn queue_mail(&self, org_id: Uuid, mail: Mail) -> Result<()> {
+    pub async fn queue_mail(&self, org_id: OrgId, mail: Mail) -> Result<()> {
         self.store.insert_mail(&OutboxMessage::new(org_id, mail)).await?;
         self.mail_wake.notify_one();
         Ok(())
@@ -170,7 +123,7 @@ impl Usher {
                 &format!("{base}/profile/tokens"),
             );
             Some(OutboxMessage {
-                id: Uuid::now_v7(),
+                id: MailId::generate(),
                 org_id: owner.org_id,
                 mail: Mail { to, subject, text },
                 created_at: now,

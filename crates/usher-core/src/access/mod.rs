@@ -12,28 +12,21 @@ mod groups;
 pub mod policy;
 mod roles;
 
-use async_trait::async_trait;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use usher_domain::{AppRole, FieldError, Invalid, Role};
-use uuid::Uuid;
+use usher_domain::{AppId, AppRole, FieldError, GroupId, Invalid, OrgId, Role, UserId};
 
 pub use apps::{AppChange, AppDetails, AppInput, MyApp, URL_MAX};
 pub use groups::GroupInput;
 pub use roles::{Assignment, RolesOf};
 
-use crate::{
-    RequestContext, Result, Usher,
-    audit::Entry,
-    auth::Principal,
-    store::{StoreResult, User},
-};
+use crate::{RequestContext, Result, Usher, audit::Entry, auth::Principal, store::User};
 
 /// A group of users, as stored, with how many members it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: GroupId,
+    pub org_id: OrgId,
     pub name: String,
     pub description: String,
     pub created_at: DateTime<Utc>,
@@ -45,8 +38,8 @@ pub struct Group {
 /// An application whose access Usher manages.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct App {
-    pub id: Uuid,
-    pub org_id: Uuid,
+    pub id: AppId,
+    pub org_id: OrgId,
     pub name: String,
     pub description: String,
     /// Where people open it, if known.
@@ -59,7 +52,7 @@ pub struct App {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AppRoleOf {
     pub role: AppRole,
-    pub app_id: Uuid,
+    pub app_id: AppId,
     pub app_name: String,
 }
 
@@ -73,13 +66,19 @@ pub struct AppAccess {
 }
 
 /// What a replace of a set changed (ids added and removed).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct SetChange {
-    pub added: Vec<Uuid>,
-    pub removed: Vec<Uuid>,
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetChange<I> {
+    pub added: Vec<I>,
+    pub removed: Vec<I>,
 }
 
-impl SetChange {
+impl<I> Default for SetChange<I> {
+    fn default() -> Self {
+        Self { added: Vec::new(), removed: Vec::new() }
+    }
+}
+
+impl<I> SetChange<I> {
     pub fn is_empty(&self) -> bool {
         self.added.is_empty() && self.removed.is_empty()
     }
@@ -90,86 +89,6 @@ impl SetChange {
 pub struct StoredRoles {
     pub org: Vec<Role>,
     pub apps: Vec<AppRoleOf>,
-}
-
-/// Storage for roles, groups and apps; part of [`crate::Store`]. Every lookup
-/// by id is scoped to an organization, so ids of another organization are not
-/// found. Name uniqueness is the stores' unique indexes (conflicts
-/// `groups_name` and `apps_name`).
-#[async_trait]
-pub trait AccessStore: Send + Sync {
-    /// Apps whose only App Owner is this user (id, name), in name order: what
-    /// deleting the user would leave without an owner.
-    async fn apps_solely_owned_by(&self, user: Uuid) -> StoreResult<Vec<(Uuid, String)>>;
-
-    /// The users of the organization among `ids` (unknown or foreign ids are left out).
-    async fn org_users(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>>;
-
-    async fn insert_group(&self, group: &Group, name_key: &str) -> StoreResult<()>;
-    async fn group(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Group>>;
-    /// Groups in name order, after the name key `after`.
-    async fn groups_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<Group>>;
-    /// The groups of the organization among `ids`.
-    async fn org_groups(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Group>>;
-    /// Saves name and description.
-    async fn update_group(&self, group: &Group, name_key: &str) -> StoreResult<()>;
-    async fn delete_group(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
-    /// Members in user-ID order, after the user-ID key `after`.
-    async fn group_members(&self, group: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;
-    /// Makes the members exactly `users` (already checked to be in the organization).
-    async fn set_group_members(&self, group: Uuid, users: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange>;
-    /// Adds one member; false when they already were one.
-    async fn add_group_member(&self, group: Uuid, user: Uuid, at: DateTime<Utc>) -> StoreResult<bool>;
-    /// Removes one member; false when they were not one.
-    async fn remove_group_member(&self, group: Uuid, user: Uuid) -> StoreResult<bool>;
-    /// A user's groups, in name order.
-    async fn groups_of(&self, user: Uuid) -> StoreResult<Vec<Group>>;
-
-    /// Inserts an app and, when given, its first App Owner, in one transaction.
-    async fn insert_app(&self, app: &App, name_key: &str, owner: Option<Uuid>) -> StoreResult<()>;
-    async fn app(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<App>>;
-    /// Apps in name order, after the name key `after`.
-    async fn apps_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<App>>;
-    /// The apps of the organization among `ids`.
-    async fn org_apps(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<App>>;
-    /// Saves name, description and URL.
-    async fn update_app(&self, app: &App, name_key: &str) -> StoreResult<()>;
-    async fn delete_app(&self, org_id: Uuid, id: Uuid) -> StoreResult<()>;
-    /// The app's owners and developers, in user-ID order.
-    async fn app_people(&self, app: Uuid) -> StoreResult<Vec<(AppRole, User)>>;
-    /// Makes the users with `role` on the app exactly `users`.
-    async fn set_app_people(
-        &self,
-        app: Uuid,
-        role: AppRole,
-        users: &[Uuid],
-        at: DateTime<Utc>,
-    ) -> StoreResult<SetChange>;
-    /// The groups with access to the app, in name order.
-    async fn app_groups(&self, app: Uuid) -> StoreResult<Vec<Group>>;
-    /// Makes the groups with access exactly `groups`.
-    async fn set_app_groups(&self, app: Uuid, groups: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange>;
-    /// The user's roles on this one app.
-    async fn app_roles_on(&self, user: Uuid, app: Uuid) -> StoreResult<Vec<AppRole>>;
-    /// All of a user's app roles, in app-name order.
-    async fn app_roles_of(&self, user: Uuid) -> StoreResult<Vec<AppRoleOf>>;
-    /// The apps a user reaches through their groups or app roles, in name order,
-    /// after the name key `after`.
-    async fn apps_of(&self, user: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<(App, AppAccess)>>;
-
-    /// Replaces a user's organization and app roles in one transaction and
-    /// returns what they were. Fails with the conflict `last_administrator`
-    /// (and changes nothing) when the organization would be left without an
-    /// Administrator; role changes in one organization are serialized so two
-    /// concurrent demotions cannot both pass that check.
-    async fn replace_roles(
-        &self,
-        org_id: Uuid,
-        user: Uuid,
-        org_roles: &[Role],
-        app_roles: &[(AppRole, Uuid)],
-        at: DateTime<Utc>,
-    ) -> StoreResult<StoredRoles>;
 }
 
 /// One page of a list and the cursor of the next (opaque, stable under inserts).
@@ -232,7 +151,7 @@ fn parse_description(raw: &str, errors: &mut Vec<FieldError>) -> String {
 }
 
 /// Ids without repeats, in the order given.
-fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
+fn distinct<I: Copy + Eq + std::hash::Hash>(ids: &[I]) -> Vec<I> {
     let mut seen = std::collections::HashSet::new();
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
@@ -240,7 +159,7 @@ fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
 impl Usher {
     /// The caller's App Owner / App Developer standing on one app (within what
     /// their token may do, for a token someone else holds).
-    async fn standing_on(&self, p: &Principal, app: Uuid) -> Result<policy::Standing> {
+    async fn standing_on(&self, p: &Principal, app: AppId) -> Result<policy::Standing> {
         let roles = self.store.app_roles_on(p.user.id, app).await?;
         let has = |role| roles.contains(&role) && p.authority.as_ref().is_none_or(|a| a.allows_app(role, app));
         Ok(policy::Standing { owner: has(AppRole::Owner), developer: has(AppRole::Developer) })
@@ -257,7 +176,7 @@ impl Usher {
 
     /// Checks `users` all belong to the organization; unknown ids are field
     /// errors on `field`, so a foreign id leaks nothing but "unknown".
-    async fn known_users(&self, org_id: Uuid, ids: &[Uuid], field: &str) -> Result<Vec<User>> {
+    async fn known_users(&self, org_id: OrgId, ids: &[UserId], field: &str) -> Result<Vec<User>> {
         let ids = distinct(ids);
         let found = self.store.org_users(org_id, &ids).await?;
         let missing: Vec<FieldError> = ids
