@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Postgres, Row, Transaction, postgres::PgRow};
 use usher_core::{
-    access::{AccessStore, App, AppAccess, AppRoleOf, Group, SetChange, StoredRoles},
+    access::{App, AppAccess, AppRoleOf, Group, SetChange, StoredRoles},
     conflict::constraint,
-    store::{StoreError, StoreResult, User},
+    store::{AccessStore, StoreError, StoreResult, User},
 };
-use usher_domain::{AppRole, Role};
+use usher_domain::{AppId, AppRole, GroupId, OrgId, Role, UserId};
 use uuid::Uuid;
 
 use super::{PostgresStore, map_err, user_from_row};
@@ -103,16 +103,16 @@ impl PostgresStore {
 
     /// A transaction holding the lock of one row, so replaces of the same set
     /// (members of a group, people or groups of an app) run one after the other.
-    async fn locked(&self, lock: &'static str, id: Uuid) -> StoreResult<Transaction<'static, Postgres>> {
+    async fn locked(&self, lock: &'static str, id: impl Into<Uuid>) -> StoreResult<Transaction<'static, Postgres>> {
         let mut tx = self.tx().await?;
-        sqlx::query(lock).bind(id).execute(&mut *tx).await.map_err(map_err)?;
+        sqlx::query(lock).bind(id.into()).execute(&mut *tx).await.map_err(map_err)?;
         Ok(tx)
     }
 }
 
 #[async_trait]
 impl AccessStore for PostgresStore {
-    async fn apps_solely_owned_by(&self, user: Uuid) -> StoreResult<Vec<(Uuid, String)>> {
+    async fn apps_solely_owned_by(&self, user: UserId) -> StoreResult<Vec<(AppId, String)>> {
         let rows = sqlx::query(
             "SELECT a.id, a.name FROM app_roles r JOIN apps a ON a.id = r.app_id \
              WHERE r.user_id = $1 AND r.role = 'app_owner' AND NOT EXISTS \
@@ -129,7 +129,7 @@ impl AccessStore for PostgresStore {
             .map_err(map_err)
     }
 
-    async fn org_users(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+    async fn org_users(&self, org_id: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -164,7 +164,7 @@ impl AccessStore for PostgresStore {
         Ok(())
     }
 
-    async fn group(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Group>> {
+    async fn group(&self, org_id: OrgId, id: GroupId) -> StoreResult<Option<Group>> {
         let row = sqlx::query(concat!("SELECT ", group_columns!(), " FROM groups g WHERE g.id = $1 AND g.org_id = $2"))
             .bind(id)
             .bind(org_id)
@@ -174,7 +174,7 @@ impl AccessStore for PostgresStore {
         row.as_ref().map(group_from_row).transpose().map_err(map_err)
     }
 
-    async fn groups_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<Group>> {
+    async fn groups_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             group_columns!(),
@@ -189,7 +189,7 @@ impl AccessStore for PostgresStore {
         all(&rows, group_from_row)
     }
 
-    async fn org_groups(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Group>> {
+    async fn org_groups(&self, org_id: OrgId, ids: &[GroupId]) -> StoreResult<Vec<Group>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -222,7 +222,7 @@ impl AccessStore for PostgresStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn delete_group(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_group(&self, org_id: OrgId, id: GroupId) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM groups WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
@@ -232,7 +232,7 @@ impl AccessStore for PostgresStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn group_members(&self, group: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+    async fn group_members(&self, group: GroupId, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -248,10 +248,15 @@ impl AccessStore for PostgresStore {
         all(&rows, user_from_row)
     }
 
-    async fn set_group_members(&self, group: Uuid, users: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange> {
+    async fn set_group_members(
+        &self,
+        group: GroupId,
+        users: &[UserId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange<UserId>> {
         let list = users.to_vec();
         let mut tx = self.locked(LOCK_GROUP, group).await?;
-        let removed: Vec<Uuid> = sqlx::query_scalar(
+        let removed: Vec<UserId> = sqlx::query_scalar(
             "DELETE FROM group_members WHERE group_id = $1 \
              AND NOT (user_id = ANY($2)) RETURNING user_id",
         )
@@ -260,7 +265,7 @@ impl AccessStore for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        let added: Vec<Uuid> = sqlx::query_scalar(
+        let added: Vec<UserId> = sqlx::query_scalar(
             "INSERT INTO group_members (group_id, user_id, added_at) \
              SELECT $1, x, $3 FROM unnest($2::uuid[]) AS x ON CONFLICT DO NOTHING RETURNING user_id",
         )
@@ -274,7 +279,7 @@ impl AccessStore for PostgresStore {
         Ok(SetChange { added, removed })
     }
 
-    async fn add_group_member(&self, group: Uuid, user: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn add_group_member(&self, group: GroupId, user: UserId, at: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO group_members (group_id, user_id, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
         )
@@ -287,7 +292,7 @@ impl AccessStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn remove_group_member(&self, group: Uuid, user: Uuid) -> StoreResult<bool> {
+    async fn remove_group_member(&self, group: GroupId, user: UserId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = $1 AND user_id = $2")
             .bind(group)
             .bind(user)
@@ -297,7 +302,7 @@ impl AccessStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn groups_of(&self, user: Uuid) -> StoreResult<Vec<Group>> {
+    async fn groups_of(&self, user: UserId) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             group_columns!(),
@@ -310,7 +315,7 @@ impl AccessStore for PostgresStore {
         all(&rows, group_from_row)
     }
 
-    async fn insert_app(&self, a: &App, name_key: &str, owner: Option<Uuid>) -> StoreResult<()> {
+    async fn insert_app(&self, a: &App, name_key: &str, owner: Option<UserId>) -> StoreResult<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO apps (id, org_id, name, name_key, description, url, created_at, updated_at) \
@@ -339,7 +344,7 @@ impl AccessStore for PostgresStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn app(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<App>> {
+    async fn app(&self, org_id: OrgId, id: AppId) -> StoreResult<Option<App>> {
         let row = sqlx::query(concat!("SELECT ", app_columns!(), " FROM apps a WHERE a.id = $1 AND a.org_id = $2"))
             .bind(id)
             .bind(org_id)
@@ -349,7 +354,7 @@ impl AccessStore for PostgresStore {
         row.as_ref().map(app_from_row).transpose().map_err(map_err)
     }
 
-    async fn apps_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<App>> {
+    async fn apps_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<App>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             app_columns!(),
@@ -364,7 +369,7 @@ impl AccessStore for PostgresStore {
         all(&rows, app_from_row)
     }
 
-    async fn org_apps(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<App>> {
+    async fn org_apps(&self, org_id: OrgId, ids: &[AppId]) -> StoreResult<Vec<App>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -398,7 +403,7 @@ impl AccessStore for PostgresStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn delete_app(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_app(&self, org_id: OrgId, id: AppId) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM apps WHERE id = $1 AND org_id = $2")
             .bind(id)
             .bind(org_id)
@@ -408,7 +413,7 @@ impl AccessStore for PostgresStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn app_people(&self, app: Uuid) -> StoreResult<Vec<(AppRole, User)>> {
+    async fn app_people(&self, app: AppId) -> StoreResult<Vec<(AppRole, User)>> {
         let rows = sqlx::query(concat!(
             "SELECT ar.role AS app_role, ",
             user_columns!(),
@@ -426,14 +431,14 @@ impl AccessStore for PostgresStore {
 
     async fn set_app_people(
         &self,
-        app: Uuid,
+        app: AppId,
         role: AppRole,
-        users: &[Uuid],
+        users: &[UserId],
         at: DateTime<Utc>,
-    ) -> StoreResult<SetChange> {
+    ) -> StoreResult<SetChange<UserId>> {
         let list = users.to_vec();
         let mut tx = self.locked(LOCK_APP, app).await?;
-        let removed: Vec<Uuid> = sqlx::query_scalar(
+        let removed: Vec<UserId> = sqlx::query_scalar(
             "DELETE FROM app_roles WHERE app_id = $1 AND role = $2 \
              AND NOT (user_id = ANY($3)) RETURNING user_id",
         )
@@ -443,7 +448,7 @@ impl AccessStore for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        let added: Vec<Uuid> = sqlx::query_scalar(
+        let added: Vec<UserId> = sqlx::query_scalar(
             "INSERT INTO app_roles (app_id, user_id, role, created_at) \
              SELECT $1, x, $2, $4 FROM unnest($3::uuid[]) AS x ON CONFLICT DO NOTHING RETURNING user_id",
         )
@@ -458,7 +463,7 @@ impl AccessStore for PostgresStore {
         Ok(SetChange { added, removed })
     }
 
-    async fn app_groups(&self, app: Uuid) -> StoreResult<Vec<Group>> {
+    async fn app_groups(&self, app: AppId) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             group_columns!(),
@@ -471,10 +476,15 @@ impl AccessStore for PostgresStore {
         all(&rows, group_from_row)
     }
 
-    async fn set_app_groups(&self, app: Uuid, groups: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange> {
+    async fn set_app_groups(
+        &self,
+        app: AppId,
+        groups: &[GroupId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange<GroupId>> {
         let list = groups.to_vec();
         let mut tx = self.locked(LOCK_APP, app).await?;
-        let removed: Vec<Uuid> = sqlx::query_scalar(
+        let removed: Vec<GroupId> = sqlx::query_scalar(
             "DELETE FROM app_groups WHERE app_id = $1 \
              AND NOT (group_id = ANY($2)) RETURNING group_id",
         )
@@ -483,7 +493,7 @@ impl AccessStore for PostgresStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        let added: Vec<Uuid> = sqlx::query_scalar(
+        let added: Vec<GroupId> = sqlx::query_scalar(
             "INSERT INTO app_groups (app_id, group_id, added_at) \
              SELECT $1, x, $3 FROM unnest($2::uuid[]) AS x ON CONFLICT DO NOTHING RETURNING group_id",
         )
@@ -497,7 +507,7 @@ impl AccessStore for PostgresStore {
         Ok(SetChange { added, removed })
     }
 
-    async fn app_roles_on(&self, user: Uuid, app: Uuid) -> StoreResult<Vec<AppRole>> {
+    async fn app_roles_on(&self, user: UserId, app: AppId) -> StoreResult<Vec<AppRole>> {
         let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM app_roles WHERE user_id = $1 AND app_id = $2")
             .bind(user)
             .bind(app)
@@ -507,12 +517,12 @@ impl AccessStore for PostgresStore {
         roles.iter().map(|r| app_role(r)).collect::<Result<_, _>>().map_err(map_err)
     }
 
-    async fn app_roles_of(&self, user: Uuid) -> StoreResult<Vec<AppRoleOf>> {
+    async fn app_roles_of(&self, user: UserId) -> StoreResult<Vec<AppRoleOf>> {
         let rows = sqlx::query(APP_ROLES_OF).bind(user).fetch_all(&self.pool).await.map_err(map_err)?;
         all(&rows, app_role_of)
     }
 
-    async fn apps_of(&self, user: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<(App, AppAccess)>> {
+    async fn apps_of(&self, user: UserId, after: Option<&str>, limit: u32) -> StoreResult<Vec<(App, AppAccess)>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             app_columns!(),
@@ -547,10 +557,10 @@ impl AccessStore for PostgresStore {
 
     async fn replace_roles(
         &self,
-        org_id: Uuid,
-        user: Uuid,
+        org_id: OrgId,
+        user: UserId,
         org_roles: &[Role],
-        app_roles: &[(AppRole, Uuid)],
+        app_roles: &[(AppRole, AppId)],
         at: DateTime<Utc>,
     ) -> StoreResult<StoredRoles> {
         let mut tx = self.locked(LOCK_ORG, org_id).await?;

@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Postgres, Row, Transaction, postgres::PgRow};
 use usher_core::{
-    directory::{Candidates, DirectoryStore, Filter, Seek, SortColumn, SortKey, role_rank},
+    directory::{Candidates, Filter, Seek, SortColumn, SortKey, role_rank},
     import::{Existing, ExistingUser, ExportedUser, ImportPlan, ImportedUser},
     metadata::Metadata,
-    store::{StoreResult, User, UserStatus},
+    store::{DirectoryStore, ImportStore, StoreResult, User, UserStatus},
 };
-use usher_domain::Role;
+use usher_domain::{GroupId, OrgId, Role, UserId};
 use uuid::Uuid;
 
 use super::{PostgresStore, bulk::Rebuild, map_err, user_from_row};
@@ -233,26 +233,26 @@ impl DirectoryStore for PostgresStore {
             q.bind(i64::from(seek.limit)).fetch_all(&self.pool)
         };
         let rows = self.read(query).await.map_err(map_err)?;
-        let keys: Vec<(Uuid, SortKey)> = rows
+        let keys: Vec<(UserId, SortKey)> = rows
             .iter()
             .map(|r| Ok((r.try_get("id")?, sort_key(r, seek.sort)?)))
             .collect::<Result<_, sqlx::Error>>()
             .map_err(map_err)?;
-        let ids: Vec<Uuid> = keys.iter().map(|(id, _)| *id).collect();
-        let mut users: std::collections::HashMap<Uuid, User> =
+        let ids: Vec<UserId> = keys.iter().map(|(id, _)| *id).collect();
+        let mut users: std::collections::HashMap<UserId, User> =
             self.users_by_ids(seek.org_id, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
         Ok(keys.into_iter().filter_map(|(id, key)| users.remove(&id).map(|u| (u, key))).collect())
     }
 
     async fn search_candidates(
         &self,
-        org_id: Uuid,
+        org_id: OrgId,
         filter: &Filter,
         sort: SortColumn,
         limit: u32,
     ) -> StoreResult<Candidates> {
         let sql: [&'static str; 3] = by_sort!(sort, candidates_sql);
-        let read = |rows: Vec<PgRow>| -> StoreResult<Vec<(Uuid, SortKey)>> {
+        let read = |rows: Vec<PgRow>| -> StoreResult<Vec<(UserId, SortKey)>> {
             rows.iter()
                 .map(|r| Ok((r.try_get("id")?, sort_key(r, sort)?)))
                 .collect::<Result<_, sqlx::Error>>()
@@ -292,7 +292,7 @@ impl DirectoryStore for PostgresStore {
         }
     }
 
-    async fn users_exact(&self, org_id: Uuid, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
+    async fn users_exact(&self, org_id: OrgId, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
         let sql: &'static str = by_sort!(sort, exact_sql);
         let rows =
             self.read(|| sqlx::query(sql).bind(org_id).bind(key).fetch_all(&self.pool)).await.map_err(map_err)?;
@@ -302,7 +302,7 @@ impl DirectoryStore for PostgresStore {
             .map_err(map_err)
     }
 
-    async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+    async fn users_by_ids(&self, org_id: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -317,38 +317,13 @@ impl DirectoryStore for PostgresStore {
             .map_err(map_err)?;
         rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
+}
 
-    async fn set_user_metadata(
-        &self,
-        org_id: Uuid,
-        user: Uuid,
-        profile: Option<&usher_core::store::Profile>,
-        values: &Metadata,
-        entries: &[(String, String)],
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        write_metadata_on(&mut tx, org_id, user, values, entries, at).await?;
-        if let Some(profile) = profile {
-            super::write_profile(&mut *tx, user, profile, at).await?;
-        }
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn upgrade_password_hash(&self, user: Uuid, old: &str, new: &str) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-            .bind(new)
-            .bind(user)
-            .bind(old)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
-    }
-
+#[async_trait]
+impl ImportStore for PostgresStore {
     async fn import_lookup(
         &self,
-        org_id: Uuid,
+        org_id: OrgId,
         user_id_keys: &[String],
         email_keys: &[String],
     ) -> StoreResult<Existing> {
@@ -511,7 +486,7 @@ impl DirectoryStore for PostgresStore {
         Ok(())
     }
 
-    async fn export_users(&self, org_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportedUser>> {
+    async fn export_users(&self, org_id: OrgId, after: Option<UserId>, limit: u32) -> StoreResult<Vec<ExportedUser>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -520,7 +495,7 @@ impl DirectoryStore for PostgresStore {
              FROM users u WHERE u.org_id = $1 AND u.id > $2 ORDER BY u.id LIMIT $3"
         ))
         .bind(org_id)
-        .bind(after.unwrap_or(Uuid::nil()))
+        .bind(after.map_or(Uuid::nil(), UserId::uuid))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -540,7 +515,7 @@ impl DirectoryStore for PostgresStore {
 
 /// A batch of users as one array per column, for UNNEST.
 struct Columns<'a> {
-    id: Vec<Uuid>,
+    id: Vec<UserId>,
     user_id: Vec<&'a str>,
     user_id_key: Vec<&'a str>,
     email: Vec<Option<&'a str>>,
@@ -586,7 +561,7 @@ async fn write_sets(
     replace: bool,
 ) -> StoreResult<()> {
     let ids =
-        |pick: fn(&ImportedUser) -> bool| -> Vec<Uuid> { chunk.iter().filter(|u| pick(u)).map(|u| u.id).collect() };
+        |pick: fn(&ImportedUser) -> bool| -> Vec<UserId> { chunk.iter().filter(|u| pick(u)).map(|u| u.id).collect() };
     let roles = ids(|u| u.roles_changed);
     let groups = ids(|u| u.groups_changed);
     let metadata = ids(|u| u.metadata_changed);
@@ -601,7 +576,7 @@ async fn write_sets(
             }
         }
     }
-    let (role_users, role_names): (Vec<Uuid>, Vec<&str>) =
+    let (role_users, role_names): (Vec<UserId>, Vec<&str>) =
         chunk.iter().filter(|u| u.roles_changed).flat_map(|u| u.roles.iter().map(move |r| (u.id, r.as_str()))).unzip();
     if !role_users.is_empty() {
         sqlx::query("INSERT INTO user_roles (user_id, role) SELECT * FROM UNNEST($1::uuid[], $2::text[])")
@@ -611,7 +586,7 @@ async fn write_sets(
             .await
             .map_err(map_err)?;
     }
-    let (group_ids, member_ids): (Vec<Uuid>, Vec<Uuid>) =
+    let (group_ids, member_ids): (Vec<GroupId>, Vec<UserId>) =
         chunk.iter().filter(|u| u.groups_changed).flat_map(|u| u.groups.iter().map(move |g| (*g, u.id))).unzip();
     if !group_ids.is_empty() {
         sqlx::query(
@@ -674,8 +649,8 @@ fn existing_from_row(r: &PgRow) -> Result<ExistingUser, sqlx::Error> {
 /// Replaces a user's custom metadata values and their search entries, inside a transaction.
 pub(crate) async fn write_metadata_on(
     tx: &mut sqlx::Transaction<'_, sqlx::Postgres>,
-    org_id: Uuid,
-    user: Uuid,
+    org_id: OrgId,
+    user: UserId,
     values: &Metadata,
     entries: &[(String, String)],
     at: DateTime<Utc>,

@@ -5,11 +5,10 @@ use chrono::{DateTime, Utc};
 use sqlx::{Row, postgres::PgRow};
 use usher_core::{
     conflict::constraint,
-    invitations::{Invitation, InvitationStore, NewInvitation},
-    store::{Organization, Profile, StoreError, StoreResult},
+    invitations::{Invitation, NewInvitation},
+    store::{InvitationStore, Organization, Profile, StoreError, StoreResult},
 };
-use usher_domain::Role;
-use uuid::Uuid;
+use usher_domain::{InvitationId, OrgId, Role, UserId};
 
 use super::{PostgresStore, map_err};
 
@@ -40,7 +39,7 @@ fn invitation_from_row(row: &PgRow) -> Result<Invitation, sqlx::Error> {
     })
 }
 
-fn org_from_row(row: &PgRow) -> Result<Organization, sqlx::Error> {
+pub(super) fn org_from_row(row: &PgRow) -> Result<Organization, sqlx::Error> {
     Ok(Organization {
         id: row.try_get("o_id")?,
         slug: row.try_get("o_slug")?,
@@ -73,7 +72,12 @@ impl InvitationStore for PostgresStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn invitations_page(&self, org_id: Uuid, before: Option<Uuid>, limit: u32) -> StoreResult<Vec<Invitation>> {
+    async fn invitations_page(
+        &self,
+        org_id: OrgId,
+        before: Option<InvitationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Invitation>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             invitation_columns!(),
@@ -88,7 +92,7 @@ impl InvitationStore for PostgresStore {
         rows.iter().map(invitation_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 
-    async fn invitation(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Invitation>> {
+    async fn invitation(&self, org_id: OrgId, id: InvitationId) -> StoreResult<Option<Invitation>> {
         let row = sqlx::query(concat!(
             "SELECT ",
             invitation_columns!(),
@@ -116,18 +120,7 @@ impl InvitationStore for PostgresStore {
         row.map(|r| Ok((invitation_from_row(&r)?, org_from_row(&r)?))).transpose().map_err(map_err)
     }
 
-    async fn invitation_organization(&self, org_id: Uuid) -> StoreResult<Option<Organization>> {
-        let row = sqlx::query(
-            "SELECT id AS o_id, slug AS o_slug, name AS o_name, created_at AS o_created_at FROM organizations WHERE id = $1",
-        )
-        .bind(org_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)?;
-        row.as_ref().map(org_from_row).transpose().map_err(map_err)
-    }
-
-    async fn withdraw_invitation(&self, org_id: Uuid, id: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn withdraw_invitation(&self, org_id: OrgId, id: InvitationId, at: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE invitations SET withdrawn_at = $1, closed_at = COALESCE(closed_at, $1) \
              WHERE org_id = $2 AND id = $3 AND accepted_at IS NULL AND withdrawn_at IS NULL",
@@ -143,8 +136,8 @@ impl InvitationStore for PostgresStore {
 
     async fn renew_invitation(
         &self,
-        org_id: Uuid,
-        id: Uuid,
+        org_id: OrgId,
+        id: InvitationId,
         digest: &[u8],
         expires_at: DateTime<Utc>,
         roles: &[Role],
@@ -179,7 +172,7 @@ impl InvitationStore for PostgresStore {
         row.as_ref().map(invitation_from_row).transpose().map_err(map_err)
     }
 
-    async fn release_invitation(&self, id: Uuid) -> StoreResult<()> {
+    async fn release_invitation(&self, id: InvitationId) -> StoreResult<()> {
         sqlx::query(
             "UPDATE invitations SET accepted_at = NULL, closed_at = NULL WHERE id = $1 AND withdrawn_at IS NULL",
         )
@@ -190,7 +183,7 @@ impl InvitationStore for PostgresStore {
         Ok(())
     }
 
-    async fn set_invitation_user(&self, id: Uuid, user: Uuid) -> StoreResult<()> {
+    async fn set_invitation_user(&self, id: InvitationId, user: UserId) -> StoreResult<()> {
         sqlx::query("UPDATE invitations SET accepted_user_id = $1 WHERE id = $2")
             .bind(user)
             .bind(id)
@@ -202,7 +195,7 @@ impl InvitationStore for PostgresStore {
 
     async fn activate_invited_user(
         &self,
-        user: Uuid,
+        user: UserId,
         p: &Profile,
         password_hash: &str,
         at: DateTime<Utc>,
@@ -230,7 +223,7 @@ impl InvitationStore for PostgresStore {
     async fn insert_password_reset(
         &self,
         digest: &[u8],
-        user: Uuid,
+        user: UserId,
         created_at: DateTime<Utc>,
         expires_at: DateTime<Utc>,
     ) -> StoreResult<()> {
@@ -245,7 +238,7 @@ impl InvitationStore for PostgresStore {
         Ok(())
     }
 
-    async fn count_password_resets(&self, user: Uuid, since: DateTime<Utc>) -> StoreResult<u64> {
+    async fn count_password_resets(&self, user: UserId, since: DateTime<Utc>) -> StoreResult<u64> {
         let n: i64 = sqlx::query_scalar("SELECT count(*) FROM password_resets WHERE user_id = $1 AND created_at >= $2")
             .bind(user)
             .bind(since)
@@ -255,7 +248,7 @@ impl InvitationStore for PostgresStore {
         Ok(n.max(0) as u64)
     }
 
-    async fn password_reset_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+    async fn password_reset_user(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<UserId>> {
         sqlx::query_scalar(
             "SELECT user_id FROM password_resets WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
         )
@@ -266,9 +259,9 @@ impl InvitationStore for PostgresStore {
         .map_err(map_err)
     }
 
-    async fn take_password_reset(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
+    async fn take_password_reset(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<UserId>> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let user: Option<Uuid> = sqlx::query_scalar(
+        let user: Option<UserId> = sqlx::query_scalar(
             "UPDATE password_resets SET used_at = $1 WHERE digest = $2 AND used_at IS NULL AND expires_at > $1 \
              RETURNING user_id",
         )

@@ -13,12 +13,11 @@ use usher_core::{
     Cause,
     conflict::constraint,
     store::{
-        ApiToken, AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, StoreResult,
-        TokenFilter, User, UserStatus,
+        ApiToken, AuditEvent, AuditQuery, AuditStore, NewUser, Organization, OrganizationStore, Profile, Session,
+        SettingsStore, Store, StoreError, StoreResult, TokenFilter, TokenStore, User, UserStatus,
     },
 };
-use usher_domain::{Role, TimeZone};
-use uuid::Uuid;
+use usher_domain::{OrgId, Role, TimeZone, TokenId, UserId};
 
 /// The PostgreSQL store. Cheap to clone (a pool handle).
 #[derive(Clone)]
@@ -198,7 +197,10 @@ impl Store for PostgresStore {
     async fn check_writable(&self) -> StoreResult<()> {
         self.probe_write().await
     }
+}
 
+#[async_trait]
+impl OrganizationStore for PostgresStore {
     async fn default_organization(&self) -> StoreResult<Option<Organization>> {
         let row = self
             .read(|| sqlx::query("SELECT * FROM organizations WHERE is_default").fetch_optional(&self.pool))
@@ -232,202 +234,63 @@ impl Store for PostgresStore {
         Ok(())
     }
 
-    async fn insert_user(&self, u: &NewUser) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        insert_user_on(&mut tx, u).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn user(&self, id: Uuid) -> StoreResult<Option<User>> {
-        let row = self
-            .read(|| {
-                sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        row.as_ref().map(user_from_row).transpose().map_err(map_err)
-    }
-
-    async fn user_by_login(&self, org_id: Uuid, key: &str) -> StoreResult<Option<(User, Option<String>)>> {
-        // A user ID match wins over another user's email.
-        let row = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", u.password_hash FROM users u \
-             WHERE u.org_id = $1 AND (u.user_id_key = $2 OR u.email_key = $2) \
-             ORDER BY (u.user_id_key = $2) DESC LIMIT 1"
-                ))
-                .bind(org_id)
-                .bind(key)
-                .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?))).transpose().map_err(map_err)
-    }
-
-    async fn update_profile(&self, id: Uuid, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
-        write_profile(&self.pool, id, p, at).await
-    }
-
-    async fn count_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<u64> {
-        let n: i64 = self
-            .read(|| {
-                sqlx::query_scalar(
-            "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.org_id = $2",
+    async fn organization(&self, org_id: OrgId) -> StoreResult<Option<Organization>> {
+        let row = sqlx::query(
+            "SELECT id AS o_id, slug AS o_slug, name AS o_name, created_at AS o_created_at FROM organizations WHERE id = $1",
         )
-        .bind(role.as_str())
         .bind(org_id)
-        .fetch_one(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        Ok(n.max(0) as u64)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.as_ref().map(invitations::org_from_row).transpose().map_err(map_err)
     }
 
-    async fn users_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
-        let rows = self.read(|| sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM users u WHERE u.org_id = $1 AND ($2::text IS NULL OR u.user_id_key > $2) ORDER BY u.user_id_key LIMIT $3"
-        ))
+    async fn insert_setup_token(&self, digest: &[u8], org_id: OrgId, expires_at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO setup_tokens (digest, org_id, expires_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (digest) DO UPDATE SET used_at = NULL, expires_at = excluded.expires_at",
+        )
+        .bind(digest)
         .bind(org_id)
-        .bind(after)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool))
+        .bind(expires_at)
+        .execute(&self.pool)
         .await
         .map_err(map_err)?;
-        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
+        Ok(())
     }
 
-    async fn password_hash(&self, user: Uuid) -> StoreResult<Option<String>> {
-        let hash: Option<Option<String>> = self
-            .read(|| {
-                sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
-                    .bind(user)
-                    .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        Ok(hash.flatten())
-    }
-
-    async fn set_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(
-            "INSERT INTO password_history (user_id, hash, created_at) \
-             SELECT id, password_hash, $1 FROM users WHERE id = $2 AND password_hash IS NOT NULL",
-        )
-        .bind(at)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "DELETE FROM password_history WHERE user_id = $1 AND seq NOT IN \
-             (SELECT seq FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2)",
-        )
-        .bind(user)
-        .bind(i64::from(keep))
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        sqlx::query(
-            "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = false, \
-             updated_at = $2 WHERE id = $3",
-        )
-        .bind(hash)
-        .bind(at)
-        .bind(user)
-        .execute(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn password_history(&self, user: Uuid, limit: u32) -> StoreResult<Vec<String>> {
+    async fn setup_token_org(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<OrgId>> {
         self.read(|| {
             sqlx::query_scalar(
-                "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2",
+                "SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
             )
-            .bind(user)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .bind(digest)
+            .bind(now)
+            .fetch_optional(&self.pool)
         })
         .await
         .map_err(map_err)
     }
 
-    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
-        insert_session_on(&self.pool, s).await
+    async fn take_setup_token(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<OrgId>> {
+        // One statement: of two concurrent takers, only one sees the row unused.
+        self.read(|| {
+            sqlx::query_scalar(
+                "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2 \
+             RETURNING org_id",
+            )
+            .bind(digest)
+            .bind(now)
+            .fetch_optional(&self.pool)
+        })
+        .await
+        .map_err(map_err)
     }
+}
 
-    async fn sign_in(&self, session: &Session, event: &AuditEvent) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        sqlx::query(UPDATE_LAST_LOGIN)
-            .bind(session.created_at)
-            .bind(session.user_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        insert_session_on(&mut *tx, session).await?;
-        append_audit_on(&mut *tx, event).await?;
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn session_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
-        let row = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", s.id AS s_id, s.secret_digest, s.created_at AS s_created_at, s.last_active_at, \
-             s.expires_at, s.address, s.client \
-             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_digest = $1"
-                ))
-                .bind(digest)
-                .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        let Some(row) = row else { return Ok(None) };
-        let user = user_from_row(&row).map_err(map_err)?;
-        let session = (|| {
-            Ok::<_, sqlx::Error>(Session {
-                id: row.try_get("s_id")?,
-                user_id: user.id,
-                secret_digest: row.try_get("secret_digest")?,
-                created_at: row.try_get("s_created_at")?,
-                last_active_at: row.try_get("last_active_at")?,
-                expires_at: row.try_get("expires_at")?,
-                address: row.try_get("address")?,
-                client: row.try_get("client")?,
-            })
-        })()
-        .map_err(map_err)?;
-        Ok(Some((session, user)))
-    }
-
-    async fn touch_session(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(id)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn delete_session(&self, id: Uuid) -> StoreResult<()> {
-        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await.map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn setting(&self, org_id: Uuid, key: &str) -> StoreResult<Option<serde_json::Value>> {
+#[async_trait]
+impl SettingsStore for PostgresStore {
+    async fn setting(&self, org_id: OrgId, key: &str) -> StoreResult<Option<serde_json::Value>> {
         self.read(|| {
             sqlx::query_scalar("SELECT value FROM settings WHERE org_id = $1 AND key = $2")
                 .bind(org_id)
@@ -440,7 +303,7 @@ impl Store for PostgresStore {
 
     async fn put_setting(
         &self,
-        org_id: Uuid,
+        org_id: OrgId,
         key: &str,
         value: &serde_json::Value,
         at: DateTime<Utc>,
@@ -459,11 +322,39 @@ impl Store for PostgresStore {
         Ok(())
     }
 
+    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
+        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(candidate)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
+            .bind(name)
+            .fetch_one(&self.pool)
+            .await
+            .map_err(map_err)
+    }
+
+    async fn password_policies(&self) -> StoreResult<Vec<(OrgId, serde_json::Value)>> {
+        let rows = sqlx::query("SELECT org_id, value FROM settings WHERE key = 'password_policy'")
+            .fetch_all(&self.pool)
+            .await
+            .map_err(map_err)?;
+        rows.iter()
+            .map(|r| Ok((r.try_get("org_id")?, r.try_get("value")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(map_err)
+    }
+}
+
+#[async_trait]
+impl AuditStore for PostgresStore {
     async fn append_audit(&self, e: &AuditEvent) -> StoreResult<()> {
         append_audit_on(&self.pool, e).await
     }
 
-    async fn audit_events(&self, org_id: Uuid, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
+    async fn audit_events(&self, org_id: OrgId, q: &AuditQuery) -> StoreResult<Vec<AuditEvent>> {
         // Ids are UUIDv7, so id order is time order; `before` is an id cursor.
         let rows = self
             .read(|| {
@@ -486,22 +377,37 @@ impl Store for PostgresStore {
         rows.iter().map(audit_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 
+    async fn events_about(&self, user: UserId, action: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
+        let rows =
+            sqlx::query("SELECT * FROM audit_events WHERE target_id = $1 AND action = $2 ORDER BY id DESC LIMIT $3")
+                .bind(user)
+                .bind(action)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(map_err)?;
+        rows.iter().map(audit_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+}
+
+#[async_trait]
+impl TokenStore for PostgresStore {
     async fn insert_token(&self, token: &ApiToken) -> StoreResult<()> {
         self.insert_token_row(token).await
     }
 
     async fn tokens(
         &self,
-        user: Uuid,
+        user: UserId,
         filter: TokenFilter,
         now: DateTime<Utc>,
-        before: Option<Uuid>,
+        before: Option<TokenId>,
         limit: u32,
     ) -> StoreResult<Vec<ApiToken>> {
         self.token_rows(user, filter, now, before, limit).await
     }
 
-    async fn token(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>> {
+    async fn token(&self, user: UserId, id: TokenId) -> StoreResult<Option<ApiToken>> {
         self.token_row(user, id).await
     }
 
@@ -513,54 +419,12 @@ impl Store for PostgresStore {
         self.update_token_row(token).await
     }
 
-    async fn delete_token(&self, user: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_token(&self, user: UserId, id: TokenId) -> StoreResult<()> {
         self.delete_token_row(user, id).await
     }
 
-    async fn touch_token(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+    async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> StoreResult<()> {
         self.touch_token_row(id, at).await
-    }
-
-    async fn insert_setup_token(&self, digest: &[u8], org_id: Uuid, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO setup_tokens (digest, org_id, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (digest) DO UPDATE SET used_at = NULL, expires_at = excluded.expires_at",
-        )
-        .bind(digest)
-        .bind(org_id)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn setup_token_org(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        self.read(|| {
-            sqlx::query_scalar(
-                "SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
-            )
-            .bind(digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-        })
-        .await
-        .map_err(map_err)
-    }
-
-    async fn take_setup_token(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<Uuid>> {
-        // One statement: of two concurrent takers, only one sees the row unused.
-        self.read(|| {
-            sqlx::query_scalar(
-                "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2 \
-             RETURNING org_id",
-            )
-            .bind(digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-        })
-        .await
-        .map_err(map_err)
     }
 }
 
@@ -575,7 +439,7 @@ async fn insert_session_on<'e>(
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
     )
     .bind(s.id)
-    .bind(s.user_id)
+    .bind(s.user)
     .bind(&s.secret_digest)
     .bind(s.created_at)
     .bind(s.last_active_at)
@@ -617,7 +481,7 @@ pub(crate) async fn append_audit_on<'e>(
 /// in a transaction or on the pool.
 pub(crate) async fn write_profile<'e>(
     executor: impl sqlx::Executor<'e, Database = sqlx::Postgres>,
-    id: Uuid,
+    id: UserId,
     p: &Profile,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {

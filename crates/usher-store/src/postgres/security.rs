@@ -1,38 +1,20 @@
-//! SecurityStore queries: authenticators, recovery codes, sign-in tickets,
-//! failure counts, sessions of a user and password-expiry reminders. A guarded UPDATE
-//! or an INSERT ... ON CONFLICT checks and changes atomically.
+//! TwoStepStore, SessionStore and LockoutStore queries: authenticators, recovery
+//! codes, sessions, sign-in tickets and failure counts. A guarded UPDATE or an
+//! INSERT ... ON CONFLICT checks and changes atomically.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, postgres::PgRow};
 use usher_core::{
     conflict::constraint,
-    security::{
-        Attempt, FailureCount, LoginTicket, ReminderScope, SecurityStore, SignInFacts, ThrottleRow, TotpRecord,
+    store::{
+        Attempt, AuditEvent, FailureCount, LockoutStore, LoginTicket, Session, SessionStore, SignInFacts, StoreError,
+        StoreResult, ThrottleRow, TotpRecord, TwoStepStore, User,
     },
-    store::{Session, StoreError, StoreResult, User},
 };
-use uuid::Uuid;
+use usher_domain::{OrgId, SessionId, UserId};
 
-use super::{PostgresStore, map_err, user_from_row};
-
-/// The users a reminder pass may claim: active, with an email address, not yet
-/// reminded about this password.
-macro_rules! reminder_due {
-    () => {
-        "u.status = 'active' AND u.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM password_reminders p \
-         WHERE p.user_id = u.id AND p.password_changed_at = u.password_changed_at)"
-    };
-}
-
-/// Claims a user again only for a newer password (so concurrent passes claim once).
-macro_rules! reminder_upsert {
-    () => {
-        "ON CONFLICT (user_id) DO UPDATE SET password_changed_at = excluded.password_changed_at, \
-         batch = excluded.batch, reminded_at = excluded.reminded_at \
-         WHERE password_reminders.password_changed_at <> excluded.password_changed_at"
-    };
-}
+use super::{PostgresStore, UPDATE_LAST_LOGIN, append_audit_on, insert_session_on, map_err, user_from_row};
 
 fn count(n: i64) -> u32 {
     u32::try_from(n.max(0)).unwrap_or(u32::MAX)
@@ -70,7 +52,7 @@ fn throttle_from_row(row: &PgRow) -> Result<ThrottleRow, sqlx::Error> {
 fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
     Ok(Session {
         id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
+        user: row.try_get("user_id")?,
         secret_digest: row.try_get("secret_digest")?,
         created_at: row.try_get("created_at")?,
         last_active_at: row.try_get("last_active_at")?,
@@ -82,7 +64,7 @@ fn session_from_row(row: &PgRow) -> Result<Session, sqlx::Error> {
 
 async fn insert_codes(
     tx: &mut sqlx::PgConnection,
-    user: Uuid,
+    user: UserId,
     codes: &[Vec<u8>],
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
@@ -104,8 +86,8 @@ async fn insert_codes(
 }
 
 #[async_trait]
-impl SecurityStore for PostgresStore {
-    async fn totp(&self, user: Uuid) -> StoreResult<Option<TotpRecord>> {
+impl TwoStepStore for PostgresStore {
+    async fn totp(&self, user: UserId) -> StoreResult<Option<TotpRecord>> {
         let row = sqlx::query(
             "SELECT t.user_id, t.secret, t.created_at, t.confirmed_at, t.last_step, \
              (SELECT count(*) FROM mfa_recovery_codes c WHERE c.user_id = t.user_id AND c.used_at IS NULL) AS codes \
@@ -117,7 +99,7 @@ impl SecurityStore for PostgresStore {
         .map_err(map_err)?;
         row.map(|r| {
             Ok(TotpRecord {
-                user_id: r.try_get("user_id")?,
+                user: r.try_get("user_id")?,
                 secret: r.try_get("secret")?,
                 created_at: r.try_get("created_at")?,
                 confirmed_at: r.try_get("confirmed_at")?,
@@ -129,7 +111,7 @@ impl SecurityStore for PostgresStore {
         .map_err(map_err)
     }
 
-    async fn put_pending_totp(&self, user: Uuid, secret: &[u8], at: DateTime<Utc>) -> StoreResult<()> {
+    async fn put_pending_totp(&self, user: UserId, secret: &[u8], at: DateTime<Utc>) -> StoreResult<()> {
         let done = sqlx::query(
             "INSERT INTO mfa_totp (user_id, secret, created_at) VALUES ($1, $2, $3) \
              ON CONFLICT (user_id) DO UPDATE SET secret = excluded.secret, created_at = excluded.created_at, \
@@ -148,7 +130,7 @@ impl SecurityStore for PostgresStore {
         }
     }
 
-    async fn confirm_totp(&self, user: Uuid, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn confirm_totp(&self, user: UserId, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query(
             "UPDATE mfa_totp SET confirmed_at = $2, last_step = $3 WHERE user_id = $1 AND confirmed_at IS NULL",
@@ -167,7 +149,7 @@ impl SecurityStore for PostgresStore {
         Ok(true)
     }
 
-    async fn use_totp_step(&self, user: Uuid, step: i64) -> StoreResult<bool> {
+    async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE mfa_totp SET last_step = $2 WHERE user_id = $1 AND confirmed_at IS NOT NULL \
              AND (last_step IS NULL OR last_step < $2)",
@@ -180,7 +162,7 @@ impl SecurityStore for PostgresStore {
         Ok(done.rows_affected() == 1)
     }
 
-    async fn delete_totp(&self, user: Uuid) -> StoreResult<bool> {
+    async fn delete_totp(&self, user: UserId) -> StoreResult<bool> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         let done = sqlx::query("DELETE FROM mfa_totp WHERE user_id = $1")
             .bind(user)
@@ -196,13 +178,13 @@ impl SecurityStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn replace_recovery_codes(&self, user: Uuid, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<()> {
+    async fn replace_recovery_codes(&self, user: UserId, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<()> {
         let mut tx = self.pool.begin().await.map_err(map_err)?;
         insert_codes(&mut tx, user, codes, at).await?;
         tx.commit().await.map_err(map_err)
     }
 
-    async fn use_recovery_code(&self, user: Uuid, digest: &[u8], at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn use_recovery_code(&self, user: UserId, digest: &[u8], at: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE mfa_recovery_codes SET used_at = $3 WHERE user_id = $1 AND digest = $2 AND used_at IS NULL \
              AND EXISTS (SELECT 1 FROM mfa_totp t WHERE t.user_id = $1 AND t.confirmed_at IS NOT NULL)",
@@ -215,19 +197,134 @@ impl SecurityStore for PostgresStore {
         .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
     }
+}
 
-    async fn server_secret(&self, name: &str, candidate: &[u8]) -> StoreResult<Vec<u8>> {
-        sqlx::query("INSERT INTO server_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(candidate)
+#[async_trait]
+impl SessionStore for PostgresStore {
+    async fn insert_session(&self, s: &Session) -> StoreResult<()> {
+        insert_session_on(&self.pool, s).await
+    }
+
+    async fn sign_in(&self, session: &Session, event: &AuditEvent) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await.map_err(map_err)?;
+        sqlx::query(UPDATE_LAST_LOGIN)
+            .bind(session.created_at)
+            .bind(session.user)
+            .execute(&mut *tx)
+            .await
+            .map_err(map_err)?;
+        insert_session_on(&mut *tx, session).await?;
+        append_audit_on(&mut *tx, event).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn session_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Session, User)>> {
+        let row = self
+            .read(|| {
+                sqlx::query(concat!(
+                    "SELECT ",
+                    user_columns!(),
+                    ", s.id AS s_id, s.secret_digest, s.created_at AS s_created_at, s.last_active_at, \
+             s.expires_at, s.address, s.client \
+             FROM sessions s JOIN users u ON u.id = s.user_id WHERE s.secret_digest = $1"
+                ))
+                .bind(digest)
+                .fetch_optional(&self.pool)
+            })
+            .await
+            .map_err(map_err)?;
+        let Some(row) = row else { return Ok(None) };
+        let user = user_from_row(&row).map_err(map_err)?;
+        let session = (|| {
+            Ok::<_, sqlx::Error>(Session {
+                id: row.try_get("s_id")?,
+                user: user.id,
+                secret_digest: row.try_get("secret_digest")?,
+                created_at: row.try_get("s_created_at")?,
+                last_active_at: row.try_get("last_active_at")?,
+                expires_at: row.try_get("expires_at")?,
+                address: row.try_get("address")?,
+                client: row.try_get("client")?,
+            })
+        })()
+        .map_err(map_err)?;
+        Ok(Some((session, user)))
+    }
+
+    async fn touch_session(&self, id: SessionId, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE sessions SET last_active_at = $1 WHERE id = $2")
+            .bind(at)
+            .bind(id)
             .execute(&self.pool)
             .await
             .map_err(map_err)?;
-        sqlx::query_scalar("SELECT value FROM server_secrets WHERE name = $1")
-            .bind(name)
-            .fetch_one(&self.pool)
+        Ok(())
+    }
+
+    async fn delete_session(&self, id: SessionId) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sessions WHERE id = $1").bind(id).execute(&self.pool).await.map_err(map_err)?;
+        Ok(())
+    }
+
+    async fn live_sessions(
+        &self,
+        user: UserId,
+        now: DateTime<Utc>,
+        idle_since: DateTime<Utc>,
+        before: Option<SessionId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Session>> {
+        let rows = sqlx::query(
+            "SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_active_at > $3 \
+             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5",
+        )
+        .bind(user)
+        .bind(now)
+        .bind(idle_since)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(session_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn delete_own_session(&self, user: UserId, id: SessionId) -> StoreResult<bool> {
+        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
+            .bind(id)
+            .bind(user)
+            .execute(&self.pool)
             .await
-            .map_err(map_err)
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn delete_sessions_except(&self, user: UserId, keep: Option<SessionId>) -> StoreResult<u64> {
+        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
+            .bind(user)
+            .bind(keep)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected())
+    }
+
+    async fn sign_in_facts(&self, org_id: OrgId, user: UserId) -> StoreResult<SignInFacts> {
+        let row = sqlx::query(
+            "SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = $2 AND confirmed_at IS NOT NULL) AS totp, \
+             (SELECT value FROM settings WHERE org_id = $1 AND key = 'mfa') AS mfa, \
+             (SELECT value FROM settings WHERE org_id = $1 AND key = 'password_policy') AS policy",
+        )
+        .bind(org_id)
+        .bind(user)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(SignInFacts {
+            totp: row.try_get("totp").map_err(map_err)?,
+            mfa_setting: row.try_get("mfa").map_err(map_err)?,
+            password_policy: row.try_get("policy").map_err(map_err)?,
+        })
     }
 
     async fn insert_login_ticket(&self, t: &LoginTicket) -> StoreResult<()> {
@@ -235,7 +332,7 @@ impl SecurityStore for PostgresStore {
             "INSERT INTO login_tickets (digest, user_id, created_at, expires_at, attempts) VALUES ($1, $2, $3, $4, $5)",
         )
         .bind(&t.digest)
-        .bind(t.user_id)
+        .bind(t.user)
         .bind(t.created_at)
         .bind(t.expires_at)
         .bind(i64::from(t.attempts))
@@ -261,7 +358,7 @@ impl SecurityStore for PostgresStore {
         let user = user_from_row(&row).map_err(map_err)?;
         let ticket = LoginTicket {
             digest: row.try_get("k_digest").map_err(map_err)?,
-            user_id: user.id,
+            user: user.id,
             created_at: row.try_get("k_created_at").map_err(map_err)?,
             expires_at: row.try_get("k_expires_at").map_err(map_err)?,
             attempts: count(i64::from(row.try_get::<i32, _>("attempts").map_err(map_err)?)),
@@ -294,7 +391,10 @@ impl SecurityStore for PostgresStore {
             .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
     }
+}
 
+#[async_trait]
+impl LockoutStore for PostgresStore {
     async fn take_attempt(&self, keys: &[FailureCount<'_>]) -> StoreResult<Attempt> {
         // One transaction: each upsert locks its row until the end, so attempts
         // on the same key, from any node, are counted one after the other.
@@ -366,7 +466,7 @@ impl SecurityStore for PostgresStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn purge_security(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> StoreResult<u64> {
+    async fn purge_lockout(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> StoreResult<u64> {
         let tickets = sqlx::query("DELETE FROM login_tickets WHERE expires_at <= $1")
             .bind(now)
             .execute(&self.pool)
@@ -381,139 +481,6 @@ impl SecurityStore for PostgresStore {
         .await
         .map_err(map_err)?;
         Ok(tickets.rows_affected() + counts.rows_affected())
-    }
-
-    async fn sign_in_facts(&self, org_id: Uuid, user: Uuid) -> StoreResult<SignInFacts> {
-        let row = sqlx::query(
-            "SELECT EXISTS (SELECT 1 FROM mfa_totp WHERE user_id = $2 AND confirmed_at IS NOT NULL) AS totp, \
-             (SELECT value FROM settings WHERE org_id = $1 AND key = 'mfa') AS mfa, \
-             (SELECT value FROM settings WHERE org_id = $1 AND key = 'password_policy') AS policy",
-        )
-        .bind(org_id)
-        .bind(user)
-        .fetch_one(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(SignInFacts {
-            totp: row.try_get("totp").map_err(map_err)?,
-            mfa_setting: row.try_get("mfa").map_err(map_err)?,
-            password_policy: row.try_get("policy").map_err(map_err)?,
-        })
-    }
-
-    async fn require_password_change(&self, user: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET must_change_password = true, updated_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(user)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(())
-    }
-
-    async fn live_sessions(
-        &self,
-        user: Uuid,
-        now: DateTime<Utc>,
-        idle_since: DateTime<Utc>,
-        before: Option<Uuid>,
-        limit: u32,
-    ) -> StoreResult<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT * FROM sessions WHERE user_id = $1 AND expires_at > $2 AND last_active_at > $3 \
-             AND ($4 IS NULL OR id < $4) ORDER BY id DESC LIMIT $5",
-        )
-        .bind(user)
-        .bind(now)
-        .bind(idle_since)
-        .bind(before)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(session_from_row).collect::<Result<_, _>>().map_err(map_err)
-    }
-
-    async fn delete_own_session(&self, user: Uuid, id: Uuid) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM sessions WHERE id = $1 AND user_id = $2")
-            .bind(id)
-            .bind(user)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
-    }
-
-    async fn delete_sessions_except(&self, user: Uuid, keep: Option<Uuid>) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND ($2 IS NULL OR id <> $2)")
-            .bind(user)
-            .bind(keep)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected())
-    }
-
-    async fn password_policies(&self) -> StoreResult<Vec<(Uuid, serde_json::Value)>> {
-        let rows = sqlx::query("SELECT org_id, value FROM settings WHERE key = 'password_policy'")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(map_err)?;
-        rows.iter()
-            .map(|r| Ok((r.try_get("org_id")?, r.try_get("value")?)))
-            .collect::<Result<_, sqlx::Error>>()
-            .map_err(map_err)
-    }
-
-    async fn claim_password_reminders(
-        &self,
-        scope: ReminderScope,
-        changed_before: DateTime<Utc>,
-        batch: Uuid,
-        at: DateTime<Utc>,
-        limit: u32,
-    ) -> StoreResult<Vec<User>> {
-        let mut tx = self.pool.begin().await.map_err(map_err)?;
-        let claim = match scope {
-            ReminderScope::NonAdministrators(org) => sqlx::query(concat!(
-                "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
-                 SELECT u.id, u.password_changed_at, $1, $2 FROM users u \
-                 WHERE u.org_id = $3 AND u.password_changed_at <= $4 AND ",
-                reminder_due!(),
-                " AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'administrator') \
-                 ORDER BY u.password_changed_at LIMIT $5 ",
-                reminder_upsert!()
-            ))
-            .bind(batch)
-            .bind(at)
-            .bind(org)
-            .bind(changed_before)
-            .bind(i64::from(limit)),
-            ReminderScope::Administrators => sqlx::query(concat!(
-                "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
-                 SELECT u.id, u.password_changed_at, $1, $2 FROM user_roles r JOIN users u ON u.id = r.user_id \
-                 WHERE r.role = 'administrator' AND u.password_changed_at <= $3 AND ",
-                reminder_due!(),
-                " LIMIT $4 ",
-                reminder_upsert!()
-            ))
-            .bind(batch)
-            .bind(at)
-            .bind(changed_before)
-            .bind(i64::from(limit)),
-        };
-        claim.execute(&mut *tx).await.map_err(map_err)?;
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            user_columns!(),
-            " FROM password_reminders p JOIN users u ON u.id = p.user_id WHERE p.batch = $1"
-        ))
-        .bind(batch)
-        .fetch_all(&mut *tx)
-        .await
-        .map_err(map_err)?;
-        tx.commit().await.map_err(map_err)?;
-        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 }
 

@@ -3,7 +3,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Row, postgres::PgRow};
 use usher_core::store::{ApiToken, StoreResult, TokenAuthority, TokenFilter, User};
-use uuid::Uuid;
+use usher_domain::{TokenId, UserId};
 
 use super::{PostgresStore, map_err, user_from_row};
 
@@ -19,7 +19,7 @@ fn token_from_row(row: &PgRow) -> Result<ApiToken, sqlx::Error> {
     let scopes: String = row.try_get("scopes")?;
     Ok(ApiToken {
         id: row.try_get("t_id")?,
-        user_id: row.try_get("t_user_id")?,
+        owner: row.try_get("t_user_id")?,
         org_id: row.try_get("t_org_id")?,
         description: row.try_get("description")?,
         client: row.try_get("client")?,
@@ -44,7 +44,7 @@ impl PostgresStore {
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
         )
         .bind(t.id)
-        .bind(t.user_id)
+        .bind(t.owner)
         .bind(t.org_id)
         .bind(&t.description)
         .bind(&t.client)
@@ -66,10 +66,10 @@ impl PostgresStore {
 
     pub(crate) async fn token_rows(
         &self,
-        user: Uuid,
+        user: UserId,
         filter: TokenFilter,
         now: DateTime<Utc>,
-        before: Option<Uuid>,
+        before: Option<TokenId>,
         limit: u32,
     ) -> StoreResult<Vec<ApiToken>> {
         let filter = match filter {
@@ -98,7 +98,7 @@ impl PostgresStore {
         rows.iter().map(token_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 
-    pub(crate) async fn token_row(&self, user: Uuid, id: Uuid) -> StoreResult<Option<ApiToken>> {
+    pub(crate) async fn token_row(&self, user: UserId, id: TokenId) -> StoreResult<Option<ApiToken>> {
         let row = self
             .read(|| {
                 sqlx::query(concat!(
@@ -148,7 +148,7 @@ impl PostgresStore {
         .bind(t.created_at)
         .bind(t.last_used_at)
         .bind(t.id)
-        .bind(t.user_id)
+        .bind(t.owner)
         .bind(t.created_by)
         .bind(t.authority.as_ref().map(TokenAuthority::to_text))
         .execute(&self.pool)
@@ -157,7 +157,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn delete_token_row(&self, user: Uuid, id: Uuid) -> StoreResult<()> {
+    pub(crate) async fn delete_token_row(&self, user: UserId, id: TokenId) -> StoreResult<()> {
         sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND id = $2")
             .bind(user)
             .bind(id)
@@ -167,7 +167,7 @@ impl PostgresStore {
         Ok(())
     }
 
-    pub(crate) async fn touch_token_row(&self, id: Uuid, at: DateTime<Utc>) -> StoreResult<()> {
+    pub(crate) async fn touch_token_row(&self, id: TokenId, at: DateTime<Utc>) -> StoreResult<()> {
         sqlx::query(
             "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
         )

@@ -7,11 +7,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Sqlite, Transaction, sqlite::SqliteRow};
 use usher_core::{
-    access::{AccessStore, App, AppAccess, AppRoleOf, Group, SetChange, StoredRoles},
+    access::{App, AppAccess, AppRoleOf, Group, SetChange, StoredRoles},
     conflict::constraint,
-    store::{StoreError, StoreResult, User},
+    store::{AccessStore, StoreError, StoreResult, User},
 };
-use usher_domain::{AppRole, Role};
+use usher_domain::{AppId, AppRole, GroupId, OrgId, Role, UserId};
 use uuid::Uuid;
 
 use super::{SqliteStore, map_err, user_from_row};
@@ -32,9 +32,11 @@ macro_rules! app_columns {
 }
 
 /// The ids as the JSON array `json_each` reads.
-fn id_list(ids: &[Uuid]) -> String {
-    serde_json::Value::Array(ids.iter().map(|id| serde_json::Value::String(id.simple().to_string())).collect())
-        .to_string()
+fn id_list<I: Into<Uuid> + Copy>(ids: &[I]) -> String {
+    serde_json::Value::Array(
+        ids.iter().map(|id| serde_json::Value::String((*id).into().simple().to_string())).collect(),
+    )
+    .to_string()
 }
 
 /// Name conflicts get their own constraint names; the rest as everywhere.
@@ -104,7 +106,7 @@ impl SqliteStore {
 
 #[async_trait]
 impl AccessStore for SqliteStore {
-    async fn apps_solely_owned_by(&self, user: Uuid) -> StoreResult<Vec<(Uuid, String)>> {
+    async fn apps_solely_owned_by(&self, user: UserId) -> StoreResult<Vec<(AppId, String)>> {
         let rows = sqlx::query(
             "SELECT a.id, a.name FROM app_roles r JOIN apps a ON a.id = r.app_id \
              WHERE r.user_id = ?1 AND r.role = 'app_owner' AND NOT EXISTS \
@@ -121,7 +123,7 @@ impl AccessStore for SqliteStore {
             .map_err(map_err)
     }
 
-    async fn org_users(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+    async fn org_users(&self, org_id: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -156,7 +158,7 @@ impl AccessStore for SqliteStore {
         Ok(())
     }
 
-    async fn group(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<Group>> {
+    async fn group(&self, org_id: OrgId, id: GroupId) -> StoreResult<Option<Group>> {
         let row = sqlx::query(concat!("SELECT ", group_columns!(), " FROM groups g WHERE g.id = ? AND g.org_id = ?"))
             .bind(id)
             .bind(org_id)
@@ -166,7 +168,7 @@ impl AccessStore for SqliteStore {
         row.as_ref().map(group_from_row).transpose().map_err(map_err)
     }
 
-    async fn groups_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<Group>> {
+    async fn groups_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             group_columns!(),
@@ -181,7 +183,7 @@ impl AccessStore for SqliteStore {
         all(&rows, group_from_row)
     }
 
-    async fn org_groups(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<Group>> {
+    async fn org_groups(&self, org_id: OrgId, ids: &[GroupId]) -> StoreResult<Vec<Group>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -214,7 +216,7 @@ impl AccessStore for SqliteStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn delete_group(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_group(&self, org_id: OrgId, id: GroupId) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM groups WHERE id = ? AND org_id = ?")
             .bind(id)
             .bind(org_id)
@@ -224,7 +226,7 @@ impl AccessStore for SqliteStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn group_members(&self, group: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+    async fn group_members(&self, group: GroupId, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -240,10 +242,15 @@ impl AccessStore for SqliteStore {
         all(&rows, user_from_row)
     }
 
-    async fn set_group_members(&self, group: Uuid, users: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange> {
+    async fn set_group_members(
+        &self,
+        group: GroupId,
+        users: &[UserId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange<UserId>> {
         let list = id_list(users);
         let mut tx = self.tx().await?;
-        let removed: Vec<Uuid> = sqlx::query_scalar(
+        let removed: Vec<UserId> = sqlx::query_scalar(
             "DELETE FROM group_members WHERE group_id = ?1 \
              AND user_id NOT IN (SELECT unhex(value) FROM json_each(?2)) RETURNING user_id",
         )
@@ -252,7 +259,7 @@ impl AccessStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        let added: Vec<Uuid> = sqlx::query_scalar(
+        let added: Vec<UserId> = sqlx::query_scalar(
             "INSERT INTO group_members (group_id, user_id, added_at) \
              SELECT ?1, unhex(value), ?3 FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING RETURNING user_id",
         )
@@ -266,7 +273,7 @@ impl AccessStore for SqliteStore {
         Ok(SetChange { added, removed })
     }
 
-    async fn add_group_member(&self, group: Uuid, user: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn add_group_member(&self, group: GroupId, user: UserId, at: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "INSERT INTO group_members (group_id, user_id, added_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         )
@@ -279,7 +286,7 @@ impl AccessStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn remove_group_member(&self, group: Uuid, user: Uuid) -> StoreResult<bool> {
+    async fn remove_group_member(&self, group: GroupId, user: UserId) -> StoreResult<bool> {
         let done = sqlx::query("DELETE FROM group_members WHERE group_id = ? AND user_id = ?")
             .bind(group)
             .bind(user)
@@ -289,7 +296,7 @@ impl AccessStore for SqliteStore {
         Ok(done.rows_affected() > 0)
     }
 
-    async fn groups_of(&self, user: Uuid) -> StoreResult<Vec<Group>> {
+    async fn groups_of(&self, user: UserId) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             group_columns!(),
@@ -302,7 +309,7 @@ impl AccessStore for SqliteStore {
         all(&rows, group_from_row)
     }
 
-    async fn insert_app(&self, a: &App, name_key: &str, owner: Option<Uuid>) -> StoreResult<()> {
+    async fn insert_app(&self, a: &App, name_key: &str, owner: Option<UserId>) -> StoreResult<()> {
         let mut tx = self.tx().await?;
         sqlx::query(
             "INSERT INTO apps (id, org_id, name, name_key, description, url, created_at, updated_at) \
@@ -331,7 +338,7 @@ impl AccessStore for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn app(&self, org_id: Uuid, id: Uuid) -> StoreResult<Option<App>> {
+    async fn app(&self, org_id: OrgId, id: AppId) -> StoreResult<Option<App>> {
         let row = sqlx::query(concat!("SELECT ", app_columns!(), " FROM apps a WHERE a.id = ? AND a.org_id = ?"))
             .bind(id)
             .bind(org_id)
@@ -341,7 +348,7 @@ impl AccessStore for SqliteStore {
         row.as_ref().map(app_from_row).transpose().map_err(map_err)
     }
 
-    async fn apps_page(&self, org_id: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<App>> {
+    async fn apps_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<App>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             app_columns!(),
@@ -356,7 +363,7 @@ impl AccessStore for SqliteStore {
         all(&rows, app_from_row)
     }
 
-    async fn org_apps(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<App>> {
+    async fn org_apps(&self, org_id: OrgId, ids: &[AppId]) -> StoreResult<Vec<App>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -390,7 +397,7 @@ impl AccessStore for SqliteStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn delete_app(&self, org_id: Uuid, id: Uuid) -> StoreResult<()> {
+    async fn delete_app(&self, org_id: OrgId, id: AppId) -> StoreResult<()> {
         let done = sqlx::query("DELETE FROM apps WHERE id = ? AND org_id = ?")
             .bind(id)
             .bind(org_id)
@@ -400,7 +407,7 @@ impl AccessStore for SqliteStore {
         if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
     }
 
-    async fn app_people(&self, app: Uuid) -> StoreResult<Vec<(AppRole, User)>> {
+    async fn app_people(&self, app: AppId) -> StoreResult<Vec<(AppRole, User)>> {
         let rows = sqlx::query(concat!(
             "SELECT ar.role AS app_role, ",
             user_columns!(),
@@ -418,14 +425,14 @@ impl AccessStore for SqliteStore {
 
     async fn set_app_people(
         &self,
-        app: Uuid,
+        app: AppId,
         role: AppRole,
-        users: &[Uuid],
+        users: &[UserId],
         at: DateTime<Utc>,
-    ) -> StoreResult<SetChange> {
+    ) -> StoreResult<SetChange<UserId>> {
         let list = id_list(users);
         let mut tx = self.tx().await?;
-        let removed: Vec<Uuid> = sqlx::query_scalar(
+        let removed: Vec<UserId> = sqlx::query_scalar(
             "DELETE FROM app_roles WHERE app_id = ?1 AND role = ?2 \
              AND user_id NOT IN (SELECT unhex(value) FROM json_each(?3)) RETURNING user_id",
         )
@@ -435,7 +442,7 @@ impl AccessStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        let added: Vec<Uuid> = sqlx::query_scalar(
+        let added: Vec<UserId> = sqlx::query_scalar(
             "INSERT INTO app_roles (app_id, user_id, role, created_at) \
              SELECT ?1, unhex(value), ?2, ?4 FROM json_each(?3) WHERE true ON CONFLICT DO NOTHING RETURNING user_id",
         )
@@ -450,7 +457,7 @@ impl AccessStore for SqliteStore {
         Ok(SetChange { added, removed })
     }
 
-    async fn app_groups(&self, app: Uuid) -> StoreResult<Vec<Group>> {
+    async fn app_groups(&self, app: AppId) -> StoreResult<Vec<Group>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             group_columns!(),
@@ -463,10 +470,15 @@ impl AccessStore for SqliteStore {
         all(&rows, group_from_row)
     }
 
-    async fn set_app_groups(&self, app: Uuid, groups: &[Uuid], at: DateTime<Utc>) -> StoreResult<SetChange> {
+    async fn set_app_groups(
+        &self,
+        app: AppId,
+        groups: &[GroupId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange<GroupId>> {
         let list = id_list(groups);
         let mut tx = self.tx().await?;
-        let removed: Vec<Uuid> = sqlx::query_scalar(
+        let removed: Vec<GroupId> = sqlx::query_scalar(
             "DELETE FROM app_groups WHERE app_id = ?1 \
              AND group_id NOT IN (SELECT unhex(value) FROM json_each(?2)) RETURNING group_id",
         )
@@ -475,7 +487,7 @@ impl AccessStore for SqliteStore {
         .fetch_all(&mut *tx)
         .await
         .map_err(map_err)?;
-        let added: Vec<Uuid> = sqlx::query_scalar(
+        let added: Vec<GroupId> = sqlx::query_scalar(
             "INSERT INTO app_groups (app_id, group_id, added_at) \
              SELECT ?1, unhex(value), ?3 FROM json_each(?2) WHERE true ON CONFLICT DO NOTHING RETURNING group_id",
         )
@@ -489,7 +501,7 @@ impl AccessStore for SqliteStore {
         Ok(SetChange { added, removed })
     }
 
-    async fn app_roles_on(&self, user: Uuid, app: Uuid) -> StoreResult<Vec<AppRole>> {
+    async fn app_roles_on(&self, user: UserId, app: AppId) -> StoreResult<Vec<AppRole>> {
         let roles: Vec<String> = sqlx::query_scalar("SELECT role FROM app_roles WHERE user_id = ? AND app_id = ?")
             .bind(user)
             .bind(app)
@@ -499,12 +511,12 @@ impl AccessStore for SqliteStore {
         roles.iter().map(|r| app_role(r)).collect::<Result<_, _>>().map_err(map_err)
     }
 
-    async fn app_roles_of(&self, user: Uuid) -> StoreResult<Vec<AppRoleOf>> {
+    async fn app_roles_of(&self, user: UserId) -> StoreResult<Vec<AppRoleOf>> {
         let rows = sqlx::query(APP_ROLES_OF).bind(user).fetch_all(&self.pool).await.map_err(map_err)?;
         all(&rows, app_role_of)
     }
 
-    async fn apps_of(&self, user: Uuid, after: Option<&str>, limit: u32) -> StoreResult<Vec<(App, AppAccess)>> {
+    async fn apps_of(&self, user: UserId, after: Option<&str>, limit: u32) -> StoreResult<Vec<(App, AppAccess)>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             app_columns!(),
@@ -539,10 +551,10 @@ impl AccessStore for SqliteStore {
 
     async fn replace_roles(
         &self,
-        org_id: Uuid,
-        user: Uuid,
+        org_id: OrgId,
+        user: UserId,
         org_roles: &[Role],
-        app_roles: &[(AppRole, Uuid)],
+        app_roles: &[(AppRole, AppId)],
         at: DateTime<Utc>,
     ) -> StoreResult<StoredRoles> {
         let mut tx = self.tx().await?;

@@ -7,12 +7,12 @@ use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
 use sqlx::{Row, Sqlite, Transaction, sqlite::SqliteRow};
 use usher_core::{
-    directory::{Candidates, DirectoryStore, Filter, Seek, SortColumn, SortKey, role_rank},
+    directory::{Candidates, Filter, Seek, SortColumn, SortKey, role_rank},
     import::{Existing, ExistingUser, ExportedUser, ImportPlan, ImportedUser},
     metadata::Metadata,
-    store::{StoreResult, User, UserStatus},
+    store::{DirectoryStore, ImportStore, StoreResult, User, UserStatus},
 };
-use usher_domain::Role;
+use usher_domain::{GroupId, OrgId, Role, UserId};
 use uuid::Uuid;
 
 use super::{SqliteStore, map_err, user_from_row};
@@ -192,8 +192,8 @@ fn phrase(needle: &str) -> String {
     format!("\"{}\"", needle.replace('"', "\"\""))
 }
 
-fn hex_ids<'a>(ids: impl IntoIterator<Item = &'a Uuid>) -> String {
-    Value::Array(ids.into_iter().map(|id| Value::String(id.simple().to_string())).collect()).to_string()
+fn hex_ids<'a, I: Into<Uuid> + Copy + 'a>(ids: impl IntoIterator<Item = &'a I>) -> String {
+    Value::Array(ids.into_iter().map(|id| Value::String((*id).into().simple().to_string())).collect()).to_string()
 }
 
 fn status(s: UserStatus) -> &'static str {
@@ -226,13 +226,13 @@ impl DirectoryStore for SqliteStore {
 
     async fn search_candidates(
         &self,
-        org_id: Uuid,
+        org_id: OrgId,
         filter: &Filter,
         sort: SortColumn,
         limit: u32,
     ) -> StoreResult<Candidates> {
         let sql: [&'static str; 3] = by_sort!(sort, keys_sql);
-        let read = |rows: Vec<SqliteRow>| -> StoreResult<Vec<(Uuid, SortKey)>> {
+        let read = |rows: Vec<SqliteRow>| -> StoreResult<Vec<(UserId, SortKey)>> {
             rows.iter()
                 .map(|r| Ok((r.try_get("id")?, sort_key(r, sort)?)))
                 .collect::<Result<_, sqlx::Error>>()
@@ -270,7 +270,7 @@ impl DirectoryStore for SqliteStore {
                 Ok(Candidates::Found(found))
             }
             Filter::Metadata { field, needle } => {
-                let users: Vec<Uuid> = sqlx::query_scalar(MATCH_METADATA)
+                let users: Vec<UserId> = sqlx::query_scalar(MATCH_METADATA)
                     .bind(phrase(needle))
                     .bind(over)
                     .bind(org_id)
@@ -293,7 +293,7 @@ impl DirectoryStore for SqliteStore {
         }
     }
 
-    async fn users_exact(&self, org_id: Uuid, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
+    async fn users_exact(&self, org_id: OrgId, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
         let sql: &'static str = by_sort!(sort, exact_sql);
         let rows = sqlx::query(sql).bind(org_id).bind(key).fetch_all(&self.pool).await.map_err(map_err)?;
         rows.iter()
@@ -302,7 +302,7 @@ impl DirectoryStore for SqliteStore {
             .map_err(map_err)
     }
 
-    async fn users_by_ids(&self, org_id: Uuid, ids: &[Uuid]) -> StoreResult<Vec<User>> {
+    async fn users_by_ids(&self, org_id: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -319,38 +319,13 @@ impl DirectoryStore for SqliteStore {
         .map_err(map_err)?;
         rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
+}
 
-    async fn set_user_metadata(
-        &self,
-        org_id: Uuid,
-        user: Uuid,
-        profile: Option<&usher_core::store::Profile>,
-        values: &Metadata,
-        entries: &[(String, String)],
-        at: DateTime<Utc>,
-    ) -> StoreResult<()> {
-        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
-        write_metadata_on(&mut tx, org_id, user, values, entries, at).await?;
-        if let Some(profile) = profile {
-            super::write_profile(&mut *tx, user, profile, at).await?;
-        }
-        tx.commit().await.map_err(map_err)
-    }
-
-    async fn upgrade_password_hash(&self, user: Uuid, old: &str, new: &str) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3")
-            .bind(new)
-            .bind(user)
-            .bind(old)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
-    }
-
+#[async_trait]
+impl ImportStore for SqliteStore {
     async fn import_lookup(
         &self,
-        org_id: Uuid,
+        org_id: OrgId,
         user_id_keys: &[String],
         email_keys: &[String],
     ) -> StoreResult<Existing> {
@@ -407,7 +382,7 @@ impl DirectoryStore for SqliteStore {
         result
     }
 
-    async fn export_users(&self, org_id: Uuid, after: Option<Uuid>, limit: u32) -> StoreResult<Vec<ExportedUser>> {
+    async fn export_users(&self, org_id: OrgId, after: Option<UserId>, limit: u32) -> StoreResult<Vec<ExportedUser>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -416,7 +391,7 @@ impl DirectoryStore for SqliteStore {
              FROM users u WHERE u.org_id = ?1 AND u.id > ?2 ORDER BY u.id LIMIT ?3"
         ))
         .bind(org_id)
-        .bind(after.unwrap_or(Uuid::nil()))
+        .bind(after.map_or(Uuid::nil(), UserId::uuid))
         .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
@@ -503,7 +478,7 @@ async fn import_in(
 /// One user as a JSON array, in the column order the import statements read.
 fn user_json(u: &ImportedUser) -> Value {
     json!([
-        u.id.simple().to_string(),
+        u.id.uuid().simple().to_string(),
         u.user_id,
         u.user_id_key,
         u.email,
@@ -546,8 +521,10 @@ async fn write_sets(
             }
         }
     }
-    let role_rows: Vec<Value> =
-        roles.iter().flat_map(|u| u.roles.iter().map(|r| json!([u.id.simple().to_string(), r.as_str()]))).collect();
+    let role_rows: Vec<Value> = roles
+        .iter()
+        .flat_map(|u| u.roles.iter().map(|r| json!([u.id.uuid().simple().to_string(), r.as_str()])))
+        .collect();
     if !role_rows.is_empty() {
         sqlx::query(
             "INSERT INTO user_roles (user_id, role) SELECT unhex(j.value ->> 0), j.value ->> 1 FROM json_each(?) j",
@@ -559,7 +536,7 @@ async fn write_sets(
     }
     let group_rows: Vec<Value> = groups
         .iter()
-        .flat_map(|u| u.groups.iter().map(|g| json!([g.simple().to_string(), u.id.simple().to_string()])))
+        .flat_map(|u| u.groups.iter().map(|g| json!([g.uuid().simple().to_string(), u.id.uuid().simple().to_string()])))
         .collect();
     if !group_rows.is_empty() {
         sqlx::query(
@@ -574,7 +551,7 @@ async fn write_sets(
     }
     let entry_rows: Vec<Value> = metadata
         .iter()
-        .flat_map(|u| u.metadata_entries.iter().map(|(f, v)| json!([u.id.simple().to_string(), f, v])))
+        .flat_map(|u| u.metadata_entries.iter().map(|(f, v)| json!([u.id.uuid().simple().to_string(), f, v])))
         .collect();
     if !entry_rows.is_empty() {
         sqlx::query(
@@ -596,7 +573,7 @@ fn existing_from_row(r: &SqliteRow) -> Result<ExistingUser, sqlx::Error> {
     roles.sort();
     let groups: String = r.try_get("groups")?;
     let groups: Vec<String> = serde_json::from_str(&groups).unwrap_or_default();
-    let groups = groups.iter().filter_map(|h| Uuid::try_parse(h).ok()).collect();
+    let groups = groups.iter().filter_map(|h| Uuid::try_parse(h).ok().map(GroupId::from)).collect();
     Ok(ExistingUser {
         id: r.try_get("id")?,
         user_id: r.try_get("user_id")?,
@@ -616,8 +593,8 @@ fn existing_from_row(r: &SqliteRow) -> Result<ExistingUser, sqlx::Error> {
 /// Replaces a user's custom metadata values and their search entries, inside a transaction.
 pub(crate) async fn write_metadata_on(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
-    org_id: Uuid,
-    user: Uuid,
+    org_id: OrgId,
+    user: UserId,
     values: &Metadata,
     entries: &[(String, String)],
     at: DateTime<Utc>,

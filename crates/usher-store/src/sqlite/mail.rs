@@ -1,15 +1,34 @@
-//! MailStore queries: the outbox and token expiry reminders.
+//! MailStore queries: the outbox, and token and password expiry reminders.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, sqlite::SqliteRow};
 use usher_core::{
-    mail::{Mail, MailStore, OutboxMessage, ReminderRenderer},
-    store::{ApiToken, StoreResult, TokenAuthority},
+    mail::{Mail, OutboxMessage},
+    store::{ApiToken, MailStore, ReminderRenderer, ReminderScope, StoreResult, TokenAuthority, User},
 };
+use usher_domain::MailId;
 use uuid::Uuid;
 
 use super::{SqliteStore, map_err, user_from_row};
+
+/// The users a reminder pass may claim: active, with an email address, not yet
+/// reminded about this password.
+macro_rules! reminder_due {
+    () => {
+        "u.status = 'active' AND u.email IS NOT NULL AND NOT EXISTS (SELECT 1 FROM password_reminders p \
+         WHERE p.user_id = u.id AND p.password_changed_at = u.password_changed_at)"
+    };
+}
+
+/// Claims a user again only for a newer password (so concurrent passes claim once).
+macro_rules! reminder_upsert {
+    () => {
+        "ON CONFLICT (user_id) DO UPDATE SET password_changed_at = excluded.password_changed_at, \
+         batch = excluded.batch, reminded_at = excluded.reminded_at \
+         WHERE password_reminders.password_changed_at <> excluded.password_changed_at"
+    };
+}
 
 /// Leases due messages in one statement: SQLite runs it under the database write
 /// lock, so two nodes cannot lease the same row.
@@ -35,7 +54,7 @@ fn reminded_token_from_row(row: &SqliteRow) -> Result<ApiToken, sqlx::Error> {
     let scopes: String = row.try_get("scopes")?;
     Ok(ApiToken {
         id: row.try_get("t_id")?,
-        user_id: row.try_get("t_user_id")?,
+        owner: row.try_get("t_user_id")?,
         org_id: row.try_get("t_org_id")?,
         description: row.try_get("description")?,
         client: row.try_get("client")?,
@@ -100,7 +119,7 @@ impl MailStore for SqliteStore {
         Ok(messages)
     }
 
-    async fn mark_mail_sent(&self, id: Uuid, owner: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
+    async fn mark_mail_sent(&self, id: MailId, owner: Uuid, at: DateTime<Utc>) -> StoreResult<bool> {
         let done = sqlx::query(
             "UPDATE outbox SET sent_at = ?, lease_owner = NULL, lease_until = NULL, last_error = NULL \
              WHERE id = ? AND lease_owner = ?",
@@ -116,7 +135,7 @@ impl MailStore for SqliteStore {
 
     async fn mark_mail_failed(
         &self,
-        id: Uuid,
+        id: MailId,
         owner: Uuid,
         error: &str,
         at: DateTime<Utc>,
@@ -188,5 +207,56 @@ impl MailStore for SqliteStore {
         }
         tx.commit().await.map_err(map_err)?;
         Ok(marked)
+    }
+
+    async fn claim_password_reminders(
+        &self,
+        scope: ReminderScope,
+        changed_before: DateTime<Utc>,
+        batch: Uuid,
+        at: DateTime<Utc>,
+        limit: u32,
+    ) -> StoreResult<Vec<User>> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        let claim = match scope {
+            ReminderScope::NonAdministrators(org) => sqlx::query(concat!(
+                "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
+                 SELECT u.id, u.password_changed_at, ?1, ?2 FROM users u \
+                 WHERE u.org_id = ?3 AND u.password_changed_at <= ?4 AND ",
+                reminder_due!(),
+                " AND NOT EXISTS (SELECT 1 FROM user_roles r WHERE r.user_id = u.id AND r.role = 'administrator') \
+                 ORDER BY u.password_changed_at LIMIT ?5 ",
+                reminder_upsert!()
+            ))
+            .bind(batch)
+            .bind(at)
+            .bind(org)
+            .bind(changed_before)
+            .bind(i64::from(limit)),
+            ReminderScope::Administrators => sqlx::query(concat!(
+                "INSERT INTO password_reminders (user_id, password_changed_at, batch, reminded_at) \
+                 SELECT u.id, u.password_changed_at, ?1, ?2 FROM user_roles r JOIN users u ON u.id = r.user_id \
+                 WHERE r.role = 'administrator' AND u.password_changed_at <= ?3 AND ",
+                reminder_due!(),
+                " LIMIT ?4 ",
+                reminder_upsert!()
+            ))
+            .bind(batch)
+            .bind(at)
+            .bind(changed_before)
+            .bind(i64::from(limit)),
+        };
+        claim.execute(&mut *tx).await.map_err(map_err)?;
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM password_reminders p JOIN users u ON u.id = p.user_id WHERE p.batch = ?"
+        ))
+        .bind(batch)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
     }
 }

@@ -1,6 +1,6 @@
-//! UserAdminStore queries. SQLite runs one writer at a time and a writing
-//! statement takes the write lock before it reads, so a guarded UPDATE or DELETE
-//! checks and changes atomically.
+//! UserStore queries: users, their roles, passwords and custom metadata. SQLite
+//! runs one writer at a time and a writing statement takes the write lock before
+//! it reads, so a guarded UPDATE or DELETE checks and changes atomically.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -10,13 +10,11 @@ use usher_core::{
     invitations::NewInvitation,
     mail::OutboxMessage,
     metadata::Metadata,
-    store::{AuditEvent, NewUser, Session, StoreError, StoreResult, User},
-    users::UserAdminStore,
+    store::{AuditEvent, NewUser, Profile, StoreError, StoreResult, User, UserStore},
 };
-use usher_domain::Role;
-use uuid::Uuid;
+use usher_domain::{OrgId, Role, UserId};
 
-use super::{SqliteStore, audit_from_row, map_err, user_from_row};
+use super::{SqliteStore, directory::write_metadata_on, insert_user_on, map_err, user_from_row, write_profile};
 
 /// True unless the user is an active Administrator and no other active
 /// Administrator of the organization (?2) would remain. ?1 is the user.
@@ -29,22 +27,9 @@ macro_rules! keeps_an_admin {
     };
 }
 
-fn session_from_row(row: &sqlx::sqlite::SqliteRow) -> Result<Session, sqlx::Error> {
-    Ok(Session {
-        id: row.try_get("id")?,
-        user_id: row.try_get("user_id")?,
-        secret_digest: row.try_get("secret_digest")?,
-        created_at: row.try_get("created_at")?,
-        last_active_at: row.try_get("last_active_at")?,
-        expires_at: row.try_get("expires_at")?,
-        address: row.try_get("address")?,
-        client: row.try_get("client")?,
-    })
-}
-
 impl SqliteStore {
     /// After a guarded change touched no row: the user is gone, or the guard refused.
-    async fn refused_or_missing(&self, org_id: Uuid, user: Uuid) -> StoreError {
+    async fn refused_or_missing(&self, org_id: OrgId, user: UserId) -> StoreError {
         let exists = sqlx::query_scalar::<_, i64>("SELECT 1 FROM users WHERE id = ? AND org_id = ?")
             .bind(user)
             .bind(org_id)
@@ -59,8 +44,124 @@ impl SqliteStore {
 }
 
 #[async_trait]
-impl UserAdminStore for SqliteStore {
-    async fn set_user_status(&self, org_id: Uuid, user: Uuid, disable: bool, at: DateTime<Utc>) -> StoreResult<u64> {
+impl UserStore for SqliteStore {
+    async fn insert_user(&self, u: &NewUser) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        insert_user_on(&mut tx, u).await?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
+        let row = sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = ?"))
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        row.as_ref().map(user_from_row).transpose().map_err(map_err)
+    }
+
+    async fn user_by_login(&self, org_id: OrgId, key: &str) -> StoreResult<Option<(User, Option<String>)>> {
+        // A user ID match wins over another user's email.
+        let row = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            ", u.password_hash FROM users u \
+             WHERE u.org_id = ?1 AND (u.user_id_key = ?2 OR u.email_key = ?2) \
+             ORDER BY u.user_id_key = ?2 DESC LIMIT 1"
+        ))
+        .bind(org_id)
+        .bind(key)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(map_err)?;
+        row.map(|r| Ok((user_from_row(&r)?, r.try_get("password_hash")?))).transpose().map_err(map_err)
+    }
+
+    async fn update_profile(&self, id: UserId, p: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
+        write_profile(&self.pool, id, p, at).await
+    }
+
+    async fn count_users_with_role(&self, org_id: OrgId, role: Role) -> StoreResult<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = ? AND u.org_id = ?",
+        )
+        .bind(role.as_str())
+        .bind(org_id)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(map_err)?;
+        Ok(n.max(0) as u64)
+    }
+
+    async fn users_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            user_columns!(),
+            " FROM users u WHERE u.org_id = ?1 AND (?2 IS NULL OR u.user_id_key > ?2) ORDER BY u.user_id_key LIMIT ?3"
+        ))
+        .bind(org_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)?;
+        rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn password_hash(&self, user: UserId) -> StoreResult<Option<String>> {
+        let hash: Option<Option<String>> = sqlx::query_scalar("SELECT password_hash FROM users WHERE id = ?")
+            .bind(user)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(hash.flatten())
+    }
+
+    async fn set_password(&self, user: UserId, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        sqlx::query(
+            "INSERT INTO password_history (user_id, hash, created_at) \
+             SELECT id, password_hash, ? FROM users WHERE id = ? AND password_hash IS NOT NULL",
+        )
+        .bind(at)
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "DELETE FROM password_history WHERE user_id = ?1 AND rowid NOT IN \
+             (SELECT rowid FROM password_history WHERE user_id = ?1 ORDER BY created_at DESC, rowid DESC LIMIT ?2)",
+        )
+        .bind(user)
+        .bind(i64::from(keep))
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        sqlx::query(
+            "UPDATE users SET password_hash = ?, password_changed_at = ?, must_change_password = 0, updated_at = ? WHERE id = ?",
+        )
+        .bind(hash)
+        .bind(at)
+        .bind(at)
+        .bind(user)
+        .execute(&mut *tx)
+        .await
+        .map_err(map_err)?;
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn password_history(&self, user: UserId, limit: u32) -> StoreResult<Vec<String>> {
+        sqlx::query_scalar(
+            "SELECT hash FROM password_history WHERE user_id = ? ORDER BY created_at DESC, rowid DESC LIMIT ?",
+        )
+        .bind(user)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(map_err)
+    }
+
+    async fn set_user_status(&self, org_id: OrgId, user: UserId, disable: bool, at: DateTime<Utc>) -> StoreResult<u64> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         let changed = if disable {
             sqlx::query(concat!(
@@ -125,8 +226,8 @@ impl UserAdminStore for SqliteStore {
 
     async fn delete_user(
         &self,
-        org_id: Uuid,
-        user: Uuid,
+        org_id: OrgId,
+        user: UserId,
         event: &AuditEvent,
         notices: &[OutboxMessage],
     ) -> StoreResult<()> {
@@ -148,7 +249,7 @@ impl UserAdminStore for SqliteStore {
         tx.commit().await.map_err(map_err)
     }
 
-    async fn set_temporary_password(&self, user: Uuid, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<u64> {
+    async fn set_temporary_password(&self, user: UserId, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<u64> {
         let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
         sqlx::query(
             "INSERT INTO password_history (user_id, hash, created_at) \
@@ -191,47 +292,7 @@ impl UserAdminStore for SqliteStore {
         Ok(ended)
     }
 
-    async fn user_sessions(
-        &self,
-        user: Uuid,
-        now: DateTime<Utc>,
-        idle_since: DateTime<Utc>,
-    ) -> StoreResult<Vec<Session>> {
-        let rows = sqlx::query(
-            "SELECT id, user_id, secret_digest, created_at, last_active_at, expires_at, address, client \
-             FROM sessions WHERE user_id = ? AND expires_at > ? AND last_active_at > ? ORDER BY created_at DESC",
-        )
-        .bind(user)
-        .bind(now)
-        .bind(idle_since)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(map_err)?;
-        rows.iter().map(session_from_row).collect::<Result<_, _>>().map_err(map_err)
-    }
-
-    async fn delete_user_sessions(&self, user: Uuid) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM sessions WHERE user_id = ?")
-            .bind(user)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected())
-    }
-
-    async fn events_about(&self, user: Uuid, action: &str, limit: u32) -> StoreResult<Vec<AuditEvent>> {
-        let rows =
-            sqlx::query("SELECT * FROM audit_events WHERE target_id = ? AND action = ? ORDER BY id DESC LIMIT ?")
-                .bind(user)
-                .bind(action)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await
-                .map_err(map_err)?;
-        rows.iter().map(audit_from_row).collect::<Result<_, _>>().map_err(map_err)
-    }
-
-    async fn active_users_with_role(&self, org_id: Uuid, role: Role) -> StoreResult<Vec<User>> {
+    async fn active_users_with_role(&self, org_id: OrgId, role: Role) -> StoreResult<Vec<User>> {
         let rows = sqlx::query(concat!(
             "SELECT ",
             user_columns!(),
@@ -244,5 +305,43 @@ impl UserAdminStore for SqliteStore {
         .await
         .map_err(map_err)?;
         rows.iter().map(user_from_row).collect::<Result<_, _>>().map_err(map_err)
+    }
+
+    async fn set_user_metadata(
+        &self,
+        org_id: OrgId,
+        user: UserId,
+        profile: Option<&Profile>,
+        values: &Metadata,
+        entries: &[(String, String)],
+        at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
+        write_metadata_on(&mut tx, org_id, user, values, entries, at).await?;
+        if let Some(profile) = profile {
+            super::write_profile(&mut *tx, user, profile, at).await?;
+        }
+        tx.commit().await.map_err(map_err)
+    }
+
+    async fn upgrade_password_hash(&self, user: UserId, old: &str, new: &str) -> StoreResult<bool> {
+        let done = sqlx::query("UPDATE users SET password_hash = ?1 WHERE id = ?2 AND password_hash = ?3")
+            .bind(new)
+            .bind(user)
+            .bind(old)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    async fn require_password_change(&self, user: UserId, at: DateTime<Utc>) -> StoreResult<()> {
+        sqlx::query("UPDATE users SET must_change_password = 1, updated_at = ? WHERE id = ?")
+            .bind(at)
+            .bind(user)
+            .execute(&self.pool)
+            .await
+            .map_err(map_err)?;
+        Ok(())
     }
 }
