@@ -276,6 +276,7 @@ impl Usher {
         };
         let ((user_id, email, profile, roles), metadata) = both(parse_new_user(&input), metadata.transpose())?;
         admin.may_grant(&roles)?;
+        let now = self.now();
         let new = NewUser {
             id: Uuid::now_v7(),
             org_id: admin.org_id(),
@@ -287,12 +288,12 @@ impl Usher {
             status: UserStatus::Invited,
             roles,
             password_hash: None,
-            created_at: Utc::now(),
+            created_at: now,
         };
         let user = new.to_user(metadata.clone().unwrap_or_default());
         let details =
             json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles, "metadata": user.metadata });
-        let event = audit_event(ctx, admin.entry(action::USER_CREATED, Some(&user), details));
+        let event = audit_event(ctx, admin.entry(action::USER_CREATED, Some(&user), details), now);
         let invitation = match input.invite {
             Invite::No => None,
             how => {
@@ -349,7 +350,7 @@ impl Usher {
         if after == before && values.is_none() {
             return Ok(user);
         }
-        let now = Utc::now();
+        let now = self.now();
         match &values {
             Some(values) => {
                 let profile = (after != before).then_some(&after);
@@ -393,7 +394,7 @@ impl Usher {
         let _admin = &policy::authorize(p, Operation::ReadUsers)?;
 
         let user = self.user_details(p, id).await?;
-        let now = Utc::now();
+        let now = self.now();
         let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
         Ok(self.store.user_sessions(user.id, now, now - idle).await?)
     }
@@ -439,7 +440,7 @@ impl Usher {
                     .find(|p| check_policy(&policy, p, &owner, "password").is_empty())
                     .ok_or_else(|| Error::internal("no generated password met the password policy"))?;
                 let hash = self.hasher.hash(&password).await?;
-                let ended = self.store.set_temporary_password(user.id, &hash, Utc::now(), policy.history).await?;
+                let ended = self.store.set_temporary_password(user.id, &hash, self.now(), policy.history).await?;
                 let details = json!({ "mode": "temporary", "sessions_ended": ended });
                 self.audit_admin(ctx, admin, action::USER_PASSWORD_RESET, &user, details).await?;
                 Ok(Some(password))
@@ -462,7 +463,7 @@ impl Usher {
         if user.status == UserStatus::Disabled {
             return Ok(user);
         }
-        let ended = self.store.set_user_status(admin.org_id(), user.id, true, Utc::now()).await?;
+        let ended = self.store.set_user_status(admin.org_id(), user.id, true, self.now()).await?;
         let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
         let details = json!({ "previous_status": user.status.as_str(), "sessions_ended": ended });
         self.audit_admin(ctx, admin, action::USER_DISABLED, &updated, details).await?;
@@ -477,7 +478,7 @@ impl Usher {
         if user.status != UserStatus::Disabled {
             return Ok(user);
         }
-        self.store.set_user_status(admin.org_id(), user.id, false, Utc::now()).await?;
+        self.store.set_user_status(admin.org_id(), user.id, false, self.now()).await?;
         let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
         self.audit_admin(ctx, admin, action::USER_ENABLED, &updated, json!({ "status": updated.status.as_str() }))
             .await?;
@@ -495,7 +496,7 @@ impl Usher {
         let details = json!({
             "user_id": user.user_id, "email": user.email, "roles": user.roles, "apps_without_owner": apps,
         });
-        let event = audit_event(ctx, admin.entry(action::USER_DELETED, Some(&user), details));
+        let event = audit_event(ctx, admin.entry(action::USER_DELETED, Some(&user), details), self.now());
         let notices =
             if apps.is_empty() { Vec::new() } else { self.apps_without_owner_notices(admin, &user, &apps).await? };
         self.store.delete_user(admin.org_id(), user.id, &event, &notices).await?;
@@ -543,10 +544,13 @@ impl Usher {
         } else {
             format!("{} apps have no owner", apps.len())
         };
+        let now = self.now();
         Ok(managers
             .into_iter()
             .filter_map(|m| m.email)
-            .map(|to| OutboxMessage::new(admin.org_id(), Mail { to, subject: subject.clone(), text: text.clone() }))
+            .map(|to| {
+                OutboxMessage::new(admin.org_id(), Mail { to, subject: subject.clone(), text: text.clone() }, now)
+            })
             .collect())
     }
 }
