@@ -50,17 +50,6 @@ fn organization(row: &DbRow) -> Result<Organization, sqlx::Error> {
     })
 }
 
-/// A broken uniqueness rule here can only be the one pending invitation per
-/// address (ids and digests are random), whatever the engine calls its index.
-fn map_pending(e: sqlx::Error) -> StoreError {
-    match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            StoreError::Conflict { constraint: constraint::INVITATION_PENDING.into() }
-        }
-        _ => map_err(e),
-    }
-}
-
 fn role_text(roles: &[Role]) -> String {
     roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" ")
 }
@@ -166,7 +155,7 @@ impl InvitationStore for Db {
         .bind(id)
         .execute(&self.pool)
         .await
-        .map_err(map_pending)?;
+        .map_err(map_err)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -191,7 +180,7 @@ impl InvitationStore for Db {
         .bind(id)
         .execute(&self.pool)
         .await
-        .map_err(map_pending)?;
+        .map_err(map_err)?;
         Ok(())
     }
 
@@ -336,7 +325,7 @@ pub(super) async fn insert_invitation_on(tx: &mut Transaction<'_, Engine>, new: 
     .bind(i.expires_at)
     .execute(&mut **tx)
     .await
-    .map_err(map_pending)?;
+    .map_err(map_err)?;
     super::audit::append_audit_on(&mut **tx, new.event).await?;
     if let Some(mail) = new.mail {
         super::mail::insert_mail_on(&mut **tx, mail).await?;
