@@ -1,7 +1,12 @@
 //! Usher's [`usher_core::store::Store`] on SQLite and on PostgreSQL.
 //!
-//! Each engine is a module (`sqlite`, `postgres`) with its own migrations
-//! (`migrations/<engine>`, native types).
+//! The SQL is written once, in `sql/`; each engine is a module (`sqlite`,
+//! `postgres`) that includes those files, so each query is compiled once per
+//! engine against its native types, next to what really differs between the
+//! engines. Migrations are per engine (`migrations/<engine>`).
+
+// Each file of `sql/` is a module of both engines, on purpose.
+#![allow(clippy::duplicate_mod)]
 
 pub mod postgres;
 pub mod sqlite;

@@ -151,7 +151,8 @@ fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
 /// Turns engine errors into store errors. SQLite names the columns of a broken
 /// uniqueness rule in its message; any other rule goes on by its message, for the log.
 fn map_err(e: sqlx::Error) -> StoreError {
-    const RULES: [(&str, &str); 4] = [
+    const RULES: [(&str, &str); 5] = [
+        ("invitations.email_key", constraint::INVITATION_PENDING),
         ("groups.name_key", constraint::GROUP_NAME),
         ("apps.name_key", constraint::APP_NAME),
         ("email_key", constraint::EMAIL),
