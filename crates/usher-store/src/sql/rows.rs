@@ -1,4 +1,4 @@
-//! Records read from rows, for the records several aggregates select.
+//! Running queries, and the records several aggregates read from rows.
 
 use sqlx::Row;
 use usher_core::{
@@ -7,9 +7,38 @@ use usher_core::{
 };
 use usher_domain::{Role, TimeZone};
 
-use super::{DbRow, map_err};
+use super::{Db, DbRow, Engine, map_err};
 
-type Read<T> = Result<T, sqlx::Error>;
+pub(super) type Read<T> = Result<T, sqlx::Error>;
+
+/// A query with its parameters bound.
+pub(super) type Query = sqlx::query::Query<'static, Engine, <Engine as sqlx::Database>::Arguments>;
+
+impl Db {
+    /// Every row `query` reads, each read with `read`. `query` builds the
+    /// query again when the read must run again (see `Db::read`).
+    pub(super) async fn all<T>(&self, query: impl Fn() -> Query, read: fn(&DbRow) -> Read<T>) -> StoreResult<Vec<T>> {
+        all(self.read(|| query().fetch_all(&self.pool)).await.map_err(map_err)?, read)
+    }
+
+    /// The row `query` reads, if any, read with `read`.
+    pub(super) async fn one<T>(&self, query: impl Fn() -> Query, read: fn(&DbRow) -> Read<T>) -> StoreResult<Option<T>> {
+        one(self.read(|| query().fetch_optional(&self.pool)).await.map_err(map_err)?, read)
+    }
+}
+
+/// Runs a write on the pool or in a transaction; how many rows it changed.
+pub(super) async fn run<'e>(exec: impl sqlx::Executor<'e, Database = Engine>, query: Query) -> StoreResult<u64> {
+    Ok(query.execute(exec).await.map_err(map_err)?.rows_affected())
+}
+
+/// The first column of a row.
+pub(super) fn first<T>(row: &DbRow) -> Read<T>
+where
+    T: for<'r> sqlx::Decode<'r, Engine> + sqlx::Type<Engine>,
+{
+    row.try_get(0)
+}
 
 /// Every row read with `read`.
 pub(super) fn all<T>(rows: Vec<DbRow>, read: fn(&DbRow) -> Read<T>) -> StoreResult<Vec<T>> {
