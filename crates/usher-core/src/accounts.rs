@@ -2,8 +2,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{Email, FieldError, Invalid, Language, LoginName, Phone, Role, ShortText, TimeZone};
-use uuid::Uuid;
+use usher_domain::{Email, FieldError, Invalid, Language, LoginName, OrgId, Phone, Role, ShortText, TimeZone, UserId};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -100,7 +99,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: Option<&User>,
-        org_id: Uuid,
+        org_id: OrgId,
         account: NewAccount,
     ) -> Result<User> {
         if account.roles.contains(&Role::Administrator) && account.email.is_none() {
@@ -131,7 +130,7 @@ impl Usher {
         roles.sort();
         roles.dedup();
         let new = NewUser {
-            id: Uuid::now_v7(),
+            id: UserId::generate(),
             org_id,
             user_id: account.user_id.as_str().to_owned(),
             user_id_key: account.user_id.key(),

@@ -1,7 +1,7 @@
 //! The append-only audit log: who did what to whom, when, from where.
 
 use chrono::Utc;
-use uuid::Uuid;
+use usher_domain::{EventId, OrgId};
 
 use crate::{
     RequestContext, Result, Usher,
@@ -121,7 +121,7 @@ pub mod action {
 
 /// One event about to be written.
 pub(crate) struct Entry<'a> {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub action: &'static str,
     pub actor: Option<&'a User>,
     pub target: Option<&'a User>,
@@ -159,13 +159,13 @@ impl crate::access::policy::Manager<'_> {
 /// The event as it will be stored: names copied in, time now.
 pub(crate) fn audit_event(ctx: &RequestContext, entry: Entry<'_>) -> AuditEvent {
     AuditEvent {
-        id: Uuid::now_v7(),
+        id: EventId::generate(),
         org_id: entry.org_id,
         at: Utc::now(),
         action: entry.action.to_owned(),
         actor_id: entry.actor.map(|u| u.id),
         actor_name: entry.actor.map(User::display_name),
-        target_id: entry.target.map(|u| u.id),
+        target_id: entry.target.map(|u| u.id.uuid()),
         target_name: entry.target.map(User::display_name),
         address: ctx.address.clone(),
         client: ctx.client.clone(),

@@ -2,8 +2,7 @@
 
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use usher_domain::{Access, LoginName, Resource, Scope, fold};
-use uuid::Uuid;
+use usher_domain::{Access, LoginName, Resource, Scope, SessionId, TokenId, fold};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -21,11 +20,11 @@ use crate::{
 #[derive(Debug, Clone)]
 pub struct Principal {
     pub user: User,
-    pub session_id: Option<Uuid>,
+    pub session_id: Option<SessionId>,
     /// The CSRF token cookie-authenticated changes must carry.
     pub csrf_token: Option<String>,
     /// The API token used, if any.
-    pub token_id: Option<Uuid>,
+    pub token_id: Option<TokenId>,
     /// The token's scopes; `None` for a session, which may do all the user may.
     pub scopes: Option<Vec<Scope>>,
     /// For a token someone else than its owner holds: the most it may do (its
@@ -35,7 +34,7 @@ pub struct Principal {
 }
 
 impl Principal {
-    pub(crate) fn session(user: User, session_id: Uuid, csrf_token: String) -> Self {
+    pub(crate) fn session(user: User, session_id: SessionId, csrf_token: String) -> Self {
         Self {
             user,
             session_id: Some(session_id),
@@ -175,8 +174,8 @@ impl Usher {
         }
         let max = Duration::from_std(self.config.session_max).unwrap_or(Duration::hours(10));
         let session = Session {
-            id: Uuid::now_v7(),
-            user_id: user.id,
+            id: SessionId::generate(),
+            user: user.id,
             secret_digest: secrets::digest(&secret),
             created_at: now,
             last_active_at: now,

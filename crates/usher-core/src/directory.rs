@@ -21,18 +21,16 @@
 //! page after a few hundred rows. Either way a page costs about the same at 1,000
 //! users or 1,000,000.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Datelike, Utc};
 use serde::{Deserialize, Serialize};
-use usher_domain::{Invalid, fold};
-use uuid::Uuid;
+use usher_domain::{Invalid, OrgId, UserId, fold};
 
 use crate::{
     Result, Usher,
     access::policy::{self, Operation},
     auth::Principal,
-    metadata::{Metadata, is_field_name},
-    store::{StoreResult, User},
+    metadata::is_field_name,
+    store::User,
 };
 
 /// When a text index finds at most this many matches, the page is cut from
@@ -159,20 +157,20 @@ pub enum Candidates {
     /// More matches than were asked for.
     TooMany,
     /// Every match: ids and sort keys (in no particular order, maybe twice).
-    Found(Vec<(Uuid, SortKey)>),
+    Found(Vec<(UserId, SortKey)>),
 }
 
 /// One walk through the sort order, for the store. A [`Filter::Text`] walk
 /// tests the substring only; exact user ID and email matches are added by the
-/// caller ([`DirectoryStore::users_exact`]).
+/// caller ([`crate::store::DirectoryStore::users_exact`]).
 #[derive(Debug, Clone)]
 pub struct Seek<'a> {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub filter: &'a Filter,
     pub sort: SortColumn,
     pub descending: bool,
     /// Resume strictly after (before, descending) this key and id.
-    pub after: Option<(SortKey, Uuid)>,
+    pub after: Option<(SortKey, UserId)>,
     pub limit: u32,
 }
 
@@ -204,7 +202,7 @@ pub struct UserPage {
 #[derive(Debug, Serialize, Deserialize)]
 struct CursorBody {
     k: SortKey,
-    i: Uuid,
+    i: UserId,
 }
 
 /// What a cursor is signed for: this list, this sort, this order.
@@ -212,13 +210,13 @@ fn cursor_list(sort: SortColumn, descending: bool) -> String {
     format!("users:{}:{}", sort.as_str(), if descending { "desc" } else { "asc" })
 }
 
-fn encode_cursor(secret: &[u8], sort: SortColumn, descending: bool, key: &SortKey, id: Uuid) -> Result<String> {
+fn encode_cursor(secret: &[u8], sort: SortColumn, descending: bool, key: &SortKey, id: UserId) -> Result<String> {
     let body = serde_json::to_vec(&CursorBody { k: key.clone(), i: id })
         .map_err(|e| crate::Error::internal(format!("cursor: {e}")))?;
     crate::cursor::seal(secret, &cursor_list(sort, descending), &body)
 }
 
-fn decode_cursor(secret: &[u8], raw: &str, sort: SortColumn, descending: bool) -> Result<(SortKey, Uuid)> {
+fn decode_cursor(secret: &[u8], raw: &str, sort: SortColumn, descending: bool) -> Result<(SortKey, UserId)> {
     let invalid = || Invalid::one("cursor", "invalid", "This cursor is not valid for this list and order.");
     let bytes = crate::cursor::open(secret, &cursor_list(sort, descending), raw)?;
     let body: CursorBody = serde_json::from_slice(&bytes).map_err(|_| invalid())?;
@@ -290,7 +288,7 @@ impl Usher {
         }
         // One more than a page tells whether there is a next one.
         let want = limit + 1;
-        let beyond = |key: &SortKey, id: &Uuid| match &after {
+        let beyond = |key: &SortKey, id: &UserId| match &after {
             None => true,
             Some((k, i)) if descending => (key, id) < (k, i),
             Some((k, i)) => (key, id) > (k, i),
@@ -310,10 +308,10 @@ impl Usher {
                 if descending {
                     found.reverse();
                 }
-                let page: Vec<(Uuid, SortKey)> =
+                let page: Vec<(UserId, SortKey)> =
                     found.into_iter().filter(|(id, key)| beyond(key, id)).take(want as usize).collect();
-                let ids: Vec<Uuid> = page.iter().map(|(id, _)| *id).collect();
-                let mut users: std::collections::HashMap<Uuid, User> =
+                let ids: Vec<UserId> = page.iter().map(|(id, _)| *id).collect();
+                let mut users: std::collections::HashMap<UserId, User> =
                     self.store.users_by_ids(org_id, &ids).await?.into_iter().map(|u| (u.id, u)).collect();
                 page.into_iter().filter_map(|(id, key)| users.remove(&id).map(|u| (u, key))).collect()
             }
@@ -380,7 +378,7 @@ mod tests {
     #[test]
     fn cursors_round_trip_and_belong_to_their_order() {
         let secret = [1u8; 32];
-        let id = Uuid::now_v7();
+        let id = UserId::generate();
         let c = encode_cursor(&secret, SortColumn::LastName, false, &SortKey::Text("smith".into()), id).unwrap();
         assert_eq!(
             decode_cursor(&secret, &c, SortColumn::LastName, false).unwrap(),

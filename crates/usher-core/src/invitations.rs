@@ -7,11 +7,9 @@
 mod recovery;
 mod template;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
-use usher_domain::{Email, FieldError, Invalid, LoginName, Phone, Role, ShortText};
-use uuid::Uuid;
+use usher_domain::{Email, FieldError, Invalid, InvitationId, LoginName, OrgId, Phone, Role, ShortText, UserId};
 
 pub use self::template::{InvitationTemplate, PLACEHOLDERS};
 use crate::{
@@ -23,7 +21,7 @@ use crate::{
     mail::{Mail, OutboxMessage, texts},
     passwords::{PasswordOwner, check_policy},
     secrets,
-    store::{AuditEvent, Organization, Profile, StoreResult, User, UserStatus},
+    store::{AuditEvent, Profile, User, UserStatus},
 };
 
 /// Registration forms one invitation link may send per 15 minutes.
@@ -104,7 +102,7 @@ pub struct InvitationPage {
     /// For each item, whether the caller may resend or withdraw it (see
     /// [`Usher::may_act_on_invitation`]).
     pub actionable: Vec<bool>,
-    pub next_cursor: Option<Uuid>,
+    pub next_cursor: Option<InvitationId>,
 }
 
 /// What the registration page shows the holder of a link.
@@ -112,7 +110,7 @@ pub struct InvitationPage {
 pub struct InvitationView {
     pub status: InvitationStatus,
     /// The inviting organization (its password policy applies).
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub email: String,
     pub organization: String,
     pub expires_at: DateTime<Utc>,
@@ -243,7 +241,7 @@ impl Usher {
         ctx: &RequestContext,
         admin: &Manager<'_>,
         email: Email,
-        user: Option<Uuid>,
+        user: Option<UserId>,
         roles: Vec<Role>,
         send: bool,
     ) -> Result<InvitationCreated> {
@@ -262,14 +260,14 @@ impl Usher {
         ctx: &RequestContext,
         admin: &Manager<'_>,
         email: Email,
-        user: Option<Uuid>,
+        user: Option<UserId>,
         roles: Vec<Role>,
         send: bool,
     ) -> Result<PreparedInvitation> {
         let now = Utc::now();
         let secret = secrets::random_secret()?;
         let invitation = Invitation {
-            id: Uuid::now_v7(),
+            id: InvitationId::generate(),
             org_id: admin.org_id(),
             email: email.as_str().to_owned(),
             email_key: email.key(),
@@ -298,7 +296,7 @@ impl Usher {
 
     async fn invitation_mail(&self, admin: &Manager<'_>, invitation: &Invitation, link: &str) -> Result<OutboxMessage> {
         let template = self.invitation_template(admin.org_id(), admin.user().profile.language).await?;
-        let org = self.store.invitation_organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
+        let org = self.store.organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
         let expires = texts::when(invitation.expires_at, admin.user().profile.timezone);
         let (subject, text) =
             template.render(link, &org.name, &admin.user().display_name(), &invitation.email, &expires);
@@ -306,11 +304,11 @@ impl Usher {
     }
 
     /// The organization's invitations, newest first (scope `users:read`).
-    pub async fn invitations(&self, p: &Principal, before: Option<Uuid>, limit: u32) -> Result<InvitationPage> {
+    pub async fn invitations(&self, p: &Principal, before: Option<InvitationId>, limit: u32) -> Result<InvitationPage> {
         let admin = &policy::authorize(p, Operation::ReadUsers)?;
         let limit = limit.clamp(1, 200);
         let items = self.store.invitations_page(admin.org_id(), before, limit).await?;
-        let ids: Vec<Uuid> = items.iter().filter_map(|i| i.user).collect();
+        let ids: Vec<UserId> = items.iter().filter_map(|i| i.user).collect();
         let users = if ids.is_empty() { Vec::new() } else { self.store.org_users(admin.org_id(), &ids).await? };
         let actionable = items
             .iter()
@@ -337,7 +335,12 @@ impl Usher {
     }
 
     /// Withdraws a pending (or expired) invitation: its link stops working.
-    pub async fn withdraw_invitation(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<Invitation> {
+    pub async fn withdraw_invitation(
+        &self,
+        ctx: &RequestContext,
+        p: &Principal,
+        id: InvitationId,
+    ) -> Result<Invitation> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         self.may_act_on_invitation(admin, &invitation).await?;
@@ -365,7 +368,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: InvitationId,
         send: bool,
     ) -> Result<InvitationCreated> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;

@@ -7,13 +7,13 @@ pub mod texts;
 
 use std::time::Duration;
 
-use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use usher_domain::{MailId, OrgId};
 use uuid::Uuid;
 
 use crate::{
     Result, Usher,
-    store::{ApiToken, StoreResult, User},
+    store::{ApiToken, User},
 };
 
 /// A plain-text email to queue.
@@ -55,7 +55,6 @@ impl OutboxMessage {
     }
 }
 
-
 /// How the delivery worker retries.
 #[derive(Debug, Clone)]
 pub struct RetryPolicy {
@@ -88,7 +87,7 @@ impl RetryPolicy {
 impl Usher {
     /// Queues an email durably; this node's delivery worker is woken at once, and
     /// other nodes' workers find it when they next poll.
-    pub async fn queue_mail(&self, org_id: Uuid, mail: Mail) -> Result<()> {
+    pub async fn queue_mail(&self, org_id: OrgId, mail: Mail) -> Result<()> {
         self.store.insert_mail(&OutboxMessage::new(org_id, mail)).await?;
         self.mail_wake.notify_one();
         Ok(())
@@ -124,7 +123,7 @@ impl Usher {
                 &format!("{base}/profile/tokens"),
             );
             Some(OutboxMessage {
-                id: Uuid::now_v7(),
+                id: MailId::generate(),
                 org_id: owner.org_id,
                 mail: Mail { to, subject, text },
                 created_at: now,

@@ -8,8 +8,7 @@
 use chrono::{NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
-use usher_domain::{FieldError, Invalid, fold};
-use uuid::Uuid;
+use usher_domain::{FieldError, Invalid, OrgId, fold};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -261,7 +260,7 @@ pub fn search_entries(values: &Metadata) -> Vec<(String, String)> {
 
 impl Usher {
     /// The organization's custom fields, in display order.
-    pub async fn metadata_fields(&self, org_id: Uuid) -> Result<Vec<MetadataField>> {
+    pub async fn metadata_fields(&self, org_id: OrgId) -> Result<Vec<MetadataField>> {
         match self.store.setting(org_id, METADATA_FIELDS).await? {
             Some(value) => serde_json::from_value(value.get("fields").cloned().unwrap_or(Value::Null))
                 .map_err(|e| Error::internal(format!("stored metadata fields: {e}"))),
@@ -305,7 +304,12 @@ impl Usher {
     /// organization's fields: `input` applied over `base` (the current values,
     /// when editing), by type, with required fields present. The user
     /// services call this before [`Usher::store_user_metadata`].
-    pub async fn validate_metadata(&self, org_id: Uuid, input: &Metadata, base: Option<&Metadata>) -> Result<Metadata> {
+    pub async fn validate_metadata(
+        &self,
+        org_id: OrgId,
+        input: &Metadata,
+        base: Option<&Metadata>,
+    ) -> Result<Metadata> {
         let fields = self.metadata_fields(org_id).await?;
         Ok(apply_values(&fields, input, base)?)
     }

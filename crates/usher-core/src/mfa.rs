@@ -24,8 +24,7 @@ use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use usher_domain::Invalid;
-use uuid::Uuid;
+use usher_domain::{Invalid, OrgId, SessionId, UserId};
 
 use crate::{
     Conflict, Error, RequestContext, Result, Usher,
@@ -34,8 +33,7 @@ use crate::{
     auth::{LoginOutcome, Principal},
     protection::Keys,
     secrets,
-    security::{LoginTicket, TotpRecord},
-    store::{Session, User, UserStatus},
+    store::{LoginTicket, Session, TotpRecord, User, UserStatus},
 };
 
 /// How long a sign-in ticket lasts.
@@ -181,17 +179,17 @@ impl Usher {
         ChaCha20Poly1305::new_from_slice(&key).map_err(|_| Error::internal("stored TOTP key has a wrong length"))
     }
 
-    async fn seal(&self, user: Uuid, secret: &[u8]) -> Result<Vec<u8>> {
+    async fn seal(&self, user: UserId, secret: &[u8]) -> Result<Vec<u8>> {
         let cipher = self.totp_cipher().await?;
         let mut nonce = [0u8; 12];
         getrandom::fill(&mut nonce).map_err(|e| Error::internal(format!("random source: {e}")))?;
         let sealed = cipher
-            .encrypt(&Nonce::from(nonce), Payload { msg: secret, aad: user.as_bytes() })
+            .encrypt(&Nonce::from(nonce), Payload { msg: secret, aad: user.uuid().as_bytes() })
             .map_err(|_| Error::internal("TOTP secret encryption failed"))?;
         Ok([nonce.as_slice(), &sealed].concat())
     }
 
-    async fn unseal(&self, user: Uuid, sealed: &[u8]) -> Result<Vec<u8>> {
+    async fn unseal(&self, user: UserId, sealed: &[u8]) -> Result<Vec<u8>> {
         if sealed.len() < 12 {
             return Err(Error::internal("stored TOTP secret is too short"));
         }
@@ -199,7 +197,7 @@ impl Usher {
         let nonce: [u8; 12] = nonce.try_into().map_err(|_| Error::internal("stored TOTP nonce"))?;
         self.totp_cipher()
             .await?
-            .decrypt(&Nonce::from(nonce), Payload { msg: body, aad: user.as_bytes() })
+            .decrypt(&Nonce::from(nonce), Payload { msg: body, aad: user.uuid().as_bytes() })
             .map_err(|_| Error::internal("a stored TOTP secret cannot be decrypted"))
     }
 
@@ -220,7 +218,7 @@ impl Usher {
     }
 
     /// The organization's two-step rule.
-    pub async fn mfa_setting(&self, org_id: Uuid) -> Result<MfaSetting> {
+    pub async fn mfa_setting(&self, org_id: OrgId) -> Result<MfaSetting> {
         match self.store.setting(org_id, MFA_SETTING).await? {
             Some(v) => serde_json::from_value(v).map_err(|e| Error::internal(format!("stored two-step setting: {e}"))),
             None => Ok(MfaSetting::default()),
@@ -410,7 +408,7 @@ impl Usher {
     /// Removes a user's authenticator and recovery codes, e.g. after they lost
     /// their phone (Administrators and User Managers, scope `users:write`). If the
     /// organization requires two-step verification, they enrol again at sign-in.
-    pub async fn reset_mfa(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<bool> {
+    pub async fn reset_mfa(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<bool> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
         admin.may_manage(&user)?;
@@ -438,7 +436,7 @@ impl Usher {
         let ticket = secrets::random_secret()?;
         let record = LoginTicket {
             digest: secrets::digest(&ticket),
-            user_id: user.id,
+            user: user.id,
             created_at: now,
             expires_at: now + TICKET_TTL,
             attempts: 0,
@@ -529,8 +527,8 @@ impl Usher {
         let secret = secrets::random_secret()?;
         let max = Duration::from_std(self.config.session_max).unwrap_or(Duration::hours(10));
         let session = Session {
-            id: Uuid::now_v7(),
-            user_id: me.user.id,
+            id: SessionId::generate(),
+            user: me.user.id,
             secret_digest: secrets::digest(&secret),
             created_at: now,
             last_active_at: now,

@@ -9,12 +9,12 @@
 //! same way, so the answers never tell whether an account exists.
 //!
 //! The count and the check are one atomic step: every attempt is counted as a
-//! failure *before* its password is checked ([`SecurityStore::take_attempt`],
+//! failure *before* its password is checked ([`LockoutStore::take_attempt`],
 //! one transaction), and one that succeeds gives its count back. So a burst of
 //! concurrent attempts, on one node or many, never gets more than the threshold
 //! checked.
 //!
-//! [`SecurityStore::take_attempt`]: crate::security::SecurityStore::take_attempt
+//! [`LockoutStore::take_attempt`]: crate::store::LockoutStore::take_attempt
 //!
 //! Passwords expire after the organization's maximum age (non-administrators) or
 //! the operator's (administrators): an expired password sets the
@@ -25,7 +25,7 @@ use std::time::Duration as StdDuration;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sha2::{Digest, Sha256};
-use usher_domain::{Language, PasswordPolicy, Role, fold};
+use usher_domain::{Language, OrgId, PasswordPolicy, Role, UserId, fold};
 use uuid::Uuid;
 
 use crate::{
@@ -34,8 +34,7 @@ use crate::{
     audit::{Entry, action},
     auth::Principal,
     mail::Mail,
-    security::{FailureCount, ReminderScope},
-    store::User,
+    store::{FailureCount, ReminderScope, User},
 };
 
 /// How failed sign-ins slow down and lock; operators may change it.
@@ -78,7 +77,7 @@ pub(crate) struct Keys {
 }
 
 /// The key of an account.
-pub(crate) fn account_key(user: Uuid) -> String {
+pub(crate) fn account_key(user: UserId) -> String {
     format!("u:{user}")
 }
 
@@ -89,12 +88,12 @@ fn address_key(address: Option<&str>) -> Option<String> {
 impl Keys {
     /// The keys of a password attempt: the account when it exists, else the name
     /// tried (digested: attacker-chosen text is not stored), and the address.
-    pub fn of_attempt(org: Option<Uuid>, user: Option<&User>, login: &str, address: Option<&str>) -> Self {
+    pub fn of_attempt(org: Option<OrgId>, user: Option<&User>, login: &str, address: Option<&str>) -> Self {
         let account = match user {
             Some(u) => account_key(u.id),
             None => {
                 let mut h = Sha256::new();
-                h.update(org.unwrap_or_default().as_bytes());
+                h.update(org.map(OrgId::uuid).unwrap_or_default().as_bytes());
                 h.update(fold(login).as_bytes());
                 format!("l:{}", hex::encode(&h.finalize()[..16]))
             }
@@ -102,7 +101,7 @@ impl Keys {
         Self { account, address: address_key(address) }
     }
 
-    pub fn of_user(user: Uuid, address: Option<&str>) -> Self {
+    pub fn of_user(user: UserId, address: Option<&str>) -> Self {
         Self { account: account_key(user), address: address_key(address) }
     }
 }
@@ -237,7 +236,7 @@ impl Usher {
     pub(crate) async fn attempt_failed(
         &self,
         ctx: &RequestContext,
-        org_id: Option<Uuid>,
+        org_id: Option<OrgId>,
         guard: &Guard,
         user: Option<&User>,
     ) -> Result<()> {
@@ -269,7 +268,7 @@ impl Usher {
     pub(crate) async fn audit_failed_sign_in(
         &self,
         ctx: &RequestContext,
-        org_id: Option<Uuid>,
+        org_id: Option<OrgId>,
         user: Option<&User>,
         reason: &str,
         login: &str,
@@ -285,7 +284,7 @@ impl Usher {
     }
 
     /// A user's sign-in lock (scope `users:read`; Administrators and User Managers).
-    pub async fn lock_status(&self, p: &Principal, id: Uuid) -> Result<LockStatus> {
+    pub async fn lock_status(&self, p: &Principal, id: UserId) -> Result<LockStatus> {
         let admin = &policy::authorize(p, Operation::ReadUsers)?;
         let user = self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)?;
         let now = Utc::now();
@@ -299,7 +298,7 @@ impl Usher {
     }
 
     /// A user's two-step verification, lock and password expiry (scope `users:read`).
-    pub async fn user_security(&self, p: &Principal, id: Uuid) -> Result<(User, UserSecurity)> {
+    pub async fn user_security(&self, p: &Principal, id: UserId) -> Result<(User, UserSecurity)> {
         let _admin = &policy::authorize(p, Operation::ReadUsers)?;
 
         let lock = self.lock_status(p, id).await?;
@@ -317,7 +316,7 @@ impl Usher {
 
     /// Lifts a user's sign-in lock and forgets their failures (scope `users:write`).
     /// Answers whether there was anything to lift.
-    pub async fn unlock_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<bool> {
+    pub async fn unlock_user(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<bool> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let user = self.store.user(id).await?.ok_or(Error::NotFound)?;
         admin.may_manage(&user)?;
@@ -337,7 +336,7 @@ impl Usher {
 
     /// Forgets a user's failed sign-ins and lifts their lock, e.g. once they proved
     /// who they are through an emailed password-reset link.
-    pub async fn forget_sign_in_failures(&self, user: Uuid) -> Result<()> {
+    pub async fn forget_sign_in_failures(&self, user: UserId) -> Result<()> {
         self.store.clear_throttle(&account_key(user)).await?;
         Ok(())
     }
@@ -486,7 +485,7 @@ impl Usher {
         let now = Utc::now();
         let lockout = &self.config.lockout;
         let longest = lockout.window.max(lockout.account_lock).max(lockout.address_lock);
-        Ok(self.store.purge_security(now, now - chrono(longest)).await?)
+        Ok(self.store.purge_lockout(now, now - chrono(longest)).await?)
     }
 }
 
@@ -502,16 +501,16 @@ mod tests {
 
     #[test]
     fn unknown_names_get_a_digested_key_and_known_ones_their_id() {
-        let org = Uuid::now_v7();
+        let org = OrgId::generate();
         let a = Keys::of_attempt(Some(org), None, " Ghost ", Some("10.0.0.1"));
         let b = Keys::of_attempt(Some(org), None, "ghost", None);
         assert_eq!(a.account, b.account, "folded like user IDs");
         assert!(a.account.starts_with("l:") && a.account.len() == 34 && !a.account.contains("ghost"));
         assert_eq!(a.address.as_deref(), Some("a:10.0.0.1"));
         assert_eq!(b.address, None);
-        let other_org = Keys::of_attempt(Some(Uuid::now_v7()), None, "ghost", None);
+        let other_org = Keys::of_attempt(Some(OrgId::generate()), None, "ghost", None);
         assert_ne!(a.account, other_org.account);
-        let id = Uuid::now_v7();
+        let id = UserId::generate();
         assert_eq!(Keys::of_user(id, None).account, format!("u:{id}"));
     }
 

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use uuid::Uuid;
+use usher_domain::SessionId;
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -50,7 +50,7 @@ pub struct SessionItem {
 #[derive(Debug, Clone)]
 pub struct SessionPage {
     pub items: Vec<SessionItem>,
-    pub next_cursor: Option<Uuid>,
+    pub next_cursor: Option<SessionId>,
 }
 
 /// Which sessions "end all" ends.
@@ -64,7 +64,7 @@ pub enum EndSessions {
 
 impl Usher {
     /// The caller's live sessions, newest first (scope `profile:read`).
-    pub async fn my_sessions(&self, me: &Principal, cursor: Option<Uuid>, limit: u32) -> Result<SessionPage> {
+    pub async fn my_sessions(&self, me: &Principal, cursor: Option<SessionId>, limit: u32) -> Result<SessionPage> {
         policy::authorize(me, Operation::ReadOwnAccount)?;
         let limit = limit.clamp(1, 200);
         let now = Utc::now();
@@ -89,7 +89,7 @@ impl Usher {
 
     /// Ends one of the caller's sessions, possibly the current one (scope
     /// `profile:write`). Another user's session answers "not found".
-    pub async fn end_my_session(&self, ctx: &RequestContext, me: &Principal, id: Uuid) -> Result<()> {
+    pub async fn end_my_session(&self, ctx: &RequestContext, me: &Principal, id: SessionId) -> Result<()> {
         policy::authorize(me, Operation::ChangeOwnAccount)?;
         if !self.store.delete_own_session(me.user.id, id).await? {
             return Err(Error::NotFound);

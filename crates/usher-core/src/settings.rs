@@ -2,8 +2,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{PasswordPolicy, TokenPolicy};
-use uuid::Uuid;
+use usher_domain::{OrgId, PasswordPolicy, TokenPolicy};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -17,7 +16,7 @@ const TOKEN_POLICY: &str = "token_policy";
 
 impl Usher {
     /// The organization's password policy, or Usher's default when none was set.
-    pub async fn password_policy(&self, org_id: Uuid) -> Result<PasswordPolicy> {
+    pub async fn password_policy(&self, org_id: OrgId) -> Result<PasswordPolicy> {
         match self.store.setting(org_id, PASSWORD_POLICY).await? {
             Some(value) => {
                 serde_json::from_value(value).map_err(|e| Error::internal(format!("stored password policy: {e}")))
@@ -62,7 +61,7 @@ impl Usher {
 
 impl Usher {
     /// The organization's API token policy, or Usher's default when none was set.
-    pub async fn token_policy(&self, org_id: Uuid) -> Result<TokenPolicy> {
+    pub async fn token_policy(&self, org_id: OrgId) -> Result<TokenPolicy> {
         match self.store.setting(org_id, TOKEN_POLICY).await? {
             Some(value) => {
                 serde_json::from_value(value).map_err(|e| Error::internal(format!("stored token policy: {e}")))

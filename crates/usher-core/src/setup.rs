@@ -2,8 +2,7 @@
 
 use chrono::{Duration, Utc};
 use serde_json::json;
-use usher_domain::Role;
-use uuid::Uuid;
+use usher_domain::{OrgId, Role};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -30,7 +29,7 @@ impl Usher {
             Some(org) => org,
             None => {
                 let org = Organization {
-                    id: Uuid::now_v7(),
+                    id: OrgId::generate(),
                     slug: "default".into(),
                     name: "Default organization".into(),
                     created_at: Utc::now(),

@@ -6,8 +6,7 @@
 use chrono::{DateTime, Duration, Utc};
 use rand::{Rng, distr::Alphanumeric};
 use serde_json::json;
-use usher_domain::{Access, FieldError, Invalid, Scope, ShortText};
-use uuid::Uuid;
+use usher_domain::{Access, FieldError, Invalid, Scope, ShortText, TokenId, UserId};
 
 use crate::{
     Conflict, Error, RequestContext, Result, Usher,
@@ -108,7 +107,7 @@ pub struct IssuedToken {
 #[derive(Debug, Clone)]
 pub struct TokenPage {
     pub items: Vec<ApiToken>,
-    pub next_cursor: Option<Uuid>,
+    pub next_cursor: Option<TokenId>,
 }
 
 impl Usher {
@@ -116,7 +115,7 @@ impl Usher {
     /// (`None` or their own id; scope `tokens:*`), or someone in their
     /// organization when the policy lets them manage users (scope `users:*`).
     /// A User Manager cannot act on an Administrator's tokens.
-    async fn token_owner(&self, actor: &Principal, user: Option<Uuid>, access: Access) -> Result<User> {
+    async fn token_owner(&self, actor: &Principal, user: Option<UserId>, access: Access) -> Result<User> {
         let own = |read, write| if access == Access::Read { read } else { write };
         match user {
             None => {
@@ -141,7 +140,7 @@ impl Usher {
 
     /// Whose tokens a page or list shows (see [`Usher::tokens`]): the caller
     /// (`None`) or a user they may manage; checked as a read.
-    pub async fn token_holder(&self, actor: &Principal, user: Option<Uuid>) -> Result<User> {
+    pub async fn token_holder(&self, actor: &Principal, user: Option<UserId>) -> Result<User> {
         self.token_owner(actor, user, Access::Read).await
     }
 
@@ -150,7 +149,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: Option<Uuid>,
+        owner: Option<UserId>,
         spec: TokenSpec,
     ) -> Result<IssuedToken> {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
@@ -167,8 +166,8 @@ impl Usher {
         let authority = self.authority_handed_out(actor, owner).await?;
         let secret = generate();
         let token = ApiToken {
-            id: Uuid::now_v7(),
-            user_id: owner.id,
+            id: TokenId::generate(),
+            owner: owner.id,
             org_id: owner.org_id,
             description,
             client,
@@ -192,9 +191,9 @@ impl Usher {
     pub async fn tokens(
         &self,
         actor: &Principal,
-        owner: Option<Uuid>,
+        owner: Option<UserId>,
         filter: TokenFilter,
-        before: Option<Uuid>,
+        before: Option<TokenId>,
         limit: u32,
     ) -> Result<TokenPage> {
         let owner = self.token_owner(actor, owner, Access::Read).await?;
@@ -205,12 +204,12 @@ impl Usher {
     }
 
     /// One token of the caller (`None`) or of a user they may manage.
-    pub async fn token(&self, actor: &Principal, owner: Option<Uuid>, id: Uuid) -> Result<ApiToken> {
+    pub async fn token(&self, actor: &Principal, owner: Option<UserId>, id: TokenId) -> Result<ApiToken> {
         let owner = self.token_owner(actor, owner, Access::Read).await?;
         self.owned_token(&owner, id).await
     }
 
-    async fn owned_token(&self, owner: &User, id: Uuid) -> Result<ApiToken> {
+    async fn owned_token(&self, owner: &User, id: TokenId) -> Result<ApiToken> {
         self.store.token(owner.id, id).await?.ok_or(Error::NotFound)
     }
 
@@ -219,8 +218,8 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: Option<Uuid>,
-        id: Uuid,
+        owner: Option<UserId>,
+        id: TokenId,
         description: Option<String>,
         expires: Option<Expiry>,
     ) -> Result<ApiToken> {
@@ -250,8 +249,8 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: Option<Uuid>,
-        id: Uuid,
+        owner: Option<UserId>,
+        id: TokenId,
     ) -> Result<ApiToken> {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
         let mut token = self.owned_token(owner, id).await?;
@@ -268,8 +267,8 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: Option<Uuid>,
-        id: Uuid,
+        owner: Option<UserId>,
+        id: TokenId,
     ) -> Result<()> {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
         let token = self.owned_token(owner, id).await?;
@@ -283,8 +282,8 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         actor: &Principal,
-        owner: Option<Uuid>,
-        id: Uuid,
+        owner: Option<UserId>,
+        id: TokenId,
     ) -> Result<IssuedToken> {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
         let mut token = self.owned_token(owner, id).await?;

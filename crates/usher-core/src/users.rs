@@ -7,12 +7,10 @@
 //! concurrency (unique user ID and email, "never disable or delete the last active
 //! Administrator") are enforced by the store in one statement or transaction.
 
-use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use rand::Rng;
 use serde_json::json;
-use usher_domain::{Email, FieldError, Invalid, LoginName, Phone, Role, ShortText};
-use uuid::Uuid;
+use usher_domain::{Email, FieldError, Invalid, LoginName, Phone, Role, ShortText, UserId};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -23,7 +21,7 @@ use crate::{
     mail::{Mail, OutboxMessage},
     metadata::Metadata,
     passwords::{PasswordOwner, check_policy},
-    store::{AuditEvent, NewUser, Profile, Session, StoreResult, User, UserStatus},
+    store::{NewUser, Profile, Session, User, UserStatus},
 };
 
 /// A user to create, as an administrator typed it; parsed by [`Usher::admin_create_user`].
@@ -167,13 +165,13 @@ fn parse_new_user(input: &CreateUser) -> Result<(LoginName, Option<Email>, Profi
 
 impl Usher {
     /// A user of the administrator's organization; others answer "not found".
-    async fn user_in_org(&self, admin: &Manager<'_>, id: Uuid) -> Result<User> {
+    async fn user_in_org(&self, admin: &Manager<'_>, id: UserId) -> Result<User> {
         self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)
     }
 
     /// A user the administrator may change (scope `users:write`), never themselves
     /// when `not_self` says why.
-    async fn managed_user(&self, admin: &Manager<'_>, id: Uuid, not_self: Option<&'static str>) -> Result<User> {
+    async fn managed_user(&self, admin: &Manager<'_>, id: UserId, not_self: Option<&'static str>) -> Result<User> {
         let user = self.user_in_org(admin, id).await?;
         admin.may_manage(&user)?;
         if let Some(why) = not_self
@@ -217,7 +215,7 @@ impl Usher {
         let ((user_id, email, profile, roles), metadata) = both(parse_new_user(&input), metadata.transpose())?;
         admin.may_grant(&roles)?;
         let new = NewUser {
-            id: Uuid::now_v7(),
+            id: UserId::generate(),
             org_id: admin.org_id(),
             user_id: user_id.as_str().to_owned(),
             user_id_key: user_id.key(),
@@ -259,7 +257,7 @@ impl Usher {
 
     /// One user's details (scope `users:read`). User Managers may read
     /// Administrators' details, not change them.
-    pub async fn user_details(&self, p: &Principal, id: Uuid) -> Result<User> {
+    pub async fn user_details(&self, p: &Principal, id: UserId) -> Result<User> {
         let admin = &policy::authorize(p, Operation::ReadUsers)?;
         self.user_in_org(admin, id).await
     }
@@ -272,7 +270,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: UserId,
         input: ProfileInput,
         metadata: Option<&Metadata>,
     ) -> Result<User> {
@@ -312,7 +310,7 @@ impl Usher {
 
     /// The last [`FAILED_LOGINS_SHOWN`] failed sign-ins of a user, newest first,
     /// read from the audit log (scope `users:read`).
-    pub async fn failed_logins(&self, p: &Principal, id: Uuid) -> Result<Vec<FailedLogin>> {
+    pub async fn failed_logins(&self, p: &Principal, id: UserId) -> Result<Vec<FailedLogin>> {
         let _admin = &policy::authorize(p, Operation::ReadUsers)?;
 
         let user = self.user_details(p, id).await?;
@@ -329,22 +327,22 @@ impl Usher {
     }
 
     /// A user's live sessions, newest first (scope `users:read`).
-    pub async fn user_sessions(&self, p: &Principal, id: Uuid) -> Result<Vec<Session>> {
+    pub async fn user_sessions(&self, p: &Principal, id: UserId) -> Result<Vec<Session>> {
         let _admin = &policy::authorize(p, Operation::ReadUsers)?;
 
         let user = self.user_details(p, id).await?;
         let now = Utc::now();
         let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
-        Ok(self.store.user_sessions(user.id, now, now - idle).await?)
+        Ok(self.store.live_sessions(user.id, now, now - idle, None, u32::MAX).await?)
     }
 
     /// Ends every session of a user (the browser is signed out at its next request);
     /// returns how many ended.
-    pub async fn end_user_sessions(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<u64> {
+    pub async fn end_user_sessions(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<u64> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
 
         let user = self.managed_user(admin, id, None).await?;
-        let ended = self.store.delete_user_sessions(user.id).await?;
+        let ended = self.store.delete_sessions_except(user.id, None).await?;
         self.audit_admin(ctx, admin, action::USER_SESSIONS_ENDED, &user, json!({ "sessions_ended": ended })).await?;
         Ok(ended)
     }
@@ -358,7 +356,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: UserId,
         mode: ResetMode,
     ) -> Result<Option<String>> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
@@ -395,7 +393,7 @@ impl Usher {
     /// Disables a user: they cannot sign in, and their sessions and API tokens stop
     /// at once. Not yourself; User Managers not an Administrator; never the last
     /// active Administrator.
-    pub async fn disable_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<User> {
+    pub async fn disable_user(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<User> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
 
         let user = self.managed_user(admin, id, Some("You cannot disable your own account.")).await?;
@@ -410,7 +408,7 @@ impl Usher {
     }
 
     /// Enables a disabled user again (active, or invited if they never set a password).
-    pub async fn enable_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<User> {
+    pub async fn enable_user(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<User> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
 
         let user = self.managed_user(admin, id, None).await?;
@@ -427,7 +425,7 @@ impl Usher {
     /// Deletes a user: account data, tokens, sessions, role assignments and group
     /// memberships go; audit entries stay, naming the user as they were; apps stay.
     /// When an app is left without an owner, every User Manager is emailed.
-    pub async fn delete_user(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<()> {
+    pub async fn delete_user(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<()> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let user = self.managed_user(admin, id, Some("You cannot delete your own account.")).await?;
         let orphaned = self.store.apps_solely_owned_by(user.id).await?;
@@ -455,7 +453,7 @@ impl Usher {
 
     /// The user a deletion would remove, checked as [`Usher::delete_user`]
     /// checks it (for a confirmation page).
-    pub async fn user_to_delete(&self, p: &Principal, id: Uuid) -> Result<User> {
+    pub async fn user_to_delete(&self, p: &Principal, id: UserId) -> Result<User> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         self.managed_user(admin, id, Some("You cannot delete your own account.")).await
     }

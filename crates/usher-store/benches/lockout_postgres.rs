@@ -2,9 +2,9 @@
 //!
 //! Every sign-in step (`Usher::login` and, with two-step verification,
 //! `Usher::login_second_step`) takes its attempt on the account and address keys
-//! before checking the password (`SecurityStore::take_attempt`, one transaction
+//! before checking the password (`LockoutStore::take_attempt`, one transaction
 //! of two upserts) and a successful one gives it back
-//! (`SecurityStore::give_back_attempt`). This times that pair of store calls, for
+//! (`LockoutStore::give_back_attempt`). This times that pair of store calls, for
 //! keys with no failures (the usual sign-in) and for keys with 3 recent failures
 //! each (below the lock threshold), in a table holding 10 000 other keys.
 //!
@@ -19,7 +19,7 @@ use std::hint::black_box;
 use chrono::{Duration, Utc};
 use criterion::Criterion;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-use usher_core::security::{FailureCount, SecurityStore};
+use usher_core::store::{FailureCount, LockoutStore};
 use usher_store::postgres::PostgresStore;
 use uuid::Uuid;
 

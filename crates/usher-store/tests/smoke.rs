@@ -9,9 +9,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use usher_core::store::{
-    AuditEvent, AuditQuery, NewUser, Organization, Profile, Session, Store, StoreError, UserStatus,
+    AuditEvent, AuditQuery, AuditStore, NewUser, Organization, OrganizationStore, Profile, Session, SessionStore,
+    SettingsStore, Store, StoreError, UserStatus, UserStore,
 };
-use usher_domain::{Language, Role, TimeZone, fold};
+use usher_domain::{EventId, Language, OrgId, Role, SessionId, TimeZone, UserId, fold};
 use usher_store::postgres::PostgresStore;
 use uuid::Uuid;
 
@@ -53,9 +54,9 @@ async fn every_store_method_on_a_fresh_database() {
     }
 }
 
-fn new_user(org_id: Uuid, user_id: &str, email: Option<&str>, roles: &[Role], hash: Option<&str>) -> NewUser {
+fn new_user(org_id: OrgId, user_id: &str, email: Option<&str>, roles: &[Role], hash: Option<&str>) -> NewUser {
     NewUser {
-        id: Uuid::now_v7(),
+        id: UserId::generate(),
         org_id,
         user_id: user_id.to_owned(),
         user_id_key: fold(user_id),
@@ -82,14 +83,14 @@ async fn exercise(store: &PostgresStore) {
 
     // Organizations: the first one inserted is the default.
     assert!(store.default_organization().await.unwrap().is_none());
-    let org = Organization { id: Uuid::now_v7(), slug: "acme".into(), name: "Acme".into(), created_at: now() };
-    let other = Organization { id: Uuid::now_v7(), slug: "other".into(), name: "Other".into(), created_at: now() };
+    let org = Organization { id: OrgId::generate(), slug: "acme".into(), name: "Acme".into(), created_at: now() };
+    let other = Organization { id: OrgId::generate(), slug: "other".into(), name: "Other".into(), created_at: now() };
     store.insert_organization(&org).await.unwrap();
     store.insert_organization(&other).await.unwrap();
     assert_eq!(store.default_organization().await.unwrap(), Some(org.clone()));
     assert_eq!(store.organization_by_slug("other").await.unwrap(), Some(other.clone()));
     assert!(store.organization_by_slug("nope").await.unwrap().is_none());
-    let dup = Organization { id: Uuid::now_v7(), ..other.clone() };
+    let dup = Organization { id: OrgId::generate(), ..other.clone() };
     assert_eq!(conflict(store.insert_organization(&dup).await.unwrap_err()), "organizations_slug_key");
     let second_default = sqlx::query("UPDATE organizations SET is_default = true WHERE id = $1")
         .bind(other.id)
@@ -114,7 +115,7 @@ async fn exercise(store: &PostgresStore) {
     assert_eq!(got.password_changed_at, Some(alice.created_at));
     assert_eq!((got.created_at, got.updated_at, got.last_login_at), (alice.created_at, alice.created_at, None));
     assert!(store.user(carol.id).await.unwrap().unwrap().roles.is_empty());
-    assert!(store.user(Uuid::now_v7()).await.unwrap().is_none());
+    assert!(store.user(UserId::generate()).await.unwrap().is_none());
 
     let (by_id, hash) = store.user_by_login(org.id, "alice").await.unwrap().unwrap();
     assert_eq!((by_id.id, hash.as_deref()), (alice.id, Some("h0")));
@@ -144,15 +145,15 @@ async fn exercise(store: &PostgresStore) {
     };
     let edited = now();
     store.update_profile(alice.id, &profile, edited).await.unwrap();
-    assert!(matches!(store.update_profile(Uuid::now_v7(), &profile, edited).await, Err(StoreError::NotFound)));
+    assert!(matches!(store.update_profile(UserId::generate(), &profile, edited).await, Err(StoreError::NotFound)));
     let login = now();
     // A sign-in writes the time, the session and its audit entry together.
     let signin_org =
-        Organization { id: Uuid::now_v7(), slug: "signin".into(), name: "Sign-in".into(), created_at: login };
+        Organization { id: OrgId::generate(), slug: "signin".into(), name: "Sign-in".into(), created_at: login };
     store.insert_organization(&signin_org).await.unwrap();
     let login_session = Session {
-        id: Uuid::now_v7(),
-        user_id: alice.id,
+        id: SessionId::generate(),
+        user: alice.id,
         secret_digest: vec![1, 2, 3],
         created_at: login,
         last_active_at: login,
@@ -161,13 +162,13 @@ async fn exercise(store: &PostgresStore) {
         client: None,
     };
     let login_event = AuditEvent {
-        id: Uuid::now_v7(),
+        id: EventId::generate(),
         org_id: signin_org.id,
         at: login,
         action: "auth.login.succeeded".into(),
         actor_id: Some(alice.id),
         actor_name: Some("Alice".into()),
-        target_id: Some(alice.id),
+        target_id: Some(alice.id.uuid()),
         target_name: Some("Alice".into()),
         address: None,
         client: None,
@@ -204,13 +205,13 @@ async fn exercise(store: &PostgresStore) {
     assert!(store.password_hash(carol.id).await.unwrap().is_none());
     store.set_password(carol.id, "c1", now(), 5).await.unwrap();
     assert!(store.password_history(carol.id, 5).await.unwrap().is_empty(), "no previous hash, no history");
-    assert!(store.password_hash(Uuid::now_v7()).await.unwrap().is_none());
+    assert!(store.password_hash(UserId::generate()).await.unwrap().is_none());
 
     // Sessions.
     let start = now();
     let session = Session {
-        id: Uuid::now_v7(),
-        user_id: alice.id,
+        id: SessionId::generate(),
+        user: alice.id,
         secret_digest: vec![0xde, 0xad, 0xbe, 0xef, 0x00, 0xff],
         created_at: start,
         last_active_at: start,
@@ -220,7 +221,7 @@ async fn exercise(store: &PostgresStore) {
     };
     store.insert_session(&session).await.unwrap();
     let (got, user) = store.session_by_digest(&session.secret_digest).await.unwrap().unwrap();
-    assert_eq!((got.id, got.user_id, &got.secret_digest), (session.id, alice.id, &session.secret_digest));
+    assert_eq!((got.id, got.user, &got.secret_digest), (session.id, alice.id, &session.secret_digest));
     assert_eq!((got.created_at, got.last_active_at, got.expires_at), (start, start, session.expires_at));
     assert_eq!((got.address, got.client), (session.address.clone(), session.client.clone()));
     assert_eq!((user.id, user.roles), (alice.id, vec![Role::Administrator, Role::User]));
@@ -253,13 +254,13 @@ async fn exercise(store: &PostgresStore) {
     .enumerate()
     {
         let event = AuditEvent {
-            id: Uuid::now_v7(),
+            id: EventId::generate(),
             org_id: org.id,
             at: now(),
             action: action.into(),
             actor_id: actor,
             actor_name: actor.map(|_| "Someone".into()),
-            target_id: target,
+            target_id: target.map(UserId::uuid),
             target_name: target.map(|_| "Someone else".into()),
             address: Some("198.51.100.1".into()),
             client: None,
@@ -268,7 +269,7 @@ async fn exercise(store: &PostgresStore) {
         store.append_audit(&event).await.unwrap();
         events.push(event);
     }
-    let stray = AuditEvent { id: Uuid::now_v7(), org_id: other.id, ..events[0].clone() };
+    let stray = AuditEvent { id: EventId::generate(), org_id: other.id, ..events[0].clone() };
     store.append_audit(&stray).await.unwrap();
 
     let all = AuditQuery { limit: 100, ..AuditQuery::default() };
@@ -281,7 +282,7 @@ async fn exercise(store: &PostgresStore) {
     assert_eq!(ids(created).await, [events[4].id, events[2].id, events[0].id]);
     let by_alice = AuditQuery { actor_id: Some(alice.id), ..all.clone() };
     assert_eq!(ids(by_alice).await, [events[2].id, events[1].id, events[0].id]);
-    let on_carol = AuditQuery { target_id: Some(carol.id), ..all.clone() };
+    let on_carol = AuditQuery { target_id: Some(carol.id.uuid()), ..all.clone() };
     assert_eq!(ids(on_carol).await, [events[2].id]);
     let combined = AuditQuery { action: Some("session.signed_in".into()), actor_id: Some(bob.id), ..all.clone() };
     assert_eq!(ids(combined).await, [events[3].id]);

@@ -4,8 +4,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{Access, AppRole, FieldError, Invalid, Resource, fold};
-use uuid::Uuid;
+use usher_domain::{Access, AppId, AppRole, FieldError, GroupId, Invalid, OrgId, Resource, UserId, fold};
 
 use super::{
     App, AppAccess, Group, Page, SetChange, decode_cursor, distinct, page_of, parse_description, parse_name,
@@ -36,9 +35,9 @@ impl AppInput {
 #[derive(Debug, Clone, Default)]
 pub struct AppChange {
     pub fields: AppInput,
-    pub owners: Option<Vec<Uuid>>,
-    pub developers: Option<Vec<Uuid>>,
-    pub groups: Option<Vec<Uuid>>,
+    pub owners: Option<Vec<UserId>>,
+    pub developers: Option<Vec<UserId>>,
+    pub groups: Option<Vec<GroupId>>,
 }
 
 /// An app with its people and groups, and what the caller may do to it.
@@ -98,14 +97,14 @@ impl Usher {
     }
 
     /// The app and the caller's standing on it; an app of another organization is not found.
-    async fn app_and_standing(&self, p: &Principal, id: Uuid) -> Result<(App, Standing)> {
+    async fn app_and_standing(&self, p: &Principal, id: AppId) -> Result<(App, Standing)> {
         let app = self.store.app(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         let standing = self.standing_on(p, app.id).await?;
         Ok((app, standing))
     }
 
     /// One app with its owners, developers and groups.
-    pub async fn app(&self, p: &Principal, id: Uuid) -> Result<AppDetails> {
+    pub async fn app(&self, p: &Principal, id: AppId) -> Result<AppDetails> {
         let (app, standing) = self.app_and_standing(p, id).await?;
         policy::check(p, Operation::ReadApp, standing)?;
         self.details(p, app, standing).await
@@ -135,7 +134,7 @@ impl Usher {
     }
 
     /// The groups with access to an app.
-    pub async fn app_groups(&self, p: &Principal, id: Uuid) -> Result<Vec<Group>> {
+    pub async fn app_groups(&self, p: &Principal, id: AppId) -> Result<Vec<Group>> {
         Ok(self.app(p, id).await?.groups)
     }
 
@@ -146,7 +145,7 @@ impl Usher {
         ctx: &RequestContext,
         p: &Principal,
         fields: AppInput,
-        owners: Option<Vec<Uuid>>,
+        owners: Option<Vec<UserId>>,
     ) -> Result<AppDetails> {
         policy::check(p, Operation::CreateApp, Standing::default())?;
         if owners.is_some() {
@@ -164,8 +163,15 @@ impl Usher {
             None => None,
         };
         let now = Utc::now();
-        let app =
-            App { id: Uuid::now_v7(), org_id: p.user.org_id, name, description, url, created_at: now, updated_at: now };
+        let app = App {
+            id: AppId::generate(),
+            org_id: p.user.org_id,
+            name,
+            description,
+            url,
+            created_at: now,
+            updated_at: now,
+        };
         let first_owner = match &owners {
             Some(list) => list.first().map(|u| u.id),
             None => Some(p.user.id),
@@ -174,10 +180,10 @@ impl Usher {
         if let Some(list) = &owners
             && list.len() > 1
         {
-            let ids: Vec<Uuid> = list.iter().map(|u| u.id).collect();
+            let ids: Vec<UserId> = list.iter().map(|u| u.id).collect();
             self.store.set_app_people(app.id, AppRole::Owner, &ids, now).await?;
         }
-        let owner_ids: Vec<Uuid> = owners.map_or_else(|| vec![p.user.id], |l| l.iter().map(|u| u.id).collect());
+        let owner_ids: Vec<UserId> = owners.map_or_else(|| vec![p.user.id], |l| l.iter().map(|u| u.id).collect());
         let details = json!({
             "app_id": app.id, "name": app.name, "description": app.description, "url": app.url, "owners": owner_ids,
         });
@@ -192,7 +198,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: AppId,
         change: AppChange,
     ) -> Result<AppDetails> {
         let (before, standing) = self.app_and_standing(p, id).await?;
@@ -257,13 +263,13 @@ impl Usher {
         }
         for (role, users) in [(AppRole::Owner, owners), (AppRole::Developer, developers)] {
             if let Some(users) = users {
-                let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+                let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
                 let change = self.store.set_app_people(app.id, role, &ids, now).await?;
                 self.audit_app_set(ctx, p, &app, action::APP_PEOPLE_CHANGED, Some(role), &change).await?;
             }
         }
         if let Some(groups) = groups {
-            let ids: Vec<Uuid> = groups.iter().map(|g| g.id).collect();
+            let ids: Vec<GroupId> = groups.iter().map(|g| g.id).collect();
             let change = self.store.set_app_groups(app.id, &ids, now).await?;
             self.audit_app_set(ctx, p, &app, action::APP_GROUPS_CHANGED, None, &change).await?;
         }
@@ -276,14 +282,14 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
-        group_ids: Vec<Uuid>,
+        id: AppId,
+        group_ids: Vec<GroupId>,
     ) -> Result<AppDetails> {
         self.update_app(ctx, p, id, AppChange { groups: Some(group_ids), ..AppChange::default() }).await
     }
 
     /// Deletes an app (Administrators): its roles and group access go with it.
-    pub async fn delete_app(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<()> {
+    pub async fn delete_app(&self, ctx: &RequestContext, p: &Principal, id: AppId) -> Result<()> {
         let (app, standing) = self.app_and_standing(p, id).await?;
         policy::check(p, Operation::DeleteApp, standing)?;
         self.store.delete_app(p.user.org_id, app.id).await?;
@@ -292,7 +298,7 @@ impl Usher {
     }
 
     /// Checks `ids` are groups of the organization; unknown ones are field errors.
-    async fn known_groups(&self, org_id: Uuid, ids: &[Uuid], field: &str) -> Result<Vec<Group>> {
+    async fn known_groups(&self, org_id: OrgId, ids: &[GroupId], field: &str) -> Result<Vec<Group>> {
         let ids = distinct(ids);
         let found = self.store.org_groups(org_id, &ids).await?;
         let missing: Vec<FieldError> = ids
@@ -310,7 +316,7 @@ impl Usher {
         app: &App,
         action: &'static str,
         role: Option<AppRole>,
-        change: &SetChange,
+        change: &SetChange<impl serde::Serialize>,
     ) -> Result<()> {
         if change.is_empty() {
             return Ok(());
@@ -330,7 +336,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: AppId,
         role: AppRole,
         login: &str,
     ) -> Result<AppDetails> {
@@ -346,12 +352,12 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: AppId,
         role: AppRole,
-        user: Uuid,
+        user: UserId,
     ) -> Result<AppDetails> {
         let details = self.app(p, id).await?;
-        let ids: Vec<Uuid> = people_ids(&details, role).into_iter().filter(|u| *u != user).collect();
+        let ids: Vec<UserId> = people_ids(&details, role).into_iter().filter(|u| *u != user).collect();
         self.update_app(ctx, p, id, people_change(role, ids)).await
     }
 
@@ -373,7 +379,7 @@ impl Usher {
     }
 }
 
-fn people_ids(d: &AppDetails, role: AppRole) -> Vec<Uuid> {
+fn people_ids(d: &AppDetails, role: AppRole) -> Vec<UserId> {
     let list = match role {
         AppRole::Owner => &d.owners,
         AppRole::Developer => &d.developers,
@@ -381,7 +387,7 @@ fn people_ids(d: &AppDetails, role: AppRole) -> Vec<Uuid> {
     list.iter().map(|u| u.id).collect()
 }
 
-fn people_change(role: AppRole, ids: Vec<Uuid>) -> AppChange {
+fn people_change(role: AppRole, ids: Vec<UserId>) -> AppChange {
     match role {
         AppRole::Owner => AppChange { owners: Some(ids), ..AppChange::default() },
         AppRole::Developer => AppChange { developers: Some(ids), ..AppChange::default() },

@@ -3,8 +3,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{Invalid, LoginName, fold};
-use uuid::Uuid;
+use usher_domain::{GroupId, Invalid, LoginName, UserId, fold};
 
 use super::{
     Group, Page, SetChange, decode_cursor, page_of, parse_description, parse_name,
@@ -59,7 +58,7 @@ impl Usher {
     }
 
     /// One group of the caller's organization.
-    pub async fn group(&self, p: &Principal, id: Uuid) -> Result<Group> {
+    pub async fn group(&self, p: &Principal, id: GroupId) -> Result<Group> {
         let standing = self.list_groups_standing(p).await?;
         policy::check(p, Operation::ListGroups, standing)?;
         self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)
@@ -76,7 +75,7 @@ impl Usher {
         }
         let now = Utc::now();
         let group = Group {
-            id: Uuid::now_v7(),
+            id: GroupId::generate(),
             org_id: p.user.org_id,
             name,
             description,
@@ -95,7 +94,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: GroupId,
         input: GroupInput,
     ) -> Result<Group> {
         policy::check(p, Operation::ManageGroups, Standing::default())?;
@@ -126,7 +125,7 @@ impl Usher {
     }
 
     /// Deletes a group: its members lose the access it gave; they stay users.
-    pub async fn delete_group(&self, ctx: &RequestContext, p: &Principal, id: Uuid) -> Result<()> {
+    pub async fn delete_group(&self, ctx: &RequestContext, p: &Principal, id: GroupId) -> Result<()> {
         policy::check(p, Operation::ManageGroups, Standing::default())?;
         let group = self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         self.store.delete_group(p.user.org_id, id).await?;
@@ -135,7 +134,13 @@ impl Usher {
     }
 
     /// A group's members in user-ID order (Administrators, User Managers).
-    pub async fn group_members(&self, p: &Principal, id: Uuid, cursor: Option<&str>, limit: u32) -> Result<Page<User>> {
+    pub async fn group_members(
+        &self,
+        p: &Principal,
+        id: GroupId,
+        cursor: Option<&str>,
+        limit: u32,
+    ) -> Result<Page<User>> {
         policy::check(p, Operation::ReadGroupMembers, Standing::default())?;
         let group = self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         let after = decode_cursor(cursor)?;
@@ -149,23 +154,23 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
-        user_ids: &[Uuid],
-    ) -> Result<SetChange> {
+        id: GroupId,
+        user_ids: &[UserId],
+    ) -> Result<SetChange<UserId>> {
         policy::check(p, Operation::ManageGroups, Standing::default())?;
         if user_ids.len() > 10_000 {
             return Err(Invalid::one("user_ids", "too_many", "At most 10000 members at once.").into());
         }
         let group = self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         let users = self.known_users(p.user.org_id, user_ids, "user_ids").await?;
-        let ids: Vec<Uuid> = users.iter().map(|u| u.id).collect();
+        let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
         let change = self.store.set_group_members(group.id, &ids, Utc::now()).await?;
         self.audit_members(ctx, p, &group, &change).await?;
         Ok(change)
     }
 
     /// Adds one member (no change when they already are one).
-    pub async fn add_group_member(&self, ctx: &RequestContext, p: &Principal, id: Uuid, user: Uuid) -> Result<()> {
+    pub async fn add_group_member(&self, ctx: &RequestContext, p: &Principal, id: GroupId, user: UserId) -> Result<()> {
         policy::check(p, Operation::ManageGroups, Standing::default())?;
         let group = self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         self.known_users(p.user.org_id, &[user], "user_id").await?;
@@ -177,7 +182,13 @@ impl Usher {
     }
 
     /// Removes one member; not found when they were not one.
-    pub async fn remove_group_member(&self, ctx: &RequestContext, p: &Principal, id: Uuid, user: Uuid) -> Result<()> {
+    pub async fn remove_group_member(
+        &self,
+        ctx: &RequestContext,
+        p: &Principal,
+        id: GroupId,
+        user: UserId,
+    ) -> Result<()> {
         policy::check(p, Operation::ManageGroups, Standing::default())?;
         let group = self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         if !self.store.remove_group_member(group.id, user).await? {
@@ -192,7 +203,7 @@ impl Usher {
         ctx: &RequestContext,
         p: &Principal,
         group: &Group,
-        change: &SetChange,
+        change: &SetChange<UserId>,
     ) -> Result<()> {
         if change.is_empty() {
             return Ok(());
@@ -223,7 +234,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: GroupId,
         login: &str,
     ) -> Result<()> {
         policy::check(p, Operation::ManageGroups, Standing::default())?;

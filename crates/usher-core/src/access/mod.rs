@@ -12,22 +12,15 @@ mod groups;
 pub mod policy;
 mod roles;
 
-use async_trait::async_trait;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use chrono::{DateTime, Utc};
-use usher_domain::{AppRole, FieldError, Invalid, Role};
-use uuid::Uuid;
+use usher_domain::{AppId, AppRole, FieldError, GroupId, Invalid, OrgId, Role, UserId};
 
 pub use apps::{AppChange, AppDetails, AppInput, MyApp, URL_MAX};
 pub use groups::GroupInput;
 pub use roles::{Assignment, RolesOf};
 
-use crate::{
-    RequestContext, Result, Usher,
-    audit::Entry,
-    auth::Principal,
-    store::{StoreResult, User},
-};
+use crate::{RequestContext, Result, Usher, audit::Entry, auth::Principal, store::User};
 
 /// A group of users, as stored, with how many members it has.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -73,10 +66,16 @@ pub struct AppAccess {
 }
 
 /// What a replace of a set changed (ids added and removed).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SetChange<I> {
     pub added: Vec<I>,
     pub removed: Vec<I>,
+}
+
+impl<I> Default for SetChange<I> {
+    fn default() -> Self {
+        Self { added: Vec::new(), removed: Vec::new() }
+    }
 }
 
 impl<I> SetChange<I> {
@@ -152,7 +151,7 @@ fn parse_description(raw: &str, errors: &mut Vec<FieldError>) -> String {
 }
 
 /// Ids without repeats, in the order given.
-fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
+fn distinct<I: Copy + Eq + std::hash::Hash>(ids: &[I]) -> Vec<I> {
     let mut seen = std::collections::HashSet::new();
     ids.iter().copied().filter(|id| seen.insert(*id)).collect()
 }
@@ -160,7 +159,7 @@ fn distinct(ids: &[Uuid]) -> Vec<Uuid> {
 impl Usher {
     /// The caller's App Owner / App Developer standing on one app (within what
     /// their token may do, for a token someone else holds).
-    async fn standing_on(&self, p: &Principal, app: Uuid) -> Result<policy::Standing> {
+    async fn standing_on(&self, p: &Principal, app: AppId) -> Result<policy::Standing> {
         let roles = self.store.app_roles_on(p.user.id, app).await?;
         let has = |role| roles.contains(&role) && p.authority.as_ref().is_none_or(|a| a.allows_app(role, app));
         Ok(policy::Standing { owner: has(AppRole::Owner), developer: has(AppRole::Developer) })
@@ -177,7 +176,7 @@ impl Usher {
 
     /// Checks `users` all belong to the organization; unknown ids are field
     /// errors on `field`, so a foreign id leaks nothing but "unknown".
-    async fn known_users(&self, org_id: Uuid, ids: &[Uuid], field: &str) -> Result<Vec<User>> {
+    async fn known_users(&self, org_id: OrgId, ids: &[UserId], field: &str) -> Result<Vec<User>> {
         let ids = distinct(ids);
         let found = self.store.org_users(org_id, &ids).await?;
         let missing: Vec<FieldError> = ids

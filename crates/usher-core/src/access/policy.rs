@@ -313,7 +313,7 @@ impl Manager<'_> {
         &self.0.user
     }
 
-    pub fn org_id(&self) -> uuid::Uuid {
+    pub fn org_id(&self) -> usher_domain::OrgId {
         self.0.user.org_id
     }
 

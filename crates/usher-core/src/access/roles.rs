@@ -3,8 +3,7 @@
 
 use chrono::Utc;
 use serde_json::json;
-use usher_domain::{AppRole, FieldError, Invalid, Role, RoleName};
-use uuid::Uuid;
+use usher_domain::{AppId, AppRole, FieldError, Invalid, OrgId, Role, RoleName, UserId};
 
 use super::{
     AppRoleOf, Group, StoredRoles,
@@ -16,7 +15,7 @@ use crate::{Error, RequestContext, Result, Usher, audit::action, auth::Principal
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Assignment {
     pub role: String,
-    pub app_id: Option<Uuid>,
+    pub app_id: Option<AppId>,
 }
 
 /// A user's roles and groups, for the roles tab and `GET /users/{id}/roles`.
@@ -45,7 +44,7 @@ fn stored_json(org: &[Role], apps: &[AppRoleOf]) -> serde_json::Value {
 impl Usher {
     /// The target user, checked to be in the caller's organization and, for a
     /// User Manager, not an Administrator when `changing`.
-    async fn role_target(&self, p: &Principal, id: Uuid, op: Operation) -> Result<User> {
+    async fn role_target(&self, p: &Principal, id: UserId, op: Operation) -> Result<User> {
         let manager = policy::authorize(p, op)?;
         let user = self.store.user(id).await?.filter(|u| u.org_id == p.user.org_id).ok_or(Error::NotFound)?;
         if op == Operation::AssignRoles {
@@ -55,7 +54,7 @@ impl Usher {
     }
 
     /// A user's roles and groups (Administrators, User Managers).
-    pub async fn roles_of(&self, p: &Principal, id: Uuid) -> Result<RolesOf> {
+    pub async fn roles_of(&self, p: &Principal, id: UserId) -> Result<RolesOf> {
         let user = self.role_target(p, id, Operation::ReadRoles).await?;
         self.load_roles(user).await
     }
@@ -75,7 +74,7 @@ impl Usher {
         &self,
         ctx: &RequestContext,
         p: &Principal,
-        id: Uuid,
+        id: UserId,
         wanted: &[Assignment],
     ) -> Result<RolesOf> {
         let user = self.role_target(p, id, Operation::AssignRoles).await?;
@@ -101,9 +100,9 @@ impl Usher {
     /// (`roles[2].app_id`); app ids must name apps of the organization.
     async fn parse_assignments(
         &self,
-        org_id: Uuid,
+        org_id: OrgId,
         wanted: &[Assignment],
-    ) -> Result<(Vec<Role>, Vec<(AppRole, Uuid)>)> {
+    ) -> Result<(Vec<Role>, Vec<(AppRole, AppId)>)> {
         if wanted.len() > 1000 {
             return Err(Invalid::one("roles", "too_many", "At most 1000 role assignments.").into());
         }
@@ -128,7 +127,7 @@ impl Usher {
                 (Ok(RoleName::App(r)), Some(app)) => app_roles.push((i, r, app)),
             }
         }
-        let app_ids: Vec<Uuid> = app_roles.iter().map(|(_, _, app)| *app).collect();
+        let app_ids: Vec<AppId> = app_roles.iter().map(|(_, _, app)| *app).collect();
         let known = if app_ids.is_empty() { Vec::new() } else { self.store.org_apps(org_id, &app_ids).await? };
         for (i, _, app) in &app_roles {
             if !known.iter().any(|a| a.id == *app) {
@@ -144,7 +143,7 @@ impl Usher {
         }
         org_roles.sort();
         org_roles.dedup();
-        let mut app_roles: Vec<(AppRole, Uuid)> = app_roles.into_iter().map(|(_, r, app)| (r, app)).collect();
+        let mut app_roles: Vec<(AppRole, AppId)> = app_roles.into_iter().map(|(_, r, app)| (r, app)).collect();
         app_roles.sort();
         app_roles.dedup();
         Ok((org_roles, app_roles))

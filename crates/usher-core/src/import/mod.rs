@@ -14,8 +14,7 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
-use usher_domain::{Email, Role, fold, identifier_key};
-use uuid::Uuid;
+use usher_domain::{Email, GroupId, OrgId, Role, UserId, fold, identifier_key};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -117,7 +116,7 @@ impl Progress for NoProgress {
 /// A group to create with the import.
 #[derive(Debug, Clone)]
 pub struct NewGroup {
-    pub id: Uuid,
+    pub id: GroupId,
     pub name: String,
     pub name_key: String,
 }
@@ -125,7 +124,7 @@ pub struct NewGroup {
 /// One user to write: every column, with the keys search and uniqueness use.
 #[derive(Debug, Clone)]
 pub struct ImportedUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub user_id: String,
     pub user_id_key: String,
     pub email: Option<String>,
@@ -137,7 +136,7 @@ pub struct ImportedUser {
     pub phone: Option<String>,
     pub status: UserStatus,
     pub roles: Vec<Role>,
-    pub groups: Vec<Uuid>,
+    pub groups: Vec<GroupId>,
     pub metadata: Metadata,
     pub metadata_entries: Vec<(String, String)>,
     /// The password hash to set; for an update, `None` keeps the current one.
@@ -151,7 +150,7 @@ pub struct ImportedUser {
 /// Everything an import writes, in one transaction.
 #[derive(Debug, Clone)]
 pub struct ImportPlan {
-    pub org_id: Uuid,
+    pub org_id: OrgId,
     pub at: DateTime<Utc>,
     pub new_groups: Vec<NewGroup>,
     pub inserts: Vec<ImportedUser>,
@@ -161,7 +160,7 @@ pub struct ImportPlan {
 /// A user the import names who already exists, as stored.
 #[derive(Debug, Clone)]
 pub struct ExistingUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub user_id: String,
     pub user_id_key: String,
     pub email: Option<String>,
@@ -170,7 +169,7 @@ pub struct ExistingUser {
     pub phone: Option<String>,
     pub status: UserStatus,
     pub roles: Vec<Role>,
-    pub groups: Vec<Uuid>,
+    pub groups: Vec<GroupId>,
     pub metadata: Metadata,
     pub password_hash: Option<String>,
 }
@@ -183,7 +182,7 @@ pub struct Existing {
     /// (email key, user ID key) of the users holding one of the file's emails.
     pub email_owners: Vec<(String, String)>,
     /// Every group of the organization: (name key, id).
-    pub groups: Vec<(String, Uuid)>,
+    pub groups: Vec<(String, GroupId)>,
 }
 
 /// A user as exported, with group names and password hash.
@@ -197,7 +196,7 @@ pub struct ExportedUser {
 /// Builds the plan from checked lines and what the store holds; every conflict
 /// becomes a line error.
 fn plan(
-    org_id: Uuid,
+    org_id: OrgId,
     lines: Vec<Line>,
     existing: Existing,
     fields: &[MetadataField],
@@ -223,7 +222,7 @@ fn plan(
     let owners: HashMap<String, String> = existing.email_owners.into_iter().collect();
     let mut known: HashMap<String, ExistingUser> =
         existing.users.into_iter().map(|u| (u.user_id_key.clone(), u)).collect();
-    let mut groups: HashMap<String, Uuid> = existing.groups.into_iter().collect();
+    let mut groups: HashMap<String, GroupId> = existing.groups.into_iter().collect();
     let mut new_groups = Vec::new();
     let mut inserts = Vec::new();
     let mut updates = Vec::new();
@@ -254,12 +253,12 @@ fn plan(
                 continue;
             }
         };
-        let group_ids: Option<Vec<Uuid>> = l.groups.as_ref().map(|names| {
-            let mut out: Vec<Uuid> = names
+        let group_ids: Option<Vec<GroupId>> = l.groups.as_ref().map(|names| {
+            let mut out: Vec<GroupId> = names
                 .iter()
                 .map(|name| {
                     *groups.entry(fold(name)).or_insert_with(|| {
-                        let g = NewGroup { id: Uuid::now_v7(), name: name.clone(), name_key: fold(name) };
+                        let g = NewGroup { id: GroupId::generate(), name: name.clone(), name_key: fold(name) };
                         let id = g.id;
                         new_groups.push(g);
                         id
@@ -278,7 +277,7 @@ fn plan(
         let phone = l.phone.or(before.as_ref().and_then(|b| b.phone.clone()));
         let groups_now = group_ids.or(before.as_ref().map(|b| b.groups.clone())).unwrap_or_default();
         let mut user = ImportedUser {
-            id: before.as_ref().map_or_else(Uuid::now_v7, |b| b.id),
+            id: before.as_ref().map_or_else(UserId::generate, |b| b.id),
             user_id: l.user_id.as_str().to_owned(),
             user_id_key: key,
             email_key: email.as_deref().map(identifier_key),
@@ -561,12 +560,12 @@ mod tests {
                     {\"user_id\":\"root\",\"roles\":\"administrator\"}\n";
         let (lines, errors) = check(Format::Jsonl, text);
         assert!(errors.is_empty());
-        let err = plan(Uuid::nil(), lines, Existing::default(), &[], Utc::now()).unwrap_err();
+        let err = plan(OrgId::generate(), lines, Existing::default(), &[], Utc::now()).unwrap_err();
         let got: Vec<_> = err.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(got, [(2, "user_id"), (3, "email"), (4, "email")]);
 
         let known = ExistingUser {
-            id: Uuid::now_v7(),
+            id: UserId::generate(),
             user_id: "ada".into(),
             user_id_key: "ada".into(),
             email: Some("ada@example.org".into()),
@@ -581,11 +580,11 @@ mod tests {
         };
         let existing = Existing { users: vec![known.clone()], ..Default::default() };
         let (same, _) = check(Format::Jsonl, "{\"user_id\":\"ada\",\"first_name\":\"Ada\"}\n");
-        let (p, unchanged) = plan(Uuid::nil(), same, existing.clone(), &[], Utc::now()).unwrap();
+        let (p, unchanged) = plan(OrgId::generate(), same, existing.clone(), &[], Utc::now()).unwrap();
         assert_eq!((p.inserts.len(), p.updates.len(), unchanged), (0, 0, 1), "empty cells keep what is known");
         let (changed, _) =
             check(Format::Jsonl, "{\"user_id\":\"ada\",\"last_name\":\"Lovelace\",\"groups\":\"Math\"}\n");
-        let (p, _) = plan(Uuid::nil(), changed, existing, &[], Utc::now()).unwrap();
+        let (p, _) = plan(OrgId::generate(), changed, existing, &[], Utc::now()).unwrap();
         assert_eq!(p.updates.len(), 1);
         assert_eq!(p.updates[0].id, known.id);
         assert_eq!(p.updates[0].email.as_deref(), Some("ada@example.org"));

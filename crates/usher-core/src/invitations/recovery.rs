@@ -136,7 +136,7 @@ impl Usher {
         } else {
             self.store.set_password(user.id, &hash, now, policy.history).await?;
         }
-        let ended = self.store.delete_user_sessions(user.id).await?;
+        let ended = self.store.delete_sessions_except(user.id, None).await?;
         // Proving control of the mailbox lifts a sign-in lock on the account.
         self.forget_sign_in_failures(user.id).await?;
         self.audit(

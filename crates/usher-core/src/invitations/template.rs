@@ -5,8 +5,7 @@
 use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
-use usher_domain::{FieldError, Invalid, Language};
-use uuid::Uuid;
+use usher_domain::{FieldError, Invalid, Language, OrgId};
 
 use crate::{
     Error, RequestContext, Result, Usher,
@@ -112,7 +111,7 @@ fn unknown_placeholder(text: &str) -> Option<String> {
 
 impl Usher {
     /// The organization's template, or Usher's default in `lang`.
-    pub(crate) async fn invitation_template(&self, org_id: Uuid, lang: Language) -> Result<InvitationTemplate> {
+    pub(crate) async fn invitation_template(&self, org_id: OrgId, lang: Language) -> Result<InvitationTemplate> {
         match self.store.setting(org_id, SETTING).await? {
             Some(value) => {
                 let mut t: InvitationTemplate = serde_json::from_value(value)
@@ -172,7 +171,7 @@ impl Usher {
             }
             None => self.invitation_template(admin.org_id(), admin.user().profile.language).await?,
         };
-        let org = self.store.invitation_organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
+        let org = self.store.organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
         let expires = texts::when(Utc::now() + super::INVITATION_LIFETIME, admin.user().profile.timezone);
         let link = format!("{}/register/EXAMPLE-LINK", self.config.base_url);
         Ok(template.render(&link, &org.name, &admin.user().display_name(), "new.user@example.org", &expires))

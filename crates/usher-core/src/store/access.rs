@@ -29,7 +29,12 @@ pub trait AccessStore: Send + Sync {
     /// Members in user-ID order, after the user-ID key `after`.
     async fn group_members(&self, group: GroupId, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;
     /// Makes the members exactly `users` (already checked to be in the organization).
-    async fn set_group_members(&self, group: GroupId, users: &[UserId], at: DateTime<Utc>) -> StoreResult<SetChange<UserId>>;
+    async fn set_group_members(
+        &self,
+        group: GroupId,
+        users: &[UserId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange<UserId>>;
     /// Adds one member; false when they already were one.
     async fn add_group_member(&self, group: GroupId, user: UserId, at: DateTime<Utc>) -> StoreResult<bool>;
     /// Removes one member; false when they were not one.
@@ -50,12 +55,22 @@ pub trait AccessStore: Send + Sync {
     /// The app's owners and developers, in user-ID order.
     async fn app_people(&self, app: AppId) -> StoreResult<Vec<(AppRole, User)>>;
     /// Makes the users with `role` on the app exactly `users`.
-    async fn set_app_people(&self, app: AppId, role: AppRole, users: &[UserId], at: DateTime<Utc>)
-    -> StoreResult<SetChange<UserId>>;
+    async fn set_app_people(
+        &self,
+        app: AppId,
+        role: AppRole,
+        users: &[UserId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange<UserId>>;
     /// The groups with access to the app, in name order.
     async fn app_groups(&self, app: AppId) -> StoreResult<Vec<Group>>;
     /// Makes the groups with access exactly `groups`.
-    async fn set_app_groups(&self, app: AppId, groups: &[GroupId], at: DateTime<Utc>) -> StoreResult<SetChange<GroupId>>;
+    async fn set_app_groups(
+        &self,
+        app: AppId,
+        groups: &[GroupId],
+        at: DateTime<Utc>,
+    ) -> StoreResult<SetChange<GroupId>>;
     /// The user's roles on this one app.
     async fn app_roles_on(&self, user: UserId, app: AppId) -> StoreResult<Vec<AppRole>>;
     /// All of a user's app roles, in app-name order.

@@ -16,8 +16,13 @@ pub trait DirectoryStore: Send + Sync {
     /// The users matching the filter found through the engine's text index
     /// (for [`Filter::Text`], with the exact user ID and email matches), when
     /// there are at most `limit` of them.
-    async fn search_candidates(&self, org_id: OrgId, filter: &Filter, sort: SortColumn, limit: u32)
-    -> StoreResult<Candidates>;
+    async fn search_candidates(
+        &self,
+        org_id: OrgId,
+        filter: &Filter,
+        sort: SortColumn,
+        limit: u32,
+    ) -> StoreResult<Candidates>;
     /// The users whose user ID or email key is exactly `key`, with their sort keys.
     async fn users_exact(&self, org_id: OrgId, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>>;
     /// These users of the organization, in any order.

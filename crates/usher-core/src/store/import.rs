@@ -10,8 +10,12 @@ use crate::import::{Existing, ExportedUser, ImportPlan};
 pub trait ImportStore: Send + Sync {
     /// What the store holds about the user IDs and emails of an import file,
     /// and every group of the organization.
-    async fn import_lookup(&self, org_id: OrgId, user_id_keys: &[String], email_keys: &[String])
-    -> StoreResult<Existing>;
+    async fn import_lookup(
+        &self,
+        org_id: OrgId,
+        user_id_keys: &[String],
+        email_keys: &[String],
+    ) -> StoreResult<Existing>;
     /// Writes an import plan in one transaction, calling `progress` with the
     /// number of users written so far.
     async fn apply_import(&self, plan: &ImportPlan, progress: &(dyn Fn(u64) + Send + Sync)) -> StoreResult<()>;

@@ -17,8 +17,12 @@ pub trait InvitationStore: Send + Sync {
     /// in the same transaction.
     async fn insert_invitation(&self, new: &NewInvitation<'_>) -> StoreResult<()>;
     /// An organization's invitations, newest first, older than `before`.
-    async fn invitations_page(&self, org_id: OrgId, before: Option<InvitationId>, limit: u32)
-    -> StoreResult<Vec<Invitation>>;
+    async fn invitations_page(
+        &self,
+        org_id: OrgId,
+        before: Option<InvitationId>,
+        limit: u32,
+    ) -> StoreResult<Vec<Invitation>>;
     async fn invitation(&self, org_id: OrgId, id: InvitationId) -> StoreResult<Option<Invitation>>;
     /// The invitation with this secret digest and its organization.
     async fn invitation_by_digest(&self, digest: &[u8]) -> StoreResult<Option<(Invitation, Organization)>>;
@@ -44,8 +48,13 @@ pub trait InvitationStore: Send + Sync {
     async fn set_invitation_user(&self, id: InvitationId, user: UserId) -> StoreResult<()>;
     /// Completes a user created beforehand: names, phone, password; `invited`
     /// becomes `active`. False when the user is no longer `invited`.
-    async fn activate_invited_user(&self, user: UserId, profile: &Profile, password_hash: &str, at: DateTime<Utc>)
-    -> StoreResult<bool>;
+    async fn activate_invited_user(
+        &self,
+        user: UserId,
+        profile: &Profile,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> StoreResult<bool>;
 
     /// Stores a password-reset link's digest.
     async fn insert_password_reset(

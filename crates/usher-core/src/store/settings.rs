@@ -9,8 +9,13 @@ use super::StoreResult;
 #[async_trait]
 pub trait SettingsStore: Send + Sync {
     async fn setting(&self, org_id: OrgId, key: &str) -> StoreResult<Option<serde_json::Value>>;
-    async fn put_setting(&self, org_id: OrgId, key: &str, value: &serde_json::Value, at: DateTime<Utc>)
-    -> StoreResult<()>;
+    async fn put_setting(
+        &self,
+        org_id: OrgId,
+        key: &str,
+        value: &serde_json::Value,
+        at: DateTime<Utc>,
+    ) -> StoreResult<()>;
     /// Organizations whose password policy is set, with the policy.
     async fn password_policies(&self) -> StoreResult<Vec<(OrgId, serde_json::Value)>>;
     /// The value stored under `name`, storing `candidate` first when there is none

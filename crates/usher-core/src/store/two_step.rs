@@ -30,8 +30,7 @@ pub trait TwoStepStore: Send + Sync {
     async fn put_pending_totp(&self, user: UserId, secret: &[u8], at: DateTime<Utc>) -> StoreResult<()>;
     /// Confirms the pending authenticator with the step of its first code and
     /// replaces the recovery codes, in one transaction. False when nothing was pending.
-    async fn confirm_totp(&self, user: UserId, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>)
-    -> StoreResult<bool>;
+    async fn confirm_totp(&self, user: UserId, step: i64, codes: &[Vec<u8>], at: DateTime<Utc>) -> StoreResult<bool>;
     /// Accepts a time step for a confirmed authenticator only when it is newer
     /// than the last accepted one (atomically: a code works once, even in a race).
     async fn use_totp_step(&self, user: UserId, step: i64) -> StoreResult<bool>;

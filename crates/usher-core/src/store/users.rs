@@ -68,8 +68,7 @@ pub trait UserStore: Send + Sync {
     /// Replaces the password with one the user must change at their next sign-in:
     /// the previous hash joins the history (which keeps `keep` entries), an invited
     /// user becomes active, and the user's sessions end. Returns how many ended.
-    async fn set_temporary_password(&self, user: UserId, hash: &str, at: DateTime<Utc>, keep: u32)
-    -> StoreResult<u64>;
+    async fn set_temporary_password(&self, user: UserId, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<u64>;
     /// The newest `limit` previous password hashes.
     async fn password_history(&self, user: UserId, limit: u32) -> StoreResult<Vec<String>>;
     /// Replaces a password hash by a stronger one after a sign-in, without

@@ -6,9 +6,12 @@ use usher_api_types::{
     AppBody, AppCreate, AppDetailsBody, AppGroupsPut, AppPatch, GroupBody, GroupRef, MyAppBody, Page, Problem,
 };
 use usher_core::access::{App, AppChange, AppDetails, AppInput};
-use uuid::Uuid;
+use usher_domain::AppId;
 
-use super::groups::{ListParams, group_body, user_ref};
+use super::{
+    groups::{ListParams, group_body, user_ref},
+    typed,
+};
 use crate::{
     app::AppState,
     error::ApiResult,
@@ -17,7 +20,7 @@ use crate::{
 
 fn app_body(a: &App) -> AppBody {
     AppBody {
-        id: a.id,
+        id: a.id.into(),
         name: a.name.clone(),
         description: a.description.clone(),
         url: a.url.clone(),
@@ -31,7 +34,7 @@ fn details_body(d: &AppDetails) -> AppDetailsBody {
         app: app_body(&d.app),
         owners: d.owners.iter().map(user_ref).collect(),
         developers: d.developers.iter().map(user_ref).collect(),
-        groups: d.groups.iter().map(|g| GroupRef { id: g.id, name: g.name.clone() }).collect(),
+        groups: d.groups.iter().map(|g| GroupRef { id: g.id.into(), name: g.name.clone() }).collect(),
     }
 }
 
@@ -60,7 +63,7 @@ pub async fn create_app(
     ApiJson(body): ApiJson<AppCreate>,
 ) -> ApiResult<(StatusCode, Json<AppDetailsBody>)> {
     let fields = AppInput { name: Some(body.name), description: body.description, url: Some(body.url) };
-    let details = state.usher.create_app(&ctx, &me, fields, body.owners).await?;
+    let details = state.usher.create_app(&ctx, &me, fields, body.owners.map(typed)).await?;
     Ok((StatusCode::CREATED, Json(details_body(&details))))
 }
 
@@ -72,7 +75,7 @@ pub async fn create_app(
 pub async fn get_app(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<AppId>,
 ) -> ApiResult<Json<AppDetailsBody>> {
     Ok(Json(details_body(&state.usher.app(&me, id).await?)))
 }
@@ -87,14 +90,14 @@ pub async fn patch_app(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<AppId>,
     ApiJson(body): ApiJson<AppPatch>,
 ) -> ApiResult<Json<AppDetailsBody>> {
     let change = AppChange {
         fields: AppInput { name: body.name, description: body.description, url: body.url },
-        owners: body.owners,
-        developers: body.developers,
-        groups: body.groups,
+        owners: body.owners.map(typed),
+        developers: body.developers.map(typed),
+        groups: body.groups.map(typed),
     };
     Ok(Json(details_body(&state.usher.update_app(&ctx, &me, id, change).await?)))
 }
@@ -107,7 +110,7 @@ pub async fn delete_app(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<AppId>,
 ) -> ApiResult<StatusCode> {
     state.usher.delete_app(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -124,7 +127,7 @@ fn groups_page(groups: &[usher_core::access::Group]) -> Page<GroupBody> {
 pub async fn get_app_groups(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<AppId>,
 ) -> ApiResult<Json<Page<GroupBody>>> {
     Ok(Json(groups_page(&state.usher.app_groups(&me, id).await?)))
 }
@@ -138,10 +141,10 @@ pub async fn put_app_groups(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<AppId>,
     ApiJson(body): ApiJson<AppGroupsPut>,
 ) -> ApiResult<Json<Page<GroupBody>>> {
-    let details = state.usher.set_app_groups(&ctx, &me, id, body.group_ids).await?;
+    let details = state.usher.set_app_groups(&ctx, &me, id, typed(body.group_ids)).await?;
     Ok(Json(groups_page(&details.groups)))
 }
 

@@ -3,7 +3,7 @@ use serde::Deserialize;
 use usher_api_types::{AuditEventBody, Page, Problem};
 use usher_core::access::policy::Operation;
 use usher_core::store::AuditQuery;
-use usher_domain::Invalid;
+use usher_domain::{EventId, Invalid, UserId};
 use uuid::Uuid;
 
 use crate::{
@@ -37,21 +37,22 @@ pub async fn list_audit_events(
     let before = match p.cursor.as_deref() {
         Some(c) => {
             let bad = || Invalid::one("cursor", "invalid", "This cursor is not valid.");
-            Some(Uuid::parse_str(c).map_err(|_| super::bad_input(&me, Operation::ReadAudit, bad()))?)
+            Some(c.parse::<EventId>().map_err(|_| super::bad_input(&me, Operation::ReadAudit, bad()))?)
         }
         None => None,
     };
     let limit = p.limit.unwrap_or(50).clamp(1, 500);
-    let query = AuditQuery { action: p.action, actor_id: p.actor_id, target_id: p.target_id, before, limit };
+    let query =
+        AuditQuery { action: p.action, actor_id: p.actor_id.map(UserId::from), target_id: p.target_id, before, limit };
     let events = state.usher.audit_events(&me, query).await?;
     let next_cursor = (events.len() == limit as usize).then(|| events.last().map(|e| e.id.to_string())).flatten();
     let items = events
         .into_iter()
         .map(|e| AuditEventBody {
-            id: e.id,
+            id: e.id.into(),
             at: e.at,
             action: e.action,
-            actor_id: e.actor_id,
+            actor_id: e.actor_id.map(Into::into),
             actor_name: e.actor_name,
             target_id: e.target_id,
             target_name: e.target_name,

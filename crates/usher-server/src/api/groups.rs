@@ -7,8 +7,9 @@ use usher_core::{
     access::{Group, GroupInput},
     store::User,
 };
-use uuid::Uuid;
+use usher_domain::{GroupId, UserId};
 
+use super::{typed, uuids};
 use crate::{
     app::AppState,
     error::ApiResult,
@@ -17,7 +18,7 @@ use crate::{
 
 pub fn group_body(g: &Group) -> GroupBody {
     GroupBody {
-        id: g.id,
+        id: g.id.into(),
         name: g.name.clone(),
         description: g.description.clone(),
         member_count: g.member_count,
@@ -28,7 +29,7 @@ pub fn group_body(g: &Group) -> GroupBody {
 
 pub fn user_ref(u: &User) -> UserRef {
     UserRef {
-        id: u.id,
+        id: u.id.into(),
         user_id: u.user_id.clone(),
         email: u.email.clone(),
         first_name: u.profile.first_name.clone(),
@@ -82,7 +83,7 @@ pub async fn create_group(
 pub async fn get_group(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<GroupId>,
 ) -> ApiResult<Json<GroupBody>> {
     Ok(Json(group_body(&state.usher.group(&me, id).await?)))
 }
@@ -96,7 +97,7 @@ pub async fn patch_group(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<GroupId>,
     ApiJson(body): ApiJson<GroupPatch>,
 ) -> ApiResult<Json<GroupBody>> {
     let input = GroupInput { name: body.name, description: body.description };
@@ -111,7 +112,7 @@ pub async fn delete_group(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<GroupId>,
 ) -> ApiResult<StatusCode> {
     state.usher.delete_group(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -124,7 +125,7 @@ pub async fn delete_group(
 pub async fn list_members(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<GroupId>,
     ApiQuery(p): ApiQuery<ListParams>,
 ) -> ApiResult<Json<Page<UserRef>>> {
     let page = state.usher.group_members(&me, id, p.cursor.as_deref(), p.limit.unwrap_or(50)).await?;
@@ -140,11 +141,11 @@ pub async fn put_members(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<GroupId>,
     ApiJson(body): ApiJson<MembersPut>,
 ) -> ApiResult<Json<SetChanged>> {
-    let change = state.usher.set_group_members(&ctx, &me, id, &body.user_ids).await?;
-    Ok(Json(SetChanged { added: change.added, removed: change.removed }))
+    let change = state.usher.set_group_members(&ctx, &me, id, &typed(body.user_ids)).await?;
+    Ok(Json(SetChanged { added: uuids(change.added), removed: uuids(change.removed) }))
 }
 
 /// Add one member (no change if they already are one).
@@ -155,10 +156,10 @@ pub async fn add_member(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<GroupId>,
     ApiJson(body): ApiJson<MemberAdd>,
 ) -> ApiResult<StatusCode> {
-    state.usher.add_group_member(&ctx, &me, id, body.user_id).await?;
+    state.usher.add_group_member(&ctx, &me, id, body.user_id.into()).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -170,7 +171,7 @@ pub async fn remove_member(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath((id, user_id)): ApiPath<(Uuid, Uuid)>,
+    ApiPath((id, user_id)): ApiPath<(GroupId, UserId)>,
 ) -> ApiResult<StatusCode> {
     state.usher.remove_group_member(&ctx, &me, id, user_id).await?;
     Ok(StatusCode::NO_CONTENT)

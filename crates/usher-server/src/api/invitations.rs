@@ -20,8 +20,7 @@ use usher_api_types::{
 };
 use usher_core::access::policy::Operation;
 use usher_core::invitations::{self, Acceptance, Invitation, InvitationStatus, InvitationTemplate};
-use usher_domain::{Invalid, Role};
-use uuid::Uuid;
+use usher_domain::{Invalid, InvitationId, Role};
 
 use super::user_body;
 use crate::{
@@ -33,17 +32,17 @@ use crate::{
 /// The API view of an invitation.
 pub fn invitation_body(i: &Invitation) -> InvitationBody {
     InvitationBody {
-        id: i.id,
+        id: i.id.into(),
         email: i.email.clone(),
         status: InvitationStatus::of(i, Utc::now()).as_str().to_owned(),
         roles: i.roles.iter().map(|r| r.as_str().to_owned()).collect(),
-        invited_by: i.invited_by,
+        invited_by: i.invited_by.map(Into::into),
         invited_by_name: i.invited_by_name.clone(),
-        user: i.user,
+        user: i.user.map(Into::into),
         created_at: i.created_at,
         expires_at: i.expires_at,
         accepted_at: i.accepted_at,
-        accepted_user: i.accepted_user,
+        accepted_user: i.accepted_user.map(Into::into),
         withdrawn_at: i.withdrawn_at,
     }
 }
@@ -96,8 +95,8 @@ impl<T: serde::de::DeserializeOwned, S: Send + Sync> axum::extract::FromRequest<
     }
 }
 
-fn parse_id(raw: &str) -> ApiResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| crate::error::ApiError::not_found())
+fn parse_id(raw: &str) -> ApiResult<InvitationId> {
+    raw.parse().map_err(|_| crate::error::ApiError::not_found())
 }
 
 /// Invite someone by email (Administrators and User Managers). `send: false`
@@ -142,7 +141,7 @@ pub async fn list_invitations(
 ) -> ApiResult<Json<Page<InvitationBody>>> {
     let cursor = p
         .cursor
-        .map(|c| Uuid::parse_str(&c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
+        .map(|c| c.parse::<InvitationId>().map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
         .transpose()
         .map_err(|e| super::bad_input(&me, Operation::ReadUsers, e))?;
     let page = state.usher.invitations(&me, cursor, p.limit.unwrap_or(50)).await?;

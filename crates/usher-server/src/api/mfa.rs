@@ -18,8 +18,7 @@ use usher_core::{
     auth::LoginOutcome,
     mfa::{MfaSetting, SecondFactor, SignIn, TotpEnrolment, is_enrolment_session},
 };
-use usher_domain::Invalid;
-use uuid::Uuid;
+use usher_domain::{Invalid, UserId};
 
 use super::user_body;
 use crate::{
@@ -213,7 +212,7 @@ pub async fn put_mfa_setting(
 pub async fn user_security(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<UserSecurityBody>> {
     let (_, s) = state.usher.user_security(&me, id).await?;
     Ok(Json(UserSecurityBody {
@@ -235,7 +234,7 @@ pub async fn reset_user_mfa(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<StatusCode> {
     state.usher.reset_mfa(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -249,7 +248,7 @@ pub async fn unlock_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<StatusCode> {
     state.usher.unlock_user(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -163,10 +163,21 @@ async fn readyz(State(state): State<AppState>) -> axum::response::Response {
     }
 }
 
+/// Ids as request bodies carry them (plain UUIDs, as the OpenAPI document
+/// says), typed for the services.
+pub(crate) fn typed<I: From<uuid::Uuid>>(ids: Vec<uuid::Uuid>) -> Vec<I> {
+    ids.into_iter().map(I::from).collect()
+}
+
+/// Typed ids as response bodies carry them.
+pub(crate) fn uuids<I: Into<uuid::Uuid>>(ids: Vec<I>) -> Vec<uuid::Uuid> {
+    ids.into_iter().map(Into::into).collect()
+}
+
 /// The API view of a user.
 pub fn user_body(u: &User) -> UserBody {
     UserBody {
-        id: u.id,
+        id: u.id.into(),
         user_id: u.user_id.clone(),
         email: u.email.clone(),
         first_name: u.profile.first_name.clone(),

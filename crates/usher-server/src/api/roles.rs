@@ -4,7 +4,7 @@
 use axum::{Json, extract::State};
 use usher_api_types::{Problem, RoleAssignment, RolesBody};
 use usher_core::access::{Assignment, RolesOf};
-use uuid::Uuid;
+use usher_domain::UserId;
 
 use crate::{
     app::AppState,
@@ -18,7 +18,7 @@ fn roles_body(r: &RolesOf) -> RolesBody {
         .into_iter()
         .map(|(name, app)| RoleAssignment {
             role: name.as_str().to_owned(),
-            app_id: app.map(|a| a.app_id),
+            app_id: app.map(|a| a.app_id.into()),
             app_name: app.map(|a| a.app_name.clone()),
         })
         .collect();
@@ -32,7 +32,7 @@ fn roles_body(r: &RolesOf) -> RolesBody {
 pub async fn get_roles(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<RolesBody>> {
     Ok(Json(roles_body(&state.usher.roles_of(&me, id).await?)))
 }
@@ -50,10 +50,10 @@ pub async fn put_roles(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(body): ApiJson<RolesBody>,
 ) -> ApiResult<Json<RolesBody>> {
     let wanted: Vec<Assignment> =
-        body.roles.into_iter().map(|r| Assignment { role: r.role, app_id: r.app_id }).collect();
+        body.roles.into_iter().map(|r| Assignment { role: r.role, app_id: r.app_id.map(Into::into) }).collect();
     Ok(Json(roles_body(&state.usher.set_roles(&ctx, &me, id, &wanted).await?)))
 }

@@ -11,8 +11,7 @@ use axum_extra::extract::CookieJar;
 use serde::Deserialize;
 use usher_api_types::{OwnSessionBody, Page, Problem, SessionsEnded};
 use usher_core::sessions::{EndSessions, SessionItem};
-use usher_domain::Invalid;
-use uuid::Uuid;
+use usher_domain::{Invalid, SessionId};
 
 use crate::{
     app::AppState,
@@ -23,7 +22,7 @@ use crate::{
 fn session_body(item: SessionItem) -> OwnSessionBody {
     let s = item.session;
     OwnSessionBody {
-        id: s.id,
+        id: s.id.into(),
         current: item.current,
         client: item.client,
         user_agent: s.client,
@@ -53,7 +52,7 @@ pub async fn list_my_sessions(
 ) -> ApiResult<Json<Page<OwnSessionBody>>> {
     let cursor = p
         .cursor
-        .map(|c| Uuid::parse_str(&c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
+        .map(|c| c.parse::<SessionId>().map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
         .transpose()?;
     let page = state.usher.my_sessions(&me, cursor, p.limit.unwrap_or(50)).await?;
     Ok(Json(Page {
@@ -102,7 +101,7 @@ pub async fn end_my_session(
     Ctx(ctx): Ctx,
     Authed(me): Authed,
     jar: CookieJar,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<SessionId>,
 ) -> ApiResult<Response> {
     state.usher.end_my_session(&ctx, &me, id).await?;
     if me.session_id == Some(id) {

@@ -9,8 +9,7 @@ use usher_core::{
     store::{ApiToken, TokenFilter},
     tokens::{Expiry, IssuedToken, TokenSpec, TokenStatus},
 };
-use usher_domain::Invalid;
-use uuid::Uuid;
+use usher_domain::{Invalid, TokenId, UserId};
 
 use crate::{
     app::AppState,
@@ -20,7 +19,7 @@ use crate::{
 
 pub fn token_body(t: &ApiToken) -> TokenBody {
     TokenBody {
-        id: t.id,
+        id: t.id.into(),
         description: t.description.clone(),
         client: t.client.clone(),
         scopes: t.scopes.clone(),
@@ -31,7 +30,7 @@ pub fn token_body(t: &ApiToken) -> TokenBody {
         last_used_at: t.last_used_at,
         first_chars: t.first_chars.clone(),
         last_chars: t.last_chars.clone(),
-        created_by: t.created_by,
+        created_by: t.created_by.map(Into::into),
     }
 }
 
@@ -62,7 +61,7 @@ pub struct TokenListParams {
 async fn list(
     state: &AppState,
     me: &usher_core::auth::Principal,
-    user: Option<Uuid>,
+    user: Option<UserId>,
     p: TokenListParams,
 ) -> ApiResult<Json<Page<TokenBody>>> {
     let filter = match p.status.as_deref() {
@@ -73,7 +72,7 @@ async fn list(
     };
     let cursor = p
         .cursor
-        .map(|c| Uuid::parse_str(&c).map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
+        .map(|c| c.parse::<TokenId>().map_err(|_| Invalid::one("cursor", "invalid", "This cursor is not valid.")))
         .transpose();
     let (filter, cursor) = match (filter, cursor) {
         (Ok(filter), Ok(cursor)) => (filter, cursor),
@@ -94,7 +93,7 @@ async fn create(
     state: &AppState,
     ctx: &usher_core::RequestContext,
     me: &usher_core::auth::Principal,
-    user: Option<Uuid>,
+    user: Option<UserId>,
     body: TokenCreate,
 ) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
     let spec = TokenSpec {
@@ -135,7 +134,7 @@ pub async fn create_my_token(
 pub async fn get_my_token(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<Json<TokenBody>> {
     Ok(Json(token_body(&state.usher.token(&me, None, id).await?)))
 }
@@ -147,7 +146,7 @@ pub async fn patch_my_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<TokenId>,
     ApiJson(body): ApiJson<TokenPatch>,
 ) -> ApiResult<Json<TokenBody>> {
     let expires = body.expires_at.map(|e| expiry(Some(e)));
@@ -161,7 +160,7 @@ pub async fn delete_my_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<StatusCode> {
     state.usher.delete_token(&ctx, &me, None, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -174,7 +173,7 @@ pub async fn revoke_my_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<Json<TokenBody>> {
     Ok(Json(token_body(&state.usher.revoke_token(&ctx, &me, None, id).await?)))
 }
@@ -186,7 +185,7 @@ pub async fn regenerate_my_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<Json<TokenCreated>> {
     Ok(created(state.usher.regenerate_token(&ctx, &me, None, id).await?))
 }
@@ -197,7 +196,7 @@ pub async fn regenerate_my_token(
 pub async fn list_user_tokens(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
     ApiQuery(p): ApiQuery<TokenListParams>,
 ) -> ApiResult<Json<Page<TokenBody>>> {
     list(&state, &me, Some(id), p).await
@@ -210,7 +209,7 @@ pub async fn create_user_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(body): ApiJson<TokenCreate>,
 ) -> ApiResult<(StatusCode, Json<TokenCreated>)> {
     create(&state, &ctx, &me, Some(id), body).await
@@ -223,7 +222,7 @@ pub async fn delete_user_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath((id, token_id)): ApiPath<(Uuid, Uuid)>,
+    ApiPath((id, token_id)): ApiPath<(UserId, TokenId)>,
 ) -> ApiResult<StatusCode> {
     state.usher.delete_token(&ctx, &me, Some(id), token_id).await?;
     Ok(StatusCode::NO_CONTENT)

@@ -17,7 +17,7 @@ use usher_core::{
     store::Session,
     users::{CreateUser, Invite, ResetMode},
 };
-use uuid::Uuid;
+use usher_domain::UserId;
 
 use super::user_body;
 use crate::{
@@ -108,7 +108,7 @@ pub async fn create_user(
 pub async fn get_user(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<UserBody>> {
     Ok(Json(user_body(&state.usher.user_details(&me, id).await?)))
 }
@@ -123,7 +123,7 @@ pub async fn patch_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(patch): ApiJson<ProfilePatch>,
 ) -> ApiResult<Json<UserBody>> {
     let input = ProfileInput {
@@ -151,7 +151,7 @@ pub async fn delete_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<StatusCode> {
     state.usher.delete_user(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -164,7 +164,7 @@ pub async fn delete_user(
 pub async fn failed_logins(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<Page<FailedLoginBody>>> {
     let items = state
         .usher
@@ -178,7 +178,7 @@ pub async fn failed_logins(
 
 fn session_body(s: Session) -> SessionBody {
     SessionBody {
-        id: s.id,
+        id: s.id.into(),
         client: usher_core::sessions::describe_client(s.client.as_deref()),
         user_agent: s.client,
         address: s.address,
@@ -194,7 +194,7 @@ fn session_body(s: Session) -> SessionBody {
 pub async fn list_sessions(
     State(state): State<AppState>,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<Page<SessionBody>>> {
     let items = state.usher.user_sessions(&me, id).await?.into_iter().map(session_body).collect();
     Ok(Json(Page { items, next_cursor: None }))
@@ -208,7 +208,7 @@ pub async fn end_sessions(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<StatusCode> {
     state.usher.end_user_sessions(&ctx, &me, id).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -226,7 +226,7 @@ pub async fn reset_password(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
     ApiJson(body): ApiJson<UserPasswordReset>,
 ) -> ApiResult<Response> {
     let mode = match body.mode {
@@ -249,7 +249,7 @@ pub async fn disable_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<UserBody>> {
     Ok(Json(user_body(&state.usher.disable_user(&ctx, &me, id).await?)))
 }
@@ -262,7 +262,7 @@ pub async fn enable_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     Authed(me): Authed,
-    ApiPath(id): ApiPath<Uuid>,
+    ApiPath(id): ApiPath<UserId>,
 ) -> ApiResult<Json<UserBody>> {
     Ok(Json(user_body(&state.usher.enable_user(&ctx, &me, id).await?)))
 }

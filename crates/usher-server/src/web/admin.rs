@@ -12,8 +12,7 @@ use usher_core::{
     Error,
     store::{AuditEvent, AuditQuery},
 };
-use usher_domain::{FieldError, PasswordPolicy};
-use uuid::Uuid;
+use usher_domain::{EventId, FieldError, PasswordPolicy};
 
 use super::{
     i18n::{Tr, local_time_short},
@@ -268,7 +267,7 @@ const AUDIT_PAGE: u32 = 50;
 /// The known actions, offered as suggestions for the filter.
 const ACTIONS: &[&str] = usher_core::audit::action::ALL;
 
-fn audit_href(action: &str, cursor: Option<Uuid>) -> String {
+fn audit_href(action: &str, cursor: Option<EventId>) -> String {
     let mut q = url::form_urlencoded::Serializer::new(String::new());
     if !action.is_empty() {
         q.append_pair("action", action);
@@ -305,7 +304,7 @@ pub async fn audit_page(State(state): State<AppState>, me: SignedIn, WebQuery(p)
     let admin = &me.0;
     let t = me.t();
     let before = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(Uuid::parse_str(c).map_err(|_| me.error(StatusCode::BAD_REQUEST, "bad_request"))?),
+        Some(c) => Some(c.parse::<EventId>().map_err(|_| me.error(StatusCode::BAD_REQUEST, "bad_request"))?),
         None => None,
     };
     let action = p.action.as_deref().map(str::trim).unwrap_or_default().to_owned();
@@ -382,7 +381,7 @@ mod tests {
 
     #[test]
     fn audit_links_keep_the_filter() {
-        let id = Uuid::nil();
+        let id = EventId::from_uuid(uuid::Uuid::nil());
         assert_eq!(audit_href("", None), "/admin/audit");
         assert_eq!(
             audit_href("auth.login.failed", Some(id)),

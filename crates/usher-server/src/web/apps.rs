@@ -19,8 +19,7 @@ use usher_core::{
         policy::{self, Operation},
     },
 };
-use usher_domain::{AppRole, FieldError};
-use uuid::Uuid;
+use usher_domain::{AppId, AppRole, FieldError, GroupId, UserId};
 
 use super::{
     groups::{PageQuery, Pairs, PersonRow, TextArea, field_errors, path},
@@ -54,7 +53,7 @@ struct AppsPage {
 
 /// One group's box in the "groups with access" list.
 pub struct GroupBox {
-    pub id: Uuid,
+    pub id: GroupId,
     pub name: String,
     pub checked: bool,
 }
@@ -273,7 +272,7 @@ async fn show_app(state: &AppState, me: &SignedIn, d: AppDetails, o: Outcome, st
 pub async fn app_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<AppId>, PathRejection>,
     WebQuery(q): WebQuery<PageQuery>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -283,7 +282,7 @@ pub async fn app_page(
 }
 
 /// Shows the app again with the errors of a change that failed validation.
-async fn failed(state: &AppState, me: &SignedIn, id: Uuid, e: Error, o: Outcome) -> WebResult {
+async fn failed(state: &AppState, me: &SignedIn, id: AppId, e: Error, o: Outcome) -> WebResult {
     let (errors, status) = match e {
         Error::Invalid(e) => (e.0, StatusCode::UNPROCESSABLE_ENTITY),
         Error::Conflict(Conflict::AppNameTaken) => (name_taken(), StatusCode::CONFLICT),
@@ -298,7 +297,7 @@ pub async fn save_app(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<AppId>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -316,12 +315,12 @@ pub async fn save_groups(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<AppId>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
     let form = me.accept(form)?;
-    let Ok(groups) = form.all("groups").into_iter().map(Uuid::parse_str).collect::<Result<Vec<_>, _>>() else {
+    let Ok(groups) = form.all("groups").into_iter().map(str::parse::<GroupId>).collect::<Result<Vec<_>, _>>() else {
         return Err(me.error(StatusCode::BAD_REQUEST, "bad_request"));
     };
     match state.usher.set_app_groups(&ctx, &me.0, id, groups).await {
@@ -339,7 +338,7 @@ pub async fn add_person(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    ids: Result<Path<(Uuid, String)>, PathRejection>,
+    ids: Result<Path<(AppId, String)>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let (id, role) = path(&me, ids)?;
@@ -368,7 +367,7 @@ pub async fn remove_person(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    ids: Result<Path<(Uuid, String, Uuid)>, PathRejection>,
+    ids: Result<Path<(AppId, String, UserId)>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let (id, role, user) = path(&me, ids)?;
@@ -383,7 +382,7 @@ pub async fn delete_app(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<AppId>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;

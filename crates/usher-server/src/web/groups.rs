@@ -20,8 +20,7 @@ use usher_core::{
     },
     store::User,
 };
-use usher_domain::FieldError;
-use uuid::Uuid;
+use usher_domain::{FieldError, GroupId, UserId};
 
 use super::{
     i18n::Tr,
@@ -128,7 +127,7 @@ impl TextArea {
 
 /// Someone listed on a group or app page.
 pub struct PersonRow {
-    pub id: Uuid,
+    pub id: UserId,
     pub user_id: String,
     pub name: String,
     pub email: String,
@@ -355,7 +354,7 @@ async fn show_group(
 pub async fn group_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<GroupId>, PathRejection>,
     WebQuery(q): WebQuery<PageQuery>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -368,7 +367,7 @@ pub async fn save_group(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<GroupId>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -401,7 +400,7 @@ pub async fn add_member(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<GroupId>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -423,7 +422,7 @@ pub async fn remove_member(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    ids: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ids: Result<Path<(GroupId, UserId)>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let (id, user) = path(&me, ids)?;
@@ -440,7 +439,7 @@ pub async fn delete_group(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<GroupId>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;

@@ -17,8 +17,7 @@ use usher_core::{
     Conflict, Error,
     invitations::{Acceptance, Invitation, InvitationStatus, InvitationTemplate},
 };
-use usher_domain::{FieldError, PasswordPolicy, Role};
-use uuid::Uuid;
+use usher_domain::{FieldError, InvitationId, PasswordPolicy, Role};
 
 use super::{
     i18n::{Tr, local_time_short},
@@ -47,7 +46,7 @@ fn translate(t: Tr, errors: &[FieldError], policy: Option<&PasswordPolicy>) -> F
 
 /// One invitation in the list.
 pub struct Row {
-    pub id: Uuid,
+    pub id: InvitationId,
     pub email: String,
     pub status: &'static str,
     pub status_label: String,
@@ -152,7 +151,7 @@ async fn show(state: &AppState, me: &SignedIn, q: &ListQuery, o: Outcome, status
     let t = me.t();
     let zone = me.0.user.profile.timezone;
     let cursor = match q.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(Uuid::parse_str(c).map_err(|_| me.error(StatusCode::BAD_REQUEST, "bad_request"))?),
+        Some(c) => Some(c.parse::<InvitationId>().map_err(|_| me.error(StatusCode::BAD_REQUEST, "bad_request"))?),
         None => None,
     };
     let page = state.usher.invitations(&me.0, cursor, 50).await.map_err(|e| me.core_error(e))?;
@@ -249,8 +248,8 @@ pub async fn invite(
     }
 }
 
-fn id_of(me: &SignedIn, raw: &str) -> WebResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| me.error(StatusCode::NOT_FOUND, "not_found"))
+fn id_of(me: &SignedIn, raw: &str) -> WebResult<InvitationId> {
+    raw.parse().map_err(|_| me.error(StatusCode::NOT_FOUND, "not_found"))
 }
 
 /// `POST /admin/invitations/{id}/resend`: a new link by email.

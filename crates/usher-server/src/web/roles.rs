@@ -16,8 +16,7 @@ use usher_core::{
     Conflict, Error,
     access::{Assignment, RolesOf, policy},
 };
-use usher_domain::{AppRole, Role};
-use uuid::Uuid;
+use usher_domain::{AppId, AppRole, Role, UserId};
 
 use super::{
     groups::{PageQuery, Pairs, field_message, path},
@@ -136,7 +135,7 @@ async fn show(
 pub async fn roles_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     WebQuery(q): WebQuery<PageQuery>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -150,11 +149,11 @@ fn assignments(form: &Pairs) -> Option<Vec<Assignment>> {
         form.all("org").into_iter().map(|r| Assignment { role: r.to_owned(), app_id: None }).collect();
     for kept in form.all("app_roles") {
         let (role, app) = kept.split_once(':')?;
-        out.push(Assignment { role: role.to_owned(), app_id: Some(Uuid::parse_str(app).ok()?) });
+        out.push(Assignment { role: role.to_owned(), app_id: Some(app.parse::<AppId>().ok()?) });
     }
     let add_app = form.get("add_app");
     if !add_app.is_empty() {
-        out.push(Assignment { role: form.get("add_role").to_owned(), app_id: Some(Uuid::parse_str(add_app).ok()?) });
+        out.push(Assignment { role: form.get("add_role").to_owned(), app_id: Some(add_app.parse::<AppId>().ok()?) });
     }
     Some(out)
 }
@@ -164,7 +163,7 @@ pub async fn save_roles(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<Pairs>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -200,7 +199,7 @@ mod tests {
 
     #[test]
     fn the_form_becomes_one_list_of_assignments() {
-        let app = Uuid::now_v7();
+        let app = AppId::generate();
         let kept = format!("app_owner:{app}");
         let f = form(&[
             ("org", "user"),
@@ -208,7 +207,7 @@ mod tests {
             ("add_app", &app.to_string()),
             ("add_role", "app_developer"),
         ]);
-        let got: Vec<(String, Option<Uuid>)> =
+        let got: Vec<(String, Option<AppId>)> =
             assignments(&f).unwrap().into_iter().map(|a| (a.role, a.app_id)).collect();
         assert_eq!(got, [("user".into(), None), ("app_owner".into(), Some(app)), ("app_developer".into(), Some(app))]);
         assert!(assignments(&form(&[("app_roles", "app_owner:nope")])).is_none());

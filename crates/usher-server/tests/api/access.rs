@@ -2,7 +2,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use usher_domain::Role;
+use usher_domain::{OrgId, Role, UserId};
 
 use crate::helpers::{Client, Res, TestApp, USER_PASSWORD};
 
@@ -191,7 +191,7 @@ async fn two_administrators_demoting_each_other_at_once_leave_one() {
     assert_eq!(admins, 1);
 }
 
-async fn count_admins(app: &TestApp, org: uuid::Uuid) -> i64 {
+async fn count_admins(app: &TestApp, org: OrgId) -> i64 {
     if app.db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
         let sql = "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
@@ -461,7 +461,7 @@ async fn token(c: &mut Client, scopes: Value) -> String {
 
 #[tokio::test]
 async fn the_store_names_the_apps_a_user_owns_alone() {
-    use usher_core::access::AccessStore;
+    use usher_core::store::AccessStore;
     let app = TestApp::spawn().await;
     let (_, mut admin) = app.admin().await;
     let (ann, _) = member(&app, "ann", &[Role::User]).await;
@@ -471,7 +471,7 @@ async fn the_store_names_the_apps_a_user_owns_alone() {
     admin.post("/api/v1/apps", json!({ "name": "Shared", "owners": [ann, bob] })).await;
     let dev_only = id(&admin.post("/api/v1/apps", json!({ "name": "Beta", "owners": [bob] })).await);
     admin.patch(&format!("/api/v1/apps/{dev_only}"), json!({ "developers": [ann] })).await;
-    let ann: uuid::Uuid = ann.parse().unwrap();
+    let ann: UserId = ann.parse().unwrap();
     let found = if app.db_url.starts_with("postgres") {
         usher_store::postgres::PostgresStore::connect(&app.db_url).await.unwrap().apps_solely_owned_by(ann).await
     } else {

@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 use serde_json::json;
-use usher_domain::Role;
+use usher_domain::{Role, UserId};
 
 use crate::helpers::{TestApp, USER_PASSWORD};
 
@@ -191,7 +191,7 @@ async fn db_query_bytes(app: &TestApp, sql: &'static str) -> Vec<Vec<u8>> {
     }
 }
 
-pub async fn set_status(app: &TestApp, id: uuid::Uuid, status: &str) {
+pub async fn set_status(app: &TestApp, id: UserId, status: &str) {
     if app.db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
         sqlx::query("UPDATE users SET status = $1 WHERE id = $2").bind(status).bind(id).execute(&pool).await.unwrap();

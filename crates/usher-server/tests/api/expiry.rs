@@ -5,13 +5,12 @@
 use chrono::{Duration, Utc};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use usher_domain::Role;
-use uuid::Uuid;
+use usher_domain::{Role, UserId};
 
 use crate::helpers::{ADMIN_PASSWORD, Client, TestApp, USER_PASSWORD};
 
 /// Pretends the user's password was set `days` ago.
-async fn age_password(app: &TestApp, user: Uuid, days: i64) {
+async fn age_password(app: &TestApp, user: UserId, days: i64) {
     let at = Utc::now() - Duration::days(days);
     if app.db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
@@ -142,6 +141,6 @@ async fn owners_are_emailed_once_a_week_before_their_password_expires() {
     assert_eq!(app.mail.count_to("admin@example.org"), 1);
 }
 
-async fn vic_id(c: &mut Client) -> Uuid {
+async fn vic_id(c: &mut Client) -> UserId {
     c.get("/api/v1/me").await.body["id"].as_str().unwrap().parse().unwrap()
 }

@@ -8,6 +8,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 use tokio::sync::oneshot;
 use usher_core::mail::{Mail, RetryPolicy};
+use usher_domain::OrgId;
 use usher_server::{Config, Overrides};
 
 use crate::helpers::{MailBox, TestApp};
@@ -56,7 +57,7 @@ async fn settled(app: &TestApp, mailbox: &MailBox) {
     mailbox.next_to(&to).await;
 }
 
-async fn org_id(app: &TestApp) -> uuid::Uuid {
+async fn org_id(app: &TestApp) -> OrgId {
     app.usher.organization(None).await.unwrap().unwrap().id
 }
 

@@ -6,7 +6,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use usher_core::{RequestContext, accounts::NewAccount};
-use usher_domain::{Email, LoginName, Role, ShortText};
+use usher_domain::{Email, LoginName, OrgId, Role, ShortText};
 use uuid::Uuid;
 
 use crate::helpers::{ADMIN_PASSWORD, Client, TestApp, USER_PASSWORD, hidden};
@@ -84,7 +84,7 @@ impl<'a> Matrix<'a> {
 pub struct Fixtures<'a> {
     app: &'a TestApp,
     pub root: Client,
-    org: Uuid,
+    org: OrgId,
     owner: String,
     n: u32,
 }

@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use usher_domain::Role;
+use usher_domain::{Role, UserId};
 
 use crate::helpers::{Client, Res, TestApp, USER_PASSWORD};
 
@@ -90,7 +90,7 @@ fn audit_actions(events: &Value) -> Vec<String> {
 }
 
 /// Runs one statement on the test database (SQLite `?` or PostgreSQL `$n` form).
-pub async fn db_exec(app: &TestApp, sqlite: &str, postgres: &str, id: uuid::Uuid) {
+pub async fn db_exec(app: &TestApp, sqlite: &str, postgres: &str, id: UserId) {
     if app.db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
         sqlx::query(sqlx::AssertSqlSafe(postgres.to_owned())).bind(id).execute(&pool).await.unwrap();

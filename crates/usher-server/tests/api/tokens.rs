@@ -1,6 +1,6 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use usher_domain::Role;
+use usher_domain::{Role, UserId};
 
 use crate::helpers::{Res, TestApp, USER_PASSWORD};
 
@@ -385,7 +385,7 @@ async fn last_use_is_written_at_most_once_a_minute() {
     );
 }
 
-async fn set_roles(app: &TestApp, id: uuid::Uuid, roles: &[&str]) {
+async fn set_roles(app: &TestApp, id: UserId, roles: &[&str]) {
     if app.db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
         sqlx::query("DELETE FROM user_roles WHERE user_id = $1").bind(id).execute(&pool).await.unwrap();

@@ -5,9 +5,8 @@
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use usher_core::{RequestContext, accounts::NewAccount, auth::Principal, store::Store};
-use usher_domain::{LoginName, Role, ShortText};
-use uuid::Uuid;
+use usher_core::{RequestContext, accounts::NewAccount, auth::Principal, store::OrganizationStore};
+use usher_domain::{LoginName, OrgId, Role, ShortText, UserId};
 
 use crate::helpers::{Client, Res, TestApp, USER_PASSWORD};
 
@@ -36,7 +35,7 @@ async fn audit(admin: &mut Client, action: &str, target: &str) -> Vec<Value> {
 }
 
 /// Rows of a table that belong to a user, read straight from the database.
-async fn rows_of(app: &TestApp, table: &str, user: Uuid) -> i64 {
+async fn rows_of(app: &TestApp, table: &str, user: UserId) -> i64 {
     let sql = format!("SELECT count(*) FROM {table} WHERE user_id = $1");
     if app.db_url.starts_with("postgres") {
         let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
@@ -48,9 +47,9 @@ async fn rows_of(app: &TestApp, table: &str, user: Uuid) -> i64 {
 }
 
 /// A user in a second organization, created straight in the store.
-async fn stranger(app: &TestApp) -> Uuid {
+async fn stranger(app: &TestApp) -> UserId {
     let org = usher_core::store::Organization {
-        id: Uuid::now_v7(),
+        id: OrgId::generate(),
         slug: "other".into(),
         name: "Other".into(),
         created_at: chrono::Utc::now(),
@@ -270,7 +269,7 @@ async fn unknown_and_other_organizations_users_are_not_found() {
     let app = TestApp::spawn().await;
     let (_, mut admin) = app.admin().await;
     let zed = stranger(&app).await;
-    for id in [zed, Uuid::now_v7()] {
+    for id in [zed, UserId::generate()] {
         let path = format!("/api/v1/users/{id}");
         assert_eq!(admin.get(&path).await.status, StatusCode::NOT_FOUND);
         assert_eq!(admin.patch(&path, json!({ "first_name": "X" })).await.status, StatusCode::NOT_FOUND);

@@ -11,7 +11,7 @@ use axum::{
 };
 use serde::Deserialize;
 use usher_core::{access::policy, mfa::MfaSetting};
-use uuid::Uuid;
+use usher_domain::UserId;
 
 use super::super::{
     i18n::{Tr, local_time},
@@ -19,11 +19,11 @@ use super::super::{
 };
 use crate::{app::AppState, extract::Ctx};
 
-fn id_of(me: &SignedIn, id: Result<Path<Uuid>, PathRejection>) -> WebResult<Uuid> {
+fn id_of(me: &SignedIn, id: Result<Path<UserId>, PathRejection>) -> WebResult<UserId> {
     id.map(|Path(v)| v).map_err(|_| me.error(StatusCode::NOT_FOUND, "not_found"))
 }
 
-fn security_href(id: Uuid) -> String {
+fn security_href(id: UserId) -> String {
     format!("/admin/users/{id}/security")
 }
 
@@ -65,7 +65,7 @@ fn done_notice(t: Tr, done: Option<&str>) -> Option<String> {
 pub async fn user_security_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
     let admin = &me.0;
@@ -109,7 +109,7 @@ pub async fn reset_mfa(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
     let admin = &me.0;
@@ -124,7 +124,7 @@ pub async fn unlock(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
     let admin = &me.0;

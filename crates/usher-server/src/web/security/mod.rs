@@ -20,8 +20,7 @@ use usher_core::{
     mfa::MfaStatus,
     sessions::{EndSessions, SessionItem},
 };
-use usher_domain::{FieldError, PasswordPolicy, TimeZone};
-use uuid::Uuid;
+use usher_domain::{FieldError, PasswordPolicy, SessionId, TimeZone};
 
 use super::{
     i18n::{Tr, local_time, local_time_short},
@@ -48,7 +47,7 @@ impl When {
 
 /// One session, ready to show.
 pub struct SessionRow {
-    pub id: Uuid,
+    pub id: SessionId,
     pub current: bool,
     pub client: String,
     pub user_agent: String,
@@ -283,7 +282,7 @@ pub async fn end_session(
     Ctx(ctx): Ctx,
     me: SignedIn,
     jar: CookieJar,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<SessionId>, PathRejection>,
     form: Result<Form<ConfirmForm>, FormRejection>,
 ) -> WebResult {
     let Ok(Path(id)) = id else { return Err(me.error(StatusCode::NOT_FOUND, "not_found")) };

@@ -11,8 +11,7 @@ use axum::{
     http::StatusCode,
 };
 use usher_core::{Conflict, Error, store::ApiToken};
-use usher_domain::FieldError;
-use uuid::Uuid;
+use usher_domain::{FieldError, TokenId};
 
 use super::{
     Target,
@@ -82,7 +81,7 @@ async fn edit_form(
 }
 
 /// The token to edit: the caller's, and not revoked (a revoked token is final).
-async fn editable(state: &AppState, me: &SignedIn, target: &Target, id: Uuid) -> WebResult<ApiToken> {
+async fn editable(state: &AppState, me: &SignedIn, target: &Target, id: TokenId) -> WebResult<ApiToken> {
     let token = state.usher.token(&me.0, target.owner_arg(), id).await.map_err(|e| me.core_error(e))?;
     if token.revoked_at.is_some() {
         return Err(me.core_error(Error::Conflict(Conflict::TokenRevoked)));
@@ -94,7 +93,7 @@ async fn editable(state: &AppState, me: &SignedIn, target: &Target, id: Uuid) ->
 pub async fn edit_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<TokenId>, PathRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
     let target = own(&state, &me).await?;
@@ -113,7 +112,7 @@ pub async fn save_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<TokenId>, PathRejection>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;

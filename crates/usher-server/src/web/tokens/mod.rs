@@ -20,8 +20,7 @@ use usher_core::{
     store::{ApiToken, TokenFilter, User},
     tokens::{Expiry, IssuedToken, TokenSpec, TokenStatus},
 };
-use usher_domain::{FieldError, TimeZone};
-use uuid::Uuid;
+use usher_domain::{FieldError, TimeZone, TokenId, UserId};
 
 use self::form::{ExpiryOption, ExpiryPicker, TokenForm, never_allowed, token_errors};
 use super::{
@@ -62,7 +61,7 @@ struct Target {
 
 impl Target {
     /// Whose tokens, as the core's token services take it.
-    fn owner_arg(&self) -> Option<Uuid> {
+    fn owner_arg(&self) -> Option<UserId> {
         self.managed.then_some(self.owner.id)
     }
 
@@ -79,7 +78,7 @@ async fn own(state: &AppState, me: &SignedIn) -> WebResult<Target> {
 
 /// Another user's tokens: the core checks the organization, the caller's role
 /// and that a User Manager does not reach an Administrator.
-async fn managed(state: &AppState, me: &SignedIn, id: Uuid) -> WebResult<Target> {
+async fn managed(state: &AppState, me: &SignedIn, id: UserId) -> WebResult<Target> {
     let owner = state.usher.token_holder(&me.0, Some(id)).await.map_err(|e| me.core_error(e))?;
     Ok(Target { owner, managed: true })
 }
@@ -117,7 +116,7 @@ impl Stamp {
 
 /// One token, ready to show.
 pub struct TokenRow {
-    pub id: Uuid,
+    pub id: TokenId,
     pub description: String,
     pub client: String,
     pub scopes: Vec<String>,
@@ -383,7 +382,7 @@ pub async fn regenerate_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<TokenId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -410,7 +409,7 @@ pub async fn revoke_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<TokenId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -425,7 +424,7 @@ pub async fn delete_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<TokenId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -440,7 +439,7 @@ pub async fn delete_token(
 pub async fn user_tokens_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -454,7 +453,7 @@ pub async fn create_user_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<TokenForm>, FormRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
@@ -468,7 +467,7 @@ pub async fn delete_user_token(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    ids: Result<Path<(Uuid, Uuid)>, PathRejection>,
+    ids: Result<Path<(UserId, TokenId)>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let (id, token_id) = path(&me, ids)?;
@@ -481,16 +480,17 @@ pub async fn delete_user_token(
 #[cfg(test)]
 mod tests {
     use chrono::Duration;
-    use usher_domain::Language;
+    use usher_domain::{Language, OrgId};
+    use uuid::Uuid;
 
     use super::*;
 
     fn token(revoked: bool, expires_in_days: i64) -> ApiToken {
         let now = Utc::now();
         ApiToken {
-            id: Uuid::nil(),
-            user_id: Uuid::nil(),
-            org_id: Uuid::nil(),
+            id: TokenId::from_uuid(Uuid::nil()),
+            owner: UserId::from_uuid(Uuid::nil()),
+            org_id: OrgId::from_uuid(Uuid::nil()),
             description: "CI".into(),
             client: String::new(),
             scopes: vec!["read".into()],
@@ -534,8 +534,8 @@ mod tests {
     fn target(managed: bool) -> Target {
         let now = Utc::now();
         let owner = User {
-            id: Uuid::nil(),
-            org_id: Uuid::nil(),
+            id: UserId::from_uuid(Uuid::nil()),
+            org_id: OrgId::from_uuid(Uuid::nil()),
             user_id: "ada".into(),
             email: None,
             profile: Default::default(),

@@ -21,7 +21,7 @@ use usher_core::{
     store::{User, UserStatus},
     users::ResetMode,
 };
-use uuid::Uuid;
+use usher_domain::UserId;
 
 use super::{
     custom::{self, CustomInput, Typed},
@@ -231,7 +231,7 @@ pub async fn show(
     state: &AppState,
     me: &SignedIn,
     admin: &Principal,
-    id: Uuid,
+    id: UserId,
     shown: Shown,
     status: StatusCode,
 ) -> WebResult {
@@ -243,7 +243,7 @@ async fn show_with(
     state: &AppState,
     me: &SignedIn,
     admin: &Principal,
-    id: Uuid,
+    id: UserId,
     typed: Option<(&UserForm, &FieldErrors)>,
     shown: Shown,
     status: StatusCode,
@@ -331,7 +331,7 @@ async fn show_with(
 pub async fn user_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
     let admin = &me.0;
@@ -346,7 +346,7 @@ pub async fn save_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<UserForm>, FormRejection>,
 ) -> WebResult {
     let admin = &me.0;
@@ -371,7 +371,7 @@ async fn after(
     state: &AppState,
     me: &SignedIn,
     admin: &Principal,
-    id: Uuid,
+    id: UserId,
     result: Result<&'static str, Error>,
 ) -> WebResult {
     match result {
@@ -389,7 +389,7 @@ pub async fn disable_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let admin = &me.0;
@@ -404,7 +404,7 @@ pub async fn enable_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let admin = &me.0;
@@ -419,7 +419,7 @@ pub async fn end_sessions(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let admin = &me.0;
@@ -435,7 +435,7 @@ pub async fn reset_password(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult {
     let admin = &me.0;
@@ -463,7 +463,7 @@ pub async fn reset_password(
 pub async fn confirm_delete_page(
     State(state): State<AppState>,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
 ) -> WebResult {
     let id = path(&me, id)?;
     let user = state.usher.user_to_delete(&me.0, id).await.map_err(|e| me.core_error(e))?;
@@ -483,7 +483,7 @@ pub async fn delete_user(
     State(state): State<AppState>,
     Ctx(ctx): Ctx,
     me: SignedIn,
-    id: Result<Path<Uuid>, PathRejection>,
+    id: Result<Path<UserId>, PathRejection>,
     form: Result<Form<ActionForm>, FormRejection>,
 ) -> WebResult<Response> {
     let admin = &me.0;

@@ -22,7 +22,7 @@ fn path<T>(me: &SignedIn, path: Result<Path<T>, PathRejection>) -> WebResult<T> 
 }
 
 /// The address of a user's details page.
-fn user_href(id: uuid::Uuid) -> String {
+fn user_href(id: usher_domain::UserId) -> String {
     format!("/admin/users/{id}")
 }
 
