@@ -1,6 +1,5 @@
 //! Accounts: creating users, the self-service profile and password change.
 
-use chrono::Utc;
 use serde_json::json;
 use usher_domain::{Email, FieldError, Invalid, Language, LoginName, OrgId, Phone, Role, ShortText, TimeZone, UserId};
 
@@ -140,7 +139,7 @@ impl Usher {
             status: if password_hash.is_some() { UserStatus::Active } else { UserStatus::Invited },
             roles,
             password_hash,
-            created_at: Utc::now(),
+            created_at: self.now(),
         };
         // A value taken meanwhile is shown next to its field, like the other checks.
         self.store.insert_user(&new).await.map_err(|e| match Error::from(e) {
@@ -161,7 +160,7 @@ impl Usher {
         if after == before {
             return Ok(me.user.clone());
         }
-        self.store.update_profile(me.user.id, &after, Utc::now()).await?;
+        self.store.update_profile(me.user.id, &after, self.now()).await?;
         let user = self.store.user(me.user.id).await?.ok_or(Error::NotFound)?;
         let changed = changed_fields(&before, &after);
         self.audit(
@@ -219,7 +218,7 @@ impl Usher {
             return Err(Invalid(errors).into());
         }
         let hash = self.hasher.hash(new).await?;
-        self.store.set_password(user.id, &hash, Utc::now(), policy.history).await?;
+        self.store.set_password(user.id, &hash, self.now(), policy.history).await?;
         self.audit(
             ctx,
             Entry {

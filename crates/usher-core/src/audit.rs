@@ -1,6 +1,6 @@
 //! The append-only audit log: who did what to whom, when, from where.
 
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use usher_domain::{EventId, OrgId};
 
 use crate::{
@@ -130,7 +130,7 @@ pub(crate) struct Entry<'a> {
 
 impl Usher {
     pub(crate) async fn audit(&self, ctx: &RequestContext, entry: Entry<'_>) -> Result<()> {
-        Ok(self.store.append_audit(&audit_event(ctx, entry)).await?)
+        Ok(self.store.append_audit(&audit_event(ctx, entry, self.now())).await?)
     }
 
     /// Reads the organization's audit log, newest first (administrators only).
@@ -156,12 +156,12 @@ impl crate::access::policy::Manager<'_> {
     }
 }
 
-/// The event as it will be stored: names copied in, time now.
-pub(crate) fn audit_event(ctx: &RequestContext, entry: Entry<'_>) -> AuditEvent {
+/// The event as it will be stored: names copied in, at the time given.
+pub(crate) fn audit_event(ctx: &RequestContext, entry: Entry<'_>, at: DateTime<Utc>) -> AuditEvent {
     AuditEvent {
         id: EventId::generate(),
         org_id: entry.org_id,
-        at: Utc::now(),
+        at,
         action: entry.action.to_owned(),
         actor_id: entry.actor.map(|u| u.id),
         actor_name: entry.actor.map(User::display_name),

@@ -109,7 +109,7 @@ impl Usher {
             None => (None, None),
         };
         let org_id = org.as_ref().map(|o| o.id);
-        let now = Utc::now();
+        let now = self.now();
         let keys = Keys::of_attempt(org_id, user.as_ref(), login, ctx.address.as_deref());
         let guard = match self.take_attempt(&keys, now).await {
             Ok(guard) => guard,
@@ -193,6 +193,7 @@ impl Usher {
                 target: Some(&user),
                 details,
             },
+            now,
         );
         self.store.sign_in(&session, &event).await?;
         let csrf_token = secrets::csrf_token(&secret);
@@ -208,7 +209,7 @@ impl Usher {
         let Some((session, user)) = self.store.session_by_digest(&secrets::digest(secret)).await? else {
             return Ok(None);
         };
-        let now = Utc::now();
+        let now = self.now();
         let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
         if now >= session.expires_at || now >= session.last_active_at + idle || user.status != UserStatus::Active {
             self.store.delete_session(session.id).await?;

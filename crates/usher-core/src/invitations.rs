@@ -11,7 +11,10 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use usher_domain::{Email, FieldError, Invalid, InvitationId, LoginName, OrgId, Phone, Role, ShortText, UserId};
 
-pub use self::template::{InvitationTemplate, PLACEHOLDERS};
+pub use self::{
+    recovery::RESET_LIFETIME,
+    template::{InvitationTemplate, PLACEHOLDERS},
+};
 use crate::{
     Conflict, Error, RequestContext, Result, Usher,
     access::policy::{self, Manager, Operation},
@@ -264,7 +267,7 @@ impl Usher {
         roles: Vec<Role>,
         send: bool,
     ) -> Result<PreparedInvitation> {
-        let now = Utc::now();
+        let now = self.now();
         let secret = secrets::random_secret()?;
         let invitation = Invitation {
             id: InvitationId::generate(),
@@ -286,7 +289,7 @@ impl Usher {
         let mail = if send { Some(self.invitation_mail(admin, &invitation, &link).await?) } else { None };
         let details = json!({ "invitation_id": invitation.id, "email": invitation.email, "sent": send,
             "roles": invitation.roles, "existing_user": user.is_some() });
-        let event = audit_event(ctx, admin.entry(action::INVITATION_CREATED, None, details));
+        let event = audit_event(ctx, admin.entry(action::INVITATION_CREATED, None, details), now);
         Ok(PreparedInvitation { invitation, link, now, event, mail })
     }
 
@@ -300,7 +303,7 @@ impl Usher {
         let expires = texts::when(invitation.expires_at, admin.user().profile.timezone);
         let (subject, text) =
             template.render(link, &org.name, &admin.user().display_name(), &invitation.email, &expires);
-        Ok(OutboxMessage::new(admin.org_id(), Mail { to: invitation.email.clone(), subject, text }))
+        Ok(OutboxMessage::new(admin.org_id(), Mail { to: invitation.email.clone(), subject, text }, self.now()))
     }
 
     /// The organization's invitations, newest first (scope `users:read`).
@@ -344,7 +347,7 @@ impl Usher {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
         let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
         self.may_act_on_invitation(admin, &invitation).await?;
-        if !self.store.withdraw_invitation(admin.org_id(), id, Utc::now()).await? {
+        if !self.store.withdraw_invitation(admin.org_id(), id, self.now()).await? {
             return Err(Conflict::InvitationClosed.into());
         }
         let details = json!({ "invitation_id": id, "email": invitation.email });
@@ -382,7 +385,7 @@ impl Usher {
         invitation_authority(admin, &invitation, user.as_ref())?;
         let roles = user.map_or_else(|| invitation.roles.clone(), |u| u.roles);
         admin.may_grant(&roles)?;
-        let now = Utc::now();
+        let now = self.now();
         let secret = secrets::random_secret()?;
         let digest = secrets::digest(&secret);
         let expires_at = now + INVITATION_LIFETIME;
@@ -417,7 +420,7 @@ impl Usher {
     pub async fn invitation_view(&self, secret: &str) -> Result<InvitationView> {
         let (invitation, org) =
             self.store.invitation_by_digest(&secrets::digest(secret)).await?.ok_or(Error::NotFound)?;
-        let status = InvitationStatus::of(&invitation, Utc::now());
+        let status = InvitationStatus::of(&invitation, self.now());
         let existing = match invitation.user {
             Some(id) if status == InvitationStatus::Pending => self.store.user(id).await?,
             _ => None,
@@ -450,7 +453,7 @@ impl Usher {
         let gone = || Error::Conflict(Conflict::InvitationLinkClosed);
         let digest = secrets::digest(secret);
         let (invitation, _) = self.store.invitation_by_digest(&digest).await?.ok_or(Error::NotFound)?;
-        if InvitationStatus::of(&invitation, Utc::now()) != InvitationStatus::Pending {
+        if InvitationStatus::of(&invitation, self.now()) != InvitationStatus::Pending {
             return Err(gone());
         }
         // The link gives what the invitation carried when it was made: an account
@@ -470,7 +473,7 @@ impl Usher {
         // which IDs exist: a few tries per quarter hour are enough for a person.
         self.take_limited(&format!("i:{}", invitation.id), ACCEPT_TRIES, Duration::minutes(15)).await?;
         let parsed = self.parse_acceptance(&invitation, existing.as_ref(), &form).await?;
-        let taken = self.store.take_invitation(&digest, Utc::now()).await?.ok_or_else(gone)?;
+        let taken = self.store.take_invitation(&digest, self.now()).await?.ok_or_else(gone)?;
         let created = match &existing {
             Some(user) => self.complete_invited_user(user, &parsed, &form.password).await,
             None => self.register(ctx, &taken, parsed, &form.password).await,
@@ -496,7 +499,7 @@ impl Usher {
         )
         .await?;
         self.notify_inviter(&taken, &user).await?;
-        self.start_session(ctx, user, Utc::now()).await
+        self.start_session(ctx, user, self.now()).await
     }
 
     /// Checks every field of the registration form at once.
@@ -574,7 +577,7 @@ impl Usher {
             return Ok(user);
         }
         let profile = Profile { phone: parsed.phone, ..user.profile.clone() };
-        self.store.update_profile(user.id, &profile, Utc::now()).await?;
+        self.store.update_profile(user.id, &profile, self.now()).await?;
         self.store.user(user.id).await?.ok_or(Error::NotFound)
     }
 
@@ -586,7 +589,7 @@ impl Usher {
             ..user.profile.clone()
         };
         let hash = self.hasher.hash(password).await?;
-        if !self.store.activate_invited_user(user.id, &profile, &hash, Utc::now()).await? {
+        if !self.store.activate_invited_user(user.id, &profile, &hash, self.now()).await? {
             return Err(Conflict::NotAwaitingPassword.into());
         }
         self.store.user(user.id).await?.ok_or(Error::NotFound)

@@ -5,6 +5,7 @@ pub mod access;
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod clock;
 pub mod conflict;
 pub mod csv_cell;
 mod cursor;
@@ -29,6 +30,8 @@ pub mod users;
 
 use std::{sync::Arc, time::Duration};
 
+use chrono::{DateTime, Utc};
+pub use clock::{Clock, SystemClock, TestClock};
 pub use conflict::Conflict;
 pub use error::{Cause, Chain, Error, Result};
 pub use store::{Store, StoreError};
@@ -68,10 +71,10 @@ impl Default for CoreConfig {
     }
 }
 
-/// The services, sharing one store and one password hasher. Cheap to clone.
 /// Bearer-token lookup queries that may run at once (see [`token_lookup`]).
 const TOKEN_LOOKUP_LANES: usize = 2;
 
+/// The services, sharing one store, one password hasher and one clock. Cheap to clone.
 #[derive(Clone)]
 pub struct Usher {
     pub(crate) store: Arc<dyn Store>,
@@ -83,10 +86,19 @@ pub struct Usher {
     pub(crate) token_lookup: Arc<token_lookup::TokenLookup>,
     /// The key list cursors are signed with (see [`cursor`]).
     pub(crate) cursor_key: cursor::CursorKey,
+    /// Where every rule about time reads it (see [`clock`]).
+    pub(crate) clock: Arc<dyn Clock>,
 }
 
 impl Usher {
+    /// The services on the system's clock.
     pub fn new(store: Arc<dyn Store>, config: CoreConfig) -> Result<Self> {
+        Self::with_clock(store, config, Arc::new(SystemClock))
+    }
+
+    /// The services reading the time from `clock` (tests and simulations move
+    /// time with a [`TestClock`]).
+    pub fn with_clock(store: Arc<dyn Store>, config: CoreConfig, clock: Arc<dyn Clock>) -> Result<Self> {
         let hasher = hashing::Hasher::new(&config)?;
         let token_lookup = Arc::new(token_lookup::TokenLookup::new(Arc::clone(&store), TOKEN_LOOKUP_LANES));
         Ok(Self {
@@ -96,7 +108,14 @@ impl Usher {
             mail_wake: Arc::default(),
             token_lookup,
             cursor_key: Arc::default(),
+            clock,
         })
+    }
+
+    /// The time by this instance's clock. Every rule about time reads it, the
+    /// edges' too (e.g. whether a listed token has expired).
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
     }
 
     pub fn config(&self) -> &CoreConfig {

@@ -39,9 +39,8 @@ pub struct OutboxMessage {
 }
 
 impl OutboxMessage {
-    /// A message to deliver now.
-    pub fn new(org_id: OrgId, mail: Mail) -> Self {
-        let now = Utc::now();
+    /// A message to deliver from `now` on.
+    pub fn new(org_id: OrgId, mail: Mail, now: DateTime<Utc>) -> Self {
         Self {
             id: MailId::generate(),
             org_id,
@@ -88,7 +87,7 @@ impl Usher {
     /// Queues an email durably; this node's delivery worker is woken at once, and
     /// other nodes' workers find it when they next poll.
     pub async fn queue_mail(&self, org_id: OrgId, mail: Mail) -> Result<()> {
-        self.store.insert_mail(&OutboxMessage::new(org_id, mail)).await?;
+        self.store.insert_mail(&OutboxMessage::new(org_id, mail, self.now())).await?;
         self.mail_wake.notify_one();
         Ok(())
     }
@@ -109,7 +108,7 @@ impl Usher {
     /// queueing happen in one transaction, so two nodes never both send one.
     /// Returns how many tokens were handled.
     pub async fn queue_token_reminders(&self) -> Result<u64> {
-        let now = Utc::now();
+        let now = self.now();
         let horizon = now + chrono::Duration::days(7);
         let base = self.config.base_url.clone();
         let render = move |token: &ApiToken, owner: &User| -> Option<OutboxMessage> {
@@ -149,14 +148,14 @@ impl Usher {
 
     /// Leases up to `limit` due messages to `owner` for `lease` (delivery worker).
     pub async fn claim_mail(&self, owner: Uuid, lease: Duration, limit: u32) -> Result<Vec<OutboxMessage>> {
-        let now = Utc::now();
+        let now = self.now();
         let until = now + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::minutes(5));
         Ok(self.store.claim_mail(owner, now, until, limit).await?)
     }
 
     /// Records that a leased message was delivered.
     pub async fn mail_sent(&self, message: &OutboxMessage, owner: Uuid) -> Result<()> {
-        if !self.store.mark_mail_sent(message.id, owner, Utc::now()).await? {
+        if !self.store.mark_mail_sent(message.id, owner, self.now()).await? {
             tracing::warn!(id = %message.id, "an email was delivered after its lease ran out");
         }
         Ok(())
@@ -172,7 +171,7 @@ impl Usher {
         retry: Option<&RetryPolicy>,
         error: &str,
     ) -> Result<Option<DateTime<Utc>>> {
-        let now = Utc::now();
+        let now = self.now();
         let attempts = message.attempts + 1;
         let retry_at = retry.and_then(|r| r.next_attempt(attempts, now));
         let error: String = error.chars().take(1000).collect();

@@ -5,7 +5,7 @@
 //! a JSON object (`{name: value}`), and, case-folded as text, in a search table
 //! that `field_name:text` searches use (see [`crate::directory`]).
 
-use chrono::{NaiveDate, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use usher_domain::{FieldError, Invalid, OrgId, fold};
@@ -288,7 +288,7 @@ impl Usher {
         let fields = validate_fields(fields)?;
         let before = self.metadata_fields(admin.org_id()).await?;
         let value = json!({ "fields": fields });
-        self.store.put_setting(admin.org_id(), METADATA_FIELDS, &value, Utc::now()).await?;
+        self.store.put_setting(admin.org_id(), METADATA_FIELDS, &value, self.now()).await?;
         let entry = Entry {
             org_id: admin.org_id(),
             action: action::METADATA_FIELDS_UPDATED,

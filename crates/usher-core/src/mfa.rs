@@ -242,7 +242,7 @@ impl Usher {
         let admin = &policy::authorize(p, Operation::ChangeSettings)?;
         let before = self.mfa_setting(admin.org_id()).await?;
         let value = serde_json::to_value(setting).map_err(|e| Error::internal(e.to_string()))?;
-        self.store.put_setting(admin.org_id(), MFA_SETTING, &value, Utc::now()).await?;
+        self.store.put_setting(admin.org_id(), MFA_SETTING, &value, self.now()).await?;
         let details = json!({ "before": before, "after": setting });
         let entry = Entry {
             org_id: admin.org_id(),
@@ -281,7 +281,7 @@ impl Usher {
         getrandom::fill(&mut secret).map_err(|e| Error::internal(format!("random source: {e}")))?;
         let t = totp(secret.clone(), account_name(&me.user))?;
         let sealed = self.seal(me.user.id, &secret).await?;
-        self.store.put_pending_totp(me.user.id, &sealed, Utc::now()).await?;
+        self.store.put_pending_totp(me.user.id, &sealed, self.now()).await?;
         enrolment_of(&t)
     }
 
@@ -309,7 +309,7 @@ impl Usher {
             )
             .into());
         };
-        let now = Utc::now();
+        let now = self.now();
         let step = match clean_code(code) {
             Some(code) => self.totp_of(user, &record).await?.check(&code, unix(now)),
             None => None,
@@ -392,7 +392,7 @@ impl Usher {
         }
         self.reauthenticate(ctx, me, password, "recovery_codes").await?;
         let (codes, digests) = recovery_codes();
-        self.store.replace_recovery_codes(me.user.id, &digests, Utc::now()).await?;
+        self.store.replace_recovery_codes(me.user.id, &digests, self.now()).await?;
         let user = &me.user;
         let entry = Entry {
             org_id: user.org_id,
@@ -458,7 +458,7 @@ impl Usher {
             return Err(Error::Unauthenticated);
         }
         let digest = secrets::digest(ticket);
-        let now = Utc::now();
+        let now = self.now();
         let Some((_, user)) = self.store.login_ticket(&digest, now).await? else {
             return Err(Error::Unauthenticated);
         };
@@ -523,7 +523,7 @@ impl Usher {
         if self.enrolment_due(&me.user).await? {
             return Err(Error::Forbidden("Turn two-step verification on first."));
         }
-        let now = Utc::now();
+        let now = self.now();
         let secret = secrets::random_secret()?;
         let max = Duration::from_std(self.config.session_max).unwrap_or(Duration::hours(10));
         let session = Session {

@@ -221,7 +221,7 @@ impl Usher {
     /// at most `limit` attempts per `window`, then [`Error::Locked`] until the
     /// window is over. Attempts that succeed are not given back.
     pub(crate) async fn take_limited(&self, key: &str, limit: u32, window: Duration) -> Result<()> {
-        let now = Utc::now();
+        let now = self.now();
         let rule = FailureCount { key, now, window_cutoff: now - window, threshold: limit, lock_until: now + window };
         let attempt = self.store.take_attempt(&[rule]).await?;
         if attempt.admitted {
@@ -287,7 +287,7 @@ impl Usher {
     pub async fn lock_status(&self, p: &Principal, id: UserId) -> Result<LockStatus> {
         let admin = &policy::authorize(p, Operation::ReadUsers)?;
         let user = self.store.user(id).await?.filter(|u| u.org_id == admin.org_id()).ok_or(Error::NotFound)?;
-        let now = Utc::now();
+        let now = self.now();
         let cutoff = now - chrono(self.config.lockout.window);
         let row = self.store.throttle_row(&account_key(user.id)).await?;
         Ok(LockStatus {
@@ -391,7 +391,7 @@ impl Usher {
     /// who was not reminded about this password yet. Safe to run on every node at
     /// once: each user is claimed by one. Returns how many were reminded.
     pub async fn queue_password_reminders(&self) -> Result<u64> {
-        let now = Utc::now();
+        let now = self.now();
         let horizon = now + Duration::days(7);
         let mut sent = 0;
         for (org_id, value) in self.store.password_policies().await? {
@@ -482,7 +482,7 @@ fn reminder_text(lang: Language, name: &str, expires: &str, expired: bool, link:
 impl Usher {
     /// Deletes expired sign-in tickets and forgotten failure counts (periodic).
     pub async fn purge_sign_in_records(&self) -> Result<u64> {
-        let now = Utc::now();
+        let now = self.now();
         let lockout = &self.config.lockout;
         let longest = lockout.window.max(lockout.account_lock).max(lockout.address_lock);
         Ok(self.store.purge_lockout(now, now - chrono(longest)).await?)
@@ -516,7 +516,7 @@ mod tests {
 
     #[test]
     fn waits_round_up_to_a_second() {
-        let now = Utc::now();
+        let now = DateTime::UNIX_EPOCH;
         assert_eq!(seconds_until(now + Duration::milliseconds(1500), now), 2);
         assert_eq!(seconds_until(now, now), 1);
         assert_eq!(seconds_until(now + Duration::minutes(15), now), 900);

@@ -4,7 +4,7 @@
 
 use std::sync::LazyLock;
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 use usher_domain::SessionId;
 
@@ -67,7 +67,7 @@ impl Usher {
     pub async fn my_sessions(&self, me: &Principal, cursor: Option<SessionId>, limit: u32) -> Result<SessionPage> {
         policy::authorize(me, Operation::ReadOwnAccount)?;
         let limit = limit.clamp(1, 200);
-        let now = Utc::now();
+        let now = self.now();
         let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
         let mut rows = self.store.live_sessions(me.user.id, now, now - idle, cursor, limit + 1).await?;
         let next_cursor = if rows.len() > limit as usize {

@@ -1,6 +1,5 @@
 //! Organization settings, stored as JSON documents under a key.
 
-use chrono::Utc;
 use serde_json::json;
 use usher_domain::{OrgId, PasswordPolicy, TokenPolicy};
 
@@ -42,7 +41,7 @@ impl Usher {
         policy.validate()?;
         let before = self.password_policy(admin.org_id()).await?;
         let value = serde_json::to_value(&policy).map_err(|e| Error::internal(e.to_string()))?;
-        self.store.put_setting(admin.org_id(), PASSWORD_POLICY, &value, Utc::now()).await?;
+        self.store.put_setting(admin.org_id(), PASSWORD_POLICY, &value, self.now()).await?;
         let details = json!({ "before": before, "after": policy });
         self.audit(
             ctx,
@@ -90,7 +89,7 @@ impl Usher {
         policy.scopes.dedup();
         let before = self.token_policy(admin.org_id()).await?;
         let value = serde_json::to_value(&policy).map_err(|e| Error::internal(e.to_string()))?;
-        self.store.put_setting(admin.org_id(), TOKEN_POLICY, &value, Utc::now()).await?;
+        self.store.put_setting(admin.org_id(), TOKEN_POLICY, &value, self.now()).await?;
         let details = json!({ "before": before, "after": policy });
         self.audit(
             ctx,

@@ -1,6 +1,6 @@
 //! First start: the default organization and the first administrator.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 use usher_domain::{OrgId, Role};
 
@@ -32,7 +32,7 @@ impl Usher {
                     id: OrgId::generate(),
                     slug: "default".into(),
                     name: "Default organization".into(),
-                    created_at: Utc::now(),
+                    created_at: self.now(),
                 };
                 match self.store.insert_organization(&org).await {
                     Ok(()) => org,
@@ -46,7 +46,7 @@ impl Usher {
         };
         let setup_token = if self.store.count_users_with_role(organization.id, Role::Administrator).await? == 0 {
             let token = secrets::random_secret()?;
-            let expires = Utc::now() + Duration::hours(1);
+            let expires = self.now() + Duration::hours(1);
             self.store.insert_setup_token(&secrets::digest(&token), organization.id, expires).await?;
             Some(token)
         } else {
@@ -70,7 +70,7 @@ impl Usher {
         mut account: NewAccount,
     ) -> Result<LoginOutcome> {
         let digest = secrets::digest(token);
-        let now = Utc::now();
+        let now = self.now();
         let Some(org_id) = self.store.take_setup_token(&digest, now).await? else {
             return Err(Error::NotFound);
         };
@@ -100,6 +100,6 @@ impl Usher {
 
     /// Whether a setup link can still be used (for showing the form or an "expired" page).
     pub async fn setup_token_valid(&self, token: &str) -> Result<bool> {
-        Ok(self.store.setup_token_org(&secrets::digest(token), Utc::now()).await?.is_some())
+        Ok(self.store.setup_token_org(&secrets::digest(token), self.now()).await?.is_some())
     }
 }

@@ -153,7 +153,7 @@ impl Usher {
         spec: TokenSpec,
     ) -> Result<IssuedToken> {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
-        let now = Utc::now();
+        let now = self.now();
         let policy = self.token_policy(owner.org_id).await?;
         let mut errors = Vec::new();
         let description = text_field("description", &spec.description, true, &mut errors);
@@ -198,7 +198,7 @@ impl Usher {
     ) -> Result<TokenPage> {
         let owner = self.token_owner(actor, owner, Access::Read).await?;
         let limit = limit.clamp(1, 200);
-        let items = self.store.tokens(owner.id, filter, Utc::now(), before, limit).await?;
+        let items = self.store.tokens(owner.id, filter, self.now(), before, limit).await?;
         let next_cursor = if items.len() == limit as usize { items.last().map(|t| t.id) } else { None };
         Ok(TokenPage { items, next_cursor })
     }
@@ -234,7 +234,7 @@ impl Usher {
             token.description = text_field("description", &d, true, &mut errors);
         }
         if let Some(e) = expires {
-            token.expires_at = self.expiry(&policy, e, Utc::now(), &mut errors);
+            token.expires_at = self.expiry(&policy, e, self.now(), &mut errors);
         }
         if !errors.is_empty() {
             return Err(Invalid(errors).into());
@@ -255,7 +255,7 @@ impl Usher {
         let owner = &self.token_owner(actor, owner, Access::Write).await?;
         let mut token = self.owned_token(owner, id).await?;
         if token.revoked_at.is_none() {
-            token.revoked_at = Some(Utc::now());
+            token.revoked_at = Some(self.now());
             self.store.update_token(&token).await?;
             self.audit_token(ctx, actor, owner, action::TOKEN_REVOKED, &token).await?;
         }
@@ -290,7 +290,7 @@ impl Usher {
         if token.revoked_at.is_some() {
             return Err(Conflict::TokenRevoked.into());
         }
-        let now = Utc::now();
+        let now = self.now();
         let policy = self.token_policy(owner.org_id).await?;
         let expires = match token.expires_at {
             None => Expiry::Never,
@@ -326,7 +326,7 @@ impl Usher {
         let Some((token, user)) = self.token_lookup.find(secrets::digest(secret)).await? else {
             return Ok(None);
         };
-        let now = Utc::now();
+        let now = self.now();
         if TokenStatus::of(&token, now) != TokenStatus::Active || user.status != UserStatus::Active {
             return Ok(None);
         }

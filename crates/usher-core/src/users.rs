@@ -214,6 +214,7 @@ impl Usher {
         };
         let ((user_id, email, profile, roles), metadata) = both(parse_new_user(&input), metadata.transpose())?;
         admin.may_grant(&roles)?;
+        let now = self.now();
         let new = NewUser {
             id: UserId::generate(),
             org_id: admin.org_id(),
@@ -225,12 +226,12 @@ impl Usher {
             status: UserStatus::Invited,
             roles,
             password_hash: None,
-            created_at: Utc::now(),
+            created_at: now,
         };
         let user = new.to_user(metadata.clone().unwrap_or_default());
         let details =
             json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles, "metadata": user.metadata });
-        let event = audit_event(ctx, admin.entry(action::USER_CREATED, Some(&user), details));
+        let event = audit_event(ctx, admin.entry(action::USER_CREATED, Some(&user), details), now);
         let invitation = match input.invite {
             Invite::No => None,
             how => {
@@ -287,7 +288,7 @@ impl Usher {
         if after == before && values.is_none() {
             return Ok(user);
         }
-        let now = Utc::now();
+        let now = self.now();
         match &values {
             Some(values) => {
                 let profile = (after != before).then_some(&after);
@@ -331,7 +332,7 @@ impl Usher {
         let _admin = &policy::authorize(p, Operation::ReadUsers)?;
 
         let user = self.user_details(p, id).await?;
-        let now = Utc::now();
+        let now = self.now();
         let idle = Duration::from_std(self.config.session_idle).unwrap_or(Duration::minutes(30));
         Ok(self.store.live_sessions(user.id, now, now - idle, None, u32::MAX).await?)
     }
@@ -377,7 +378,7 @@ impl Usher {
                     .find(|p| check_policy(&policy, p, &owner, "password").is_empty())
                     .ok_or_else(|| Error::internal("no generated password met the password policy"))?;
                 let hash = self.hasher.hash(&password).await?;
-                let ended = self.store.set_temporary_password(user.id, &hash, Utc::now(), policy.history).await?;
+                let ended = self.store.set_temporary_password(user.id, &hash, self.now(), policy.history).await?;
                 let details = json!({ "mode": "temporary", "sessions_ended": ended });
                 self.audit_admin(ctx, admin, action::USER_PASSWORD_RESET, &user, details).await?;
                 Ok(Some(password))
@@ -400,7 +401,7 @@ impl Usher {
         if user.status == UserStatus::Disabled {
             return Ok(user);
         }
-        let ended = self.store.set_user_status(admin.org_id(), user.id, true, Utc::now()).await?;
+        let ended = self.store.set_user_status(admin.org_id(), user.id, true, self.now()).await?;
         let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
         let details = json!({ "previous_status": user.status.as_str(), "sessions_ended": ended });
         self.audit_admin(ctx, admin, action::USER_DISABLED, &updated, details).await?;
@@ -415,7 +416,7 @@ impl Usher {
         if user.status != UserStatus::Disabled {
             return Ok(user);
         }
-        self.store.set_user_status(admin.org_id(), user.id, false, Utc::now()).await?;
+        self.store.set_user_status(admin.org_id(), user.id, false, self.now()).await?;
         let updated = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
         self.audit_admin(ctx, admin, action::USER_ENABLED, &updated, json!({ "status": updated.status.as_str() }))
             .await?;
@@ -433,7 +434,7 @@ impl Usher {
         let details = json!({
             "user_id": user.user_id, "email": user.email, "roles": user.roles, "apps_without_owner": apps,
         });
-        let event = audit_event(ctx, admin.entry(action::USER_DELETED, Some(&user), details));
+        let event = audit_event(ctx, admin.entry(action::USER_DELETED, Some(&user), details), self.now());
         let notices =
             if apps.is_empty() { Vec::new() } else { self.apps_without_owner_notices(admin, &user, &apps).await? };
         self.store.delete_user(admin.org_id(), user.id, &event, &notices).await?;
@@ -481,10 +482,13 @@ impl Usher {
         } else {
             format!("{} apps have no owner", apps.len())
         };
+        let now = self.now();
         Ok(managers
             .into_iter()
             .filter_map(|m| m.email)
-            .map(|to| OutboxMessage::new(admin.org_id(), Mail { to, subject: subject.clone(), text: text.clone() }))
+            .map(|to| {
+                OutboxMessage::new(admin.org_id(), Mail { to, subject: subject.clone(), text: text.clone() }, now)
+            })
             .collect())
     }
 }

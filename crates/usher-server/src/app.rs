@@ -1,5 +1,6 @@
 //! Start-up: open the store (engine chosen once, from the URL), build the
-//! router, bind the listener. Tests call [`build`] with port 0.
+//! router, bind the listener. Tests call [`build`] with port 0, or
+//! [`Server::builder`] to give the server their own store and clock.
 
 use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
@@ -13,7 +14,7 @@ use axum::{
 use tower_http::{
     catch_panic::CatchPanicLayer, set_header::SetResponseHeaderLayer, timeout::TimeoutLayer, trace::TraceLayer,
 };
-use usher_core::{CoreConfig, Store, Usher};
+use usher_core::{Clock, CoreConfig, Store, SystemClock, Usher};
 
 use crate::{config::Config, error::ApiError};
 
@@ -38,7 +39,7 @@ pub struct Server {
 
 /// Opens the configured database, applies migrations and builds the services.
 pub async fn open_usher(config: &Config) -> anyhow::Result<Usher> {
-    usher_on(open_store(config).await?, config)
+    usher_on(open_store(config).await?, config, Arc::new(SystemClock))
 }
 
 /// Opens the configured database (the engine chosen by the URL scheme) and
@@ -67,7 +68,7 @@ pub async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn Store>> {
 }
 
 /// The services on an open store.
-fn usher_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Usher> {
+fn usher_on(store: Arc<dyn Store>, config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Usher> {
     let core = CoreConfig {
         session_idle: config.session_idle,
         session_max: config.session_max,
@@ -76,7 +77,7 @@ fn usher_on(store: Arc<dyn Store>, config: &Config) -> anyhow::Result<Usher> {
         admin_password_max_age_days: config.admin_password_max_age_days,
         ..CoreConfig::default()
     };
-    Ok(Usher::new(store, core)?)
+    Ok(Usher::with_clock(store, core, clock)?)
 }
 
 /// The file of a `sqlite:` URL.
@@ -104,37 +105,69 @@ pub fn database_name(url: &str) -> String {
 
 /// Builds the server: database, first-start initialization, router, listener.
 pub async fn build(config: Config) -> anyhow::Result<Server> {
-    let store = open_store(&config).await?;
-    build_on(config, store).await
+    Server::builder(config).build().await
 }
 
-/// [`build`] on a store opened already (tests keep a handle on it).
-pub async fn build_on(config: Config, store: Arc<dyn Store>) -> anyhow::Result<Server> {
-    let listener =
-        tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    let addr = listener.local_addr()?;
-    let mut config = config;
-    if config.listen.port() == 0 && config.base_url.ends_with(":0") {
-        config.base_url = format!("http://{addr}");
+/// A server from its configuration, with parts of the caller's where given.
+pub struct ServerBuilder {
+    config: Config,
+    store: Option<Arc<dyn Store>>,
+    clock: Arc<dyn Clock>,
+}
+
+impl ServerBuilder {
+    /// Runs on this store instead of opening the configured database (tests
+    /// keep a handle on it).
+    pub fn store(mut self, store: Arc<dyn Store>) -> Self {
+        self.store = Some(store);
+        self
     }
-    let mailer = crate::mail::Mailer::from_config(&config)?;
-    let usher = usher_on(store, &config)?;
-    // A database that cannot write lets nobody sign in: refuse to start instead.
-    usher.check_writable().await.map_err(|e| {
-        anyhow::anyhow!(
-            "{} does not accept writes ({e}); make it writable by the user Usher runs as (file and folder \
-             permissions, a read-write mount, a database role with write rights) and check that its disk has space",
-            database_name(config.database_url())
-        )
-    })?;
-    let init = usher.initialize().await?;
-    let setup_link = init.setup_token.map(|t| format!("{}/setup/{t}", config.base_url));
-    let state = AppState { usher, config: Arc::new(config) };
-    let router = router(state.clone());
-    Ok(Server { addr, setup_link, state, listener, router, mailer })
+
+    /// Reads the time from `clock` instead of the system's (tests move it with
+    /// a `usher_core::TestClock`).
+    pub fn clock(mut self, clock: Arc<dyn Clock>) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// As [`build`].
+    pub async fn build(self) -> anyhow::Result<Server> {
+        let Self { mut config, store, clock } = self;
+        let store = match store {
+            Some(store) => store,
+            None => open_store(&config).await?,
+        };
+        let listener =
+            tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
+        let addr = listener.local_addr()?;
+        if config.listen.port() == 0 && config.base_url.ends_with(":0") {
+            config.base_url = format!("http://{addr}");
+        }
+        let mailer = crate::mail::Mailer::from_config(&config)?;
+        let usher = usher_on(store, &config, clock)?;
+        // A database that cannot write lets nobody sign in: refuse to start instead.
+        usher.check_writable().await.map_err(|e| {
+            anyhow::anyhow!(
+                "{} does not accept writes ({e}); make it writable by the user Usher runs as (file and folder \
+                 permissions, a read-write mount, a database role with write rights) and check that its disk has space",
+                database_name(config.database_url())
+            )
+        })?;
+        let init = usher.initialize().await?;
+        let setup_link = init.setup_token.map(|t| format!("{}/setup/{t}", config.base_url));
+        let state = AppState { usher, config: Arc::new(config) };
+        let router = router(state.clone());
+        Ok(Server { addr, setup_link, state, listener, router, mailer })
+    }
 }
 
 impl Server {
+    /// Builds a server from `config`, with a store or a clock of the caller's
+    /// if given; [`build`] is the short way without them.
+    pub fn builder(config: Config) -> ServerBuilder {
+        ServerBuilder { config, store: None, clock: Arc::new(SystemClock) }
+    }
+
     /// Serves until `shutdown` completes, then finishes in-flight requests. The
     /// email delivery worker runs alongside and stops with the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {

@@ -11,5 +11,5 @@ pub mod jobs;
 pub mod mail;
 pub mod web;
 
-pub use app::{Server, build, build_on, open_store, open_usher};
+pub use app::{Server, ServerBuilder, build, open_store, open_usher};
 pub use config::{Config, Overrides};

@@ -163,8 +163,9 @@ pub async fn run(usher: Usher, mailer: Mailer, retry: RetryPolicy, mut stop: wat
             }
         }
         // A retry due by now is claimed by this pass; one still ahead (the timer
-        // can fire a hair early by the wall clock) is kept for the next.
-        let started = Utc::now();
+        // can fire a hair early by the clock) is kept for the next. Retry times
+        // are the services' clock's, so they are compared with it.
+        let started = usher.now();
         if pending.is_some_and(|at| at <= started) {
             pending = None;
         }
@@ -173,7 +174,7 @@ pub async fn run(usher: Usher, mailer: Mailer, retry: RetryPolicy, mut stop: wat
             Err(e) => tracing::error!(error = %usher_core::Chain(&e), "email outbox"),
         }
         let wait = pending
-            .map_or(POLL, |at| (at - Utc::now()).to_std().unwrap_or_default().min(POLL))
+            .map_or(POLL, |at| (at - usher.now()).to_std().unwrap_or_default().min(POLL))
             .max(Duration::from_millis(5));
         tokio::select! {
             _ = stop.changed() => {}

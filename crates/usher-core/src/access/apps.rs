@@ -2,7 +2,6 @@
 //! developers and the groups whose members may use them; and each user's
 //! "My apps". Who may do what is in [`super::policy`].
 
-use chrono::Utc;
 use serde_json::json;
 use usher_domain::{Access, AppId, AppRole, FieldError, GroupId, Invalid, OrgId, Resource, UserId, fold};
 
@@ -162,7 +161,7 @@ impl Usher {
             Some(ids) => Some(self.known_users(p.user.org_id, &ids, "owners").await?),
             None => None,
         };
-        let now = Utc::now();
+        let now = self.now();
         let app = App {
             id: AppId::generate(),
             org_id: p.user.org_id,
@@ -250,7 +249,7 @@ impl Usher {
             Some(ids) => Some(self.known_groups(org, ids, "groups").await?),
             None => None,
         };
-        let now = Utc::now();
+        let now = self.now();
         if app != before {
             app.updated_at = now;
             self.store.update_app(&app, &fold(&app.name)).await?;

@@ -1,7 +1,6 @@
 //! Groups: named sets of users that apps give access to. Administrators and
 //! User Managers manage them; names are unique per organization, ignoring case.
 
-use chrono::Utc;
 use serde_json::json;
 use usher_domain::{GroupId, Invalid, LoginName, UserId, fold};
 
@@ -73,7 +72,7 @@ impl Usher {
         if !errors.is_empty() {
             return Err(Invalid(errors).into());
         }
-        let now = Utc::now();
+        let now = self.now();
         let group = Group {
             id: GroupId::generate(),
             org_id: p.user.org_id,
@@ -113,7 +112,7 @@ impl Usher {
         if group == before {
             return Ok(group);
         }
-        group.updated_at = Utc::now();
+        group.updated_at = self.now();
         self.store.update_group(&group, &fold(&group.name)).await?;
         let details = json!({
             "group_id": group.id,
@@ -164,7 +163,7 @@ impl Usher {
         let group = self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         let users = self.known_users(p.user.org_id, user_ids, "user_ids").await?;
         let ids: Vec<UserId> = users.iter().map(|u| u.id).collect();
-        let change = self.store.set_group_members(group.id, &ids, Utc::now()).await?;
+        let change = self.store.set_group_members(group.id, &ids, self.now()).await?;
         self.audit_members(ctx, p, &group, &change).await?;
         Ok(change)
     }
@@ -174,7 +173,7 @@ impl Usher {
         policy::check(p, Operation::ManageGroups, Standing::default())?;
         let group = self.store.group(p.user.org_id, id).await?.ok_or(Error::NotFound)?;
         self.known_users(p.user.org_id, &[user], "user_id").await?;
-        if self.store.add_group_member(group.id, user, Utc::now()).await? {
+        if self.store.add_group_member(group.id, user, self.now()).await? {
             let change = SetChange { added: vec![user], removed: vec![] };
             self.audit_members(ctx, p, &group, &change).await?;
         }

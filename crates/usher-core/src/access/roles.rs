@@ -1,7 +1,6 @@
 //! Role assignments: a user's organization roles and app roles, read and
 //! replaced as one list (`GET/PUT /users/{id}/roles`).
 
-use chrono::Utc;
 use serde_json::json;
 use usher_domain::{AppId, AppRole, FieldError, Invalid, OrgId, Role, RoleName, UserId};
 
@@ -83,7 +82,7 @@ impl Usher {
         if org_roles.contains(&Role::Administrator) && user.email.is_none() {
             return Err(Invalid::one("roles", "email_required", "Administrators must have an email address.").into());
         }
-        let before = self.store.replace_roles(p.user.org_id, user.id, &org_roles, &app_roles, Utc::now()).await?;
+        let before = self.store.replace_roles(p.user.org_id, user.id, &org_roles, &app_roles, self.now()).await?;
         let user = self.store.user(user.id).await?.ok_or(Error::NotFound)?;
         let after = self.load_roles(user).await?;
         if before != (StoredRoles { org: after.org.clone(), apps: after.apps.clone() }) {

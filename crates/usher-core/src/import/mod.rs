@@ -362,7 +362,7 @@ impl Usher {
         let email_keys: Vec<String> = lines.iter().filter_map(|l| l.email.as_ref().map(Email::key)).collect();
         let existing = self.store.import_lookup(org.id, &keys, &email_keys).await?;
         let fields = self.metadata_fields(org.id).await?;
-        let planned = plan(org.id, lines, existing, &fields, Utc::now());
+        let planned = plan(org.id, lines, existing, &fields, self.now());
         let (plan, unchanged) = match planned {
             Ok(p) if errors.is_empty() => p,
             Ok(_) => {
@@ -560,7 +560,7 @@ mod tests {
                     {\"user_id\":\"root\",\"roles\":\"administrator\"}\n";
         let (lines, errors) = check(Format::Jsonl, text);
         assert!(errors.is_empty());
-        let err = plan(OrgId::generate(), lines, Existing::default(), &[], Utc::now()).unwrap_err();
+        let err = plan(OrgId::generate(), lines, Existing::default(), &[], DateTime::UNIX_EPOCH).unwrap_err();
         let got: Vec<_> = err.iter().map(|e| (e.line, e.field.as_str())).collect();
         assert_eq!(got, [(2, "user_id"), (3, "email"), (4, "email")]);
 
@@ -580,11 +580,11 @@ mod tests {
         };
         let existing = Existing { users: vec![known.clone()], ..Default::default() };
         let (same, _) = check(Format::Jsonl, "{\"user_id\":\"ada\",\"first_name\":\"Ada\"}\n");
-        let (p, unchanged) = plan(OrgId::generate(), same, existing.clone(), &[], Utc::now()).unwrap();
+        let (p, unchanged) = plan(OrgId::generate(), same, existing.clone(), &[], DateTime::UNIX_EPOCH).unwrap();
         assert_eq!((p.inserts.len(), p.updates.len(), unchanged), (0, 0, 1), "empty cells keep what is known");
         let (changed, _) =
             check(Format::Jsonl, "{\"user_id\":\"ada\",\"last_name\":\"Lovelace\",\"groups\":\"Math\"}\n");
-        let (p, _) = plan(OrgId::generate(), changed, existing, &[], Utc::now()).unwrap();
+        let (p, _) = plan(OrgId::generate(), changed, existing, &[], DateTime::UNIX_EPOCH).unwrap();
         assert_eq!(p.updates.len(), 1);
         assert_eq!(p.updates[0].id, known.id);
         assert_eq!(p.updates[0].email.as_deref(), Some("ada@example.org"));

@@ -2,7 +2,7 @@
 //! ("forgot password"). A link is valid 1 day and works once; only its SHA-256
 //! digest is stored; the old password stays valid until the link is used.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use serde_json::json;
 use usher_domain::{FieldError, Invalid, LoginName};
 
@@ -44,7 +44,7 @@ impl Usher {
 
     async fn queue_reset_link(&self, user: &User) -> Result<()> {
         let Some(to) = user.email.clone() else { return Ok(()) };
-        let now = Utc::now();
+        let now = self.now();
         let secret = secrets::random_secret()?;
         let expires_at = now + RESET_LIFETIME;
         self.store.insert_password_reset(&secrets::digest(&secret), user.id, now, expires_at).await?;
@@ -65,7 +65,7 @@ impl Usher {
         if user.status == UserStatus::Disabled || user.email.is_none() {
             return Ok(());
         }
-        let recent = self.store.count_password_resets(user.id, Utc::now() - Duration::hours(1)).await?;
+        let recent = self.store.count_password_resets(user.id, self.now() - Duration::hours(1)).await?;
         if recent >= RESETS_PER_HOUR {
             tracing::info!(user = %user.id, "password reset asked for too often; no email sent");
             return Ok(());
@@ -86,7 +86,7 @@ impl Usher {
 
     /// Whether a reset link still works (for the reset page), and whose it is.
     pub async fn password_reset_user(&self, secret: &str) -> Result<User> {
-        let id = self.store.password_reset_user(&secrets::digest(secret), Utc::now()).await?.ok_or(Error::NotFound)?;
+        let id = self.store.password_reset_user(&secrets::digest(secret), self.now()).await?.ok_or(Error::NotFound)?;
         self.store.user(id).await?.filter(|u| u.status != UserStatus::Disabled).ok_or(Error::NotFound)
     }
 
@@ -126,7 +126,7 @@ impl Usher {
             return Err(Invalid(errors).into());
         }
         let hash = self.hasher.hash(new_password).await?;
-        let now = Utc::now();
+        let now = self.now();
         // Used up only now, so a password the policy refuses leaves the link working.
         if self.store.take_password_reset(&secrets::digest(secret), now).await?.is_none_or(|id| id != user.id) {
             return Err(Error::NotFound);

@@ -2,7 +2,6 @@
 //! `{{placeholders}}` replaced as plain text (no template engine: nothing in an
 //! administrator's text can run).
 
-use chrono::Utc;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use usher_domain::{FieldError, Invalid, Language, OrgId};
@@ -141,7 +140,7 @@ impl Usher {
         template.validate()?;
         let template = InvitationTemplate { subject: template.subject.trim().to_owned(), custom: true, ..template };
         let value = json!({ "subject": template.subject, "body": template.body });
-        self.store.put_setting(admin.org_id(), SETTING, &value, Utc::now()).await?;
+        self.store.put_setting(admin.org_id(), SETTING, &value, self.now()).await?;
         self.audit(
             ctx,
             Entry {
@@ -172,7 +171,7 @@ impl Usher {
             None => self.invitation_template(admin.org_id(), admin.user().profile.language).await?,
         };
         let org = self.store.organization(admin.org_id()).await?.ok_or(Error::NotFound)?;
-        let expires = texts::when(Utc::now() + super::INVITATION_LIFETIME, admin.user().profile.timezone);
+        let expires = texts::when(self.now() + super::INVITATION_LIFETIME, admin.user().profile.timezone);
         let link = format!("{}/register/EXAMPLE-LINK", self.config.base_url);
         Ok(template.render(&link, &org.name, &admin.user().display_name(), "new.user@example.org", &expires))
     }

@@ -12,7 +12,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::CookieJar;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_api_types::{
     InvitationAccept, InvitationBody, InvitationCreate, InvitationCreated, InvitationPublic, InvitationResend,
@@ -29,12 +29,12 @@ use crate::{
     extract::{ApiJson, ApiPath, ApiQuery, Authed, CSRF_HEADER, Ctx, session_cookie},
 };
 
-/// The API view of an invitation.
-pub fn invitation_body(i: &Invitation) -> InvitationBody {
+/// The API view of an invitation; its status as of `now`.
+pub fn invitation_body(i: &Invitation, now: DateTime<Utc>) -> InvitationBody {
     InvitationBody {
         id: i.id.into(),
         email: i.email.clone(),
-        status: InvitationStatus::of(i, Utc::now()).as_str().to_owned(),
+        status: InvitationStatus::of(i, now).as_str().to_owned(),
         roles: i.roles.iter().map(|r| r.as_str().to_owned()).collect(),
         invited_by: i.invited_by.map(Into::into),
         invited_by_name: i.invited_by_name.clone(),
@@ -47,8 +47,8 @@ pub fn invitation_body(i: &Invitation) -> InvitationBody {
     }
 }
 
-fn created(c: invitations::InvitationCreated) -> InvitationCreated {
-    InvitationCreated { details: invitation_body(&c.invitation), sent: c.sent, link: (!c.sent).then_some(c.link) }
+fn created(c: invitations::InvitationCreated, now: DateTime<Utc>) -> InvitationCreated {
+    InvitationCreated { details: invitation_body(&c.invitation, now), sent: c.sent, link: (!c.sent).then_some(c.link) }
 }
 
 fn parse_roles(roles: Option<Vec<String>>) -> Result<Option<Vec<Role>>, Invalid> {
@@ -117,7 +117,7 @@ pub async fn create_invitation(
 ) -> ApiResult<(StatusCode, Json<InvitationCreated>)> {
     let roles = parse_roles(req.roles).map_err(|e| super::bad_input(&me, Operation::ManageUsers, e))?;
     let done = state.usher.invite(&ctx, &me, &req.email, roles, req.send).await?;
-    Ok((StatusCode::CREATED, Json(created(done))))
+    Ok((StatusCode::CREATED, Json(created(done, state.usher.now()))))
 }
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
@@ -145,8 +145,9 @@ pub async fn list_invitations(
         .transpose()
         .map_err(|e| super::bad_input(&me, Operation::ReadUsers, e))?;
     let page = state.usher.invitations(&me, cursor, p.limit.unwrap_or(50)).await?;
+    let now = state.usher.now();
     Ok(Json(Page {
-        items: page.items.iter().map(invitation_body).collect(),
+        items: page.items.iter().map(|i| invitation_body(i, now)).collect(),
         next_cursor: page.next_cursor.map(|c| c.to_string()),
     }))
 }
@@ -167,7 +168,7 @@ pub async fn withdraw_invitation(
     ApiPath(id): ApiPath<String>,
 ) -> ApiResult<Json<InvitationBody>> {
     let invitation = state.usher.withdraw_invitation(&ctx, &me, parse_id(&id)?).await?;
-    Ok(Json(invitation_body(&invitation)))
+    Ok(Json(invitation_body(&invitation, state.usher.now())))
 }
 
 /// Send an invitation again: a new link (the old one stops working) valid 7 days.
@@ -191,7 +192,7 @@ pub async fn resend_invitation(
 ) -> ApiResult<Json<InvitationCreated>> {
     let send = body.is_none_or(|b| b.send);
     let done = state.usher.resend_invitation(&ctx, &me, parse_id(&id)?, send).await?;
-    Ok(Json(created(done)))
+    Ok(Json(created(done, state.usher.now())))
 }
 
 /// What an invitation link shows before registering (public: the token is the proof).

@@ -2,7 +2,7 @@
 //! and User Managers, other users' (`/users/{id}/tokens`).
 
 use axum::{Json, extract::State, http::StatusCode};
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_api_types::{Page, Problem, TokenBody, TokenCreate, TokenCreated, TokenPatch};
 use usher_core::{
@@ -17,13 +17,14 @@ use crate::{
     extract::{ApiJson, ApiPath, ApiQuery, Authed, Ctx},
 };
 
-pub fn token_body(t: &ApiToken) -> TokenBody {
+/// The API view of a token; its status as of `now`.
+pub fn token_body(t: &ApiToken, now: DateTime<Utc>) -> TokenBody {
     TokenBody {
         id: t.id.into(),
         description: t.description.clone(),
         client: t.client.clone(),
         scopes: t.scopes.clone(),
-        status: TokenStatus::of(t, Utc::now()).as_str().to_owned(),
+        status: TokenStatus::of(t, now).as_str().to_owned(),
         created_at: t.created_at,
         expires_at: t.expires_at,
         revoked_at: t.revoked_at,
@@ -34,11 +35,11 @@ pub fn token_body(t: &ApiToken) -> TokenBody {
     }
 }
 
-fn created(issued: IssuedToken) -> Json<TokenCreated> {
-    Json(TokenCreated { details: token_body(&issued.token), token: issued.secret })
+fn created(issued: IssuedToken, now: DateTime<Utc>) -> Json<TokenCreated> {
+    Json(TokenCreated { details: token_body(&issued.token, now), token: issued.secret })
 }
 
-fn expiry(asked: Option<Option<chrono::DateTime<Utc>>>) -> Expiry {
+fn expiry(asked: Option<Option<DateTime<Utc>>>) -> Expiry {
     match asked {
         None => Expiry::Default,
         Some(None) => Expiry::Never,
@@ -83,8 +84,9 @@ async fn list(
         }
     };
     let page = state.usher.tokens(me, user, filter, cursor, p.limit.unwrap_or(50)).await?;
+    let now = state.usher.now();
     Ok(Json(Page {
-        items: page.items.iter().map(token_body).collect(),
+        items: page.items.iter().map(|t| token_body(t, now)).collect(),
         next_cursor: page.next_cursor.map(|c| c.to_string()),
     }))
 }
@@ -102,7 +104,7 @@ async fn create(
         scopes: body.scopes,
         expires: expiry(body.expires_at),
     };
-    Ok((StatusCode::CREATED, created(state.usher.create_token(ctx, me, user, spec).await?)))
+    Ok((StatusCode::CREATED, created(state.usher.create_token(ctx, me, user, spec).await?, state.usher.now())))
 }
 
 /// Your API tokens, newest first, with their status.
@@ -136,7 +138,7 @@ pub async fn get_my_token(
     Authed(me): Authed,
     ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<Json<TokenBody>> {
-    Ok(Json(token_body(&state.usher.token(&me, None, id).await?)))
+    Ok(Json(token_body(&state.usher.token(&me, None, id).await?, state.usher.now())))
 }
 
 /// Change a token's description or expiry.
@@ -150,7 +152,10 @@ pub async fn patch_my_token(
     ApiJson(body): ApiJson<TokenPatch>,
 ) -> ApiResult<Json<TokenBody>> {
     let expires = body.expires_at.map(|e| expiry(Some(e)));
-    Ok(Json(token_body(&state.usher.update_token(&ctx, &me, None, id, body.description, expires).await?)))
+    Ok(Json(token_body(
+        &state.usher.update_token(&ctx, &me, None, id, body.description, expires).await?,
+        state.usher.now(),
+    )))
 }
 
 /// Delete a token (revoked, expired, or active: it stops at once).
@@ -175,7 +180,7 @@ pub async fn revoke_my_token(
     Authed(me): Authed,
     ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<Json<TokenBody>> {
-    Ok(Json(token_body(&state.usher.revoke_token(&ctx, &me, None, id).await?)))
+    Ok(Json(token_body(&state.usher.revoke_token(&ctx, &me, None, id).await?, state.usher.now())))
 }
 
 /// A new secret with the same settings; the old secret stops at once.
@@ -187,7 +192,7 @@ pub async fn regenerate_my_token(
     Authed(me): Authed,
     ApiPath(id): ApiPath<TokenId>,
 ) -> ApiResult<Json<TokenCreated>> {
-    Ok(created(state.usher.regenerate_token(&ctx, &me, None, id).await?))
+    Ok(created(state.usher.regenerate_token(&ctx, &me, None, id).await?, state.usher.now()))
 }
 
 /// A user's API tokens (Administrators, User Managers).

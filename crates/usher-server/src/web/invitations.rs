@@ -11,7 +11,7 @@ use axum::{
     response::{IntoResponse, Response},
 };
 use axum_extra::extract::cookie::CookieJar;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_core::{
     Conflict, Error,
@@ -131,8 +131,8 @@ struct Outcome {
     link: Option<(String, String)>,
 }
 
-fn row(t: Tr, zone: usher_domain::TimeZone, i: &Invitation, actionable: bool) -> Row {
-    let status = InvitationStatus::of(i, Utc::now());
+fn row(t: Tr, zone: usher_domain::TimeZone, i: &Invitation, actionable: bool, now: DateTime<Utc>) -> Row {
+    let status = InvitationStatus::of(i, now);
     let open = actionable && matches!(status, InvitationStatus::Pending | InvitationStatus::Expired);
     Row {
         id: i.id,
@@ -155,6 +155,7 @@ async fn show(state: &AppState, me: &SignedIn, q: &ListQuery, o: Outcome, status
         None => None,
     };
     let page = state.usher.invitations(&me.0, cursor, 50).await.map_err(|e| me.core_error(e))?;
+    let now = state.usher.now();
     let errors = translate(t, &o.errors, None);
     let chosen = if o.form.role.is_empty() { "user" } else { o.form.role.as_str() };
     let roles = usher_core::access::policy::grantable_roles(&me.0)
@@ -183,7 +184,7 @@ async fn show(state: &AppState, me: &SignedIn, q: &ListQuery, o: Outcome, status
         send_own: o.form.delivery == "link",
         link,
         link_for,
-        rows: page.items.iter().zip(&page.actionable).map(|(i, a)| row(t, zone, i, *a)).collect(),
+        rows: page.items.iter().zip(&page.actionable).map(|(i, a)| row(t, zone, i, *a, now)).collect(),
         zone: zone.name().to_owned(),
         next: page.next_cursor.map(|c| format!("/admin/invitations?cursor={c}")),
         first: cursor.map(|_| "/admin/invitations"),

@@ -1,3 +1,4 @@
+use chrono::Duration;
 use reqwest::StatusCode;
 use serde_json::json;
 use usher_domain::{Role, UserId};
@@ -124,7 +125,7 @@ async fn sessions_are_shared_by_every_node_on_one_database() {
         ("USHER_LISTEN".to_string(), "127.0.0.1:0".to_string()),
     ];
     let (config, _) = usher_server::Config::load(None, env, usher_server::Overrides::default()).unwrap();
-    let other = usher_server::build(config).await.unwrap();
+    let other = app.node(config).await;
     let other_base = format!("http://{}", other.addr);
     tokio::spawn(other.run_until(std::future::pending()));
     let secret = login_secret(&app, "frank", USER_PASSWORD).await;
@@ -157,10 +158,18 @@ async fn sessions_are_shared_by_every_node_on_one_database() {
 async fn idle_and_expired_sessions_end() {
     let app = TestApp::spawn().await;
     let (_, mut c) = app.user("gina").await;
-    let (_, mut d) = app.user("hank").await;
-    shift_sessions(&app, "gina", "last_active_at", -31).await;
+    app.clock.advance(Duration::minutes(29));
+    assert_eq!(c.get("/api/v1/me").await.status, StatusCode::OK, "idle for less than 30 minutes");
+    app.clock.advance(Duration::minutes(31));
     assert_eq!(c.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "idle for longer than 30 minutes");
-    shift_sessions(&app, "hank", "expires_at", -601).await;
+
+    // Used every 25 minutes, a session still ends 10 hours after sign-in.
+    let (_, mut d) = app.user("hank").await;
+    for _ in 0..23 {
+        app.clock.advance(Duration::minutes(25));
+        assert_eq!(d.get("/api/v1/me").await.status, StatusCode::OK);
+    }
+    app.clock.advance(Duration::minutes(26));
     assert_eq!(d.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED, "past the absolute lifetime");
 }
 
@@ -198,18 +207,5 @@ pub async fn set_status(app: &TestApp, id: UserId, status: &str) {
     } else {
         let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
         sqlx::query("UPDATE users SET status = ?1 WHERE id = ?2").bind(status).bind(id).execute(&pool).await.unwrap();
-    }
-}
-
-/// Moves a user's session times back by `minutes`, as if time had passed.
-async fn shift_sessions(app: &TestApp, user_id: &str, column: &str, minutes: i64) {
-    let when = chrono::Utc::now() + chrono::Duration::minutes(minutes);
-    let sql = format!("UPDATE sessions SET {column} = $1 WHERE user_id = (SELECT id FROM users WHERE user_id = $2)");
-    if app.db_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(when).bind(user_id).execute(&pool).await.unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(sql)).bind(when).bind(user_id).execute(&pool).await.unwrap();
     }
 }

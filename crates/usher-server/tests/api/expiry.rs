@@ -2,34 +2,12 @@
 //! operator's for administrators; an expired password must be changed at the next
 //! sign-in before anything else; owners are emailed a week before, once.
 
-use chrono::{Duration, Utc};
+use chrono::Duration;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
-use usher_domain::{Role, UserId};
+use usher_domain::Role;
 
 use crate::helpers::{ADMIN_PASSWORD, Client, TestApp, USER_PASSWORD};
-
-/// Pretends the user's password was set `days` ago.
-async fn age_password(app: &TestApp, user: UserId, days: i64) {
-    let at = Utc::now() - Duration::days(days);
-    if app.db_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query("UPDATE users SET password_changed_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(user)
-            .execute(&pool)
-            .await
-            .unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query("UPDATE users SET password_changed_at = ? WHERE id = ?")
-            .bind(at)
-            .bind(user)
-            .execute(&pool)
-            .await
-            .unwrap();
-    }
-}
 
 async fn set_max_age(admin: &mut Client, days: Option<u32>) {
     let mut policy = admin.get("/api/v1/settings/password-policy").await.body;
@@ -41,11 +19,13 @@ async fn set_max_age(admin: &mut Client, days: Option<u32>) {
 #[tokio::test]
 async fn an_expired_password_must_be_changed_at_the_next_sign_in() {
     let app = TestApp::spawn().await;
-    let (admin_user, mut admin) = app.admin().await;
+    let (_, mut admin) = app.admin().await;
     let (quinn, _) = app.user("quinn").await;
     set_max_age(&mut admin, Some(30)).await;
-    age_password(&app, quinn.id, 31).await;
-    age_password(&app, admin_user.id, 400).await;
+    app.clock.advance(Duration::days(30) - Duration::minutes(1));
+    let res = app.client().post("/api/v1/auth/login", json!({ "login": "quinn", "password": USER_PASSWORD })).await;
+    assert_eq!(res.body["must_change_password"], false, "not 30 days old yet");
+    app.clock.advance(Duration::minutes(2));
 
     let mut c = app.client();
     let res = c.post("/api/v1/auth/login", json!({ "login": "quinn", "password": USER_PASSWORD })).await;
@@ -61,7 +41,8 @@ async fn an_expired_password_must_be_changed_at_the_next_sign_in() {
     assert_eq!(c.get("/api/v1/me").await.body["must_change_password"], false);
 
     // The organization's maximum age is not the administrators' (only the operator sets theirs).
-    let res = app.client().post("/api/v1/auth/login", json!({ "login": "admin", "password": ADMIN_PASSWORD })).await;
+    let mut admin = app.client();
+    let res = admin.post("/api/v1/auth/login", json!({ "login": "admin", "password": ADMIN_PASSWORD })).await;
     assert_eq!(res.body["must_change_password"], false);
 
     let events = admin.get("/api/v1/audit-events?action=user.password.expired").await.body;
@@ -74,14 +55,14 @@ async fn an_expired_password_must_be_changed_at_the_next_sign_in() {
 async fn the_expiry_also_applies_after_the_second_step() {
     let app = TestApp::spawn().await;
     let (_, mut admin) = app.admin().await;
-    let (rae, mut c) = app.user("rae").await;
-    let (mut phone, _) = crate::mfa::enrol(&mut c).await;
+    let (_, mut c) = app.user("rae").await;
+    let (mut phone, _) = crate::mfa::enrol(&app, &mut c).await;
     set_max_age(&mut admin, Some(30)).await;
-    age_password(&app, rae.id, 45).await;
+    app.clock.advance(Duration::days(45));
 
     let mut d = app.client();
     let ticket = crate::mfa::ticket(&mut d, "rae", USER_PASSWORD).await;
-    let code = phone.next_code().await;
+    let code = phone.next_code();
     let res = d.post("/api/v1/auth/login/mfa", json!({ "ticket": ticket, "code": code })).await;
     assert_eq!((res.status, res.body["must_change_password"].clone()), (StatusCode::OK, json!(true)));
     assert_eq!(d.send(Method::GET, "/api/v1/me/sessions", None).await.status, StatusCode::FORBIDDEN);
@@ -91,9 +72,7 @@ async fn the_expiry_also_applies_after_the_second_step() {
 async fn administrators_follow_the_operators_maximum_age_only() {
     let app = TestApp::spawn_with(&[("USHER_ADMIN_PASSWORD_MAX_AGE_DAYS", "10")]).await;
     let (admin_user, mut admin) = app.admin().await;
-    let (sam, _) = app.user("sam").await;
-    age_password(&app, admin_user.id, 11).await;
-    age_password(&app, sam.id, 500).await;
+    app.user("sam").await;
 
     // The operator's setting is not in the API: the policy has no such field.
     let mut policy = admin.get("/api/v1/settings/password-policy").await.body;
@@ -102,6 +81,11 @@ async fn administrators_follow_the_operators_maximum_age_only() {
     let security = admin.get(&format!("/api/v1/users/{}/security", admin_user.id)).await.body;
     assert!(security["password_expires_at"].is_string(), "{security}");
 
+    // A session opened a minute before the password is 10 days old...
+    app.clock.advance(Duration::days(10) - Duration::minutes(1));
+    let mut admin = app.signed_in("admin", ADMIN_PASSWORD).await;
+    assert_eq!(admin.get("/api/v1/me").await.body["must_change_password"], false);
+    app.clock.advance(Duration::minutes(2));
     let res = app.client().post("/api/v1/auth/login", json!({ "login": "admin", "password": ADMIN_PASSWORD })).await;
     assert_eq!(res.body["must_change_password"], true, "{}", res.body);
     let res = app.client().post("/api/v1/auth/login", json!({ "login": "sam", "password": USER_PASSWORD })).await;
@@ -113,15 +97,20 @@ async fn administrators_follow_the_operators_maximum_age_only() {
 #[tokio::test]
 async fn owners_are_emailed_once_a_week_before_their_password_expires() {
     let app = TestApp::spawn_with(&[("USHER_ADMIN_PASSWORD_MAX_AGE_DAYS", "90")]).await;
-    let (admin_user, mut admin) = app.admin().await;
-    let (tia, _) = app.user("tia").await;
-    let (uma, _) = app.user("uma").await;
-    let (_, mut vic) = app.user("vic").await;
+    let (_, mut admin) = app.admin().await;
     app.create_user("wes", None, USER_PASSWORD, &[Role::User]).await;
     set_max_age(&mut admin, Some(30)).await;
-    age_password(&app, tia.id, 25).await; // expires in 5 days
-    age_password(&app, uma.id, 10).await; // in 20 days: not yet
-    age_password(&app, admin_user.id, 85).await; // the operator's 90 days: in 5 days
+    // Passwords set on different days: 85 days before the first pass the
+    // administrator's (the operator's 90 days: expires in 5 days), 25 days
+    // before Tia's (the organization's 30: in 5 days), 21 days before Vic's (in
+    // 9 days: not yet), 10 days before Uma's (in 20 days: not yet).
+    app.clock.advance(Duration::days(60));
+    app.create_user("tia", Some("tia@example.org"), USER_PASSWORD, &[Role::User]).await;
+    app.clock.advance(Duration::days(4));
+    app.create_user("vic", Some("vic@example.org"), USER_PASSWORD, &[Role::User]).await;
+    app.clock.advance(Duration::days(11));
+    app.create_user("uma", Some("uma@example.org"), USER_PASSWORD, &[Role::User]).await;
+    app.clock.advance(Duration::days(10));
 
     app.usher.queue_password_reminders().await.unwrap();
     let mail = app.mail.next_to("tia@example.org").await;
@@ -132,15 +121,12 @@ async fn owners_are_emailed_once_a_week_before_their_password_expires() {
 
     // Once per password: another pass sends nothing more.
     assert_eq!(app.usher.queue_password_reminders().await.unwrap(), 0);
-    age_password(&app, vic_id(&mut vic).await, 31).await; // already expired: told so
+    // Ten days later Vic's has expired: told so; Uma's expires in 10 days: not yet.
+    app.clock.advance(Duration::days(10));
     assert_eq!(app.usher.queue_password_reminders().await.unwrap(), 1);
     let mail = app.mail.next_to("vic@example.org").await;
     assert_eq!(mail.subject, "Your password has expired");
     assert_eq!(app.mail.count_to("tia@example.org"), 1);
     assert_eq!(app.mail.count_to("uma@example.org"), 0);
     assert_eq!(app.mail.count_to("admin@example.org"), 1);
-}
-
-async fn vic_id(c: &mut Client) -> UserId {
-    c.get("/api/v1/me").await.body["id"].as_str().unwrap().parse().unwrap()
 }

@@ -1,12 +1,12 @@
 //! The test harness: a real server on port 0 with a fresh database, and a typed
 //! client that keeps its cookies and CSRF token like a browser would.
 
-use std::path::PathBuf;
+use std::{path::PathBuf, sync::Arc};
 
 use reqwest::{Method, StatusCode, header::HeaderMap};
 use serde_json::{Value, json};
 use tokio::sync::oneshot;
-use usher_core::{RequestContext, Usher, accounts::NewAccount, store::User};
+use usher_core::{RequestContext, TestClock, Usher, accounts::NewAccount, store::User};
 use usher_domain::{Email, LoginName, Role, ShortText};
 use usher_server::{Config, Overrides};
 
@@ -79,6 +79,9 @@ pub struct TestApp {
     pub base: String,
     pub setup_link: Option<String>,
     pub usher: Usher,
+    /// The server's clock: tests move it instead of rewriting stored times or
+    /// waiting (it runs with the real time otherwise).
+    pub clock: Arc<TestClock>,
     pub db_url: String,
     /// The SQLite store the server runs on (`None` on PostgreSQL), for tests
     /// that change how the database behaves under it (e.g. a full disk).
@@ -114,11 +117,12 @@ impl TestApp {
         } else {
             Some(usher_store::sqlite::SqliteStore::connect(&db.url).await.expect("open the test database"))
         };
-        let server = match &sqlite {
-            Some(store) => usher_server::build_on(config, std::sync::Arc::new(store.clone())).await,
-            None => usher_server::build(config).await,
+        let clock = Arc::new(TestClock::new());
+        let mut server = usher_server::Server::builder(config).clock(clock.clone());
+        if let Some(store) = &sqlite {
+            server = server.store(Arc::new(store.clone()));
         }
-        .expect("server starts");
+        let server = server.build().await.expect("server starts");
         let base = format!("http://{}", server.addr);
         let setup_link = server.setup_link.clone();
         let usher = server.state.usher.clone();
@@ -126,7 +130,13 @@ impl TestApp {
         tokio::spawn(server.run_until(async move {
             let _ = rx.await;
         }));
-        Self { base, setup_link, usher, db_url: db.url.clone(), sqlite, mail, _db: db, _shutdown: tx }
+        Self { base, setup_link, usher, clock, db_url: db.url.clone(), sqlite, mail, _db: db, _shutdown: tx }
+    }
+
+    /// Another node of this deployment: a server on the same database and
+    /// clock, built from `config`.
+    pub async fn node(&self, config: Config) -> usher_server::Server {
+        usher_server::Server::builder(config).clock(self.clock.clone()).build().await.expect("another node starts")
     }
 
     /// A client with no session.

@@ -5,7 +5,7 @@
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use usher_core::{RequestContext, auth::Principal};
+use usher_core::{RequestContext, auth::Principal, invitations::INVITATION_LIFETIME};
 use usher_domain::Role;
 
 use crate::helpers::{ADMIN_PASSWORD, Client, TestApp, USER_PASSWORD};
@@ -21,17 +21,6 @@ pub async fn principal(app: &TestApp, login: &str, password: &str) -> Principal 
         other => panic!("{login} needs a second step: {other:?}"),
     };
     app.usher.authenticate_session(&outcome.session_secret).await.unwrap().unwrap()
-}
-
-/// Runs SQL on the test database (both engines), e.g. to age an invitation.
-pub async fn exec(app: &TestApp, sqlite: &str, postgres: &str) {
-    if app.db_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(postgres.to_owned())).execute(&pool).await.unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(sqlite.to_owned())).execute(&pool).await.unwrap();
-    }
 }
 
 fn token_of(link: &str) -> String {
@@ -285,14 +274,13 @@ async fn expired_invitations_cannot_be_used_but_can_be_renewed() {
     let res = admin.post("/api/v1/invitations", json!({ "email": "late@example.org", "send": false })).await;
     let token = token_of(res.body["link"].as_str().unwrap());
     let id = res.body["id"].as_str().unwrap().to_owned();
-    exec(
-        &app,
-        "UPDATE invitations SET expires_at = '2020-01-01T00:00:00+00:00'",
-        "UPDATE invitations SET expires_at = '2020-01-01T00:00:00Z'",
-    )
-    .await;
+    app.clock.advance(INVITATION_LIFETIME - chrono::Duration::minutes(1));
+    let view = Client::new(&app.base).get(&format!("/api/v1/invitations/{token}")).await;
+    assert_eq!(view.body["status"], "pending", "valid for 7 days");
+    app.clock.advance(chrono::Duration::minutes(2));
     let view = Client::new(&app.base).get(&format!("/api/v1/invitations/{token}")).await;
     assert_eq!(view.body["status"], "expired");
+    let mut admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let res = Client::new(&app.base).post(&format!("/api/v1/invitations/{token}/accept"), accept_body("late")).await;
     assert_eq!(res.status, StatusCode::CONFLICT, "{}", res.body);
     assert_eq!(admin.get("/api/v1/invitations").await.body["items"][0]["status"], "expired");
@@ -310,12 +298,8 @@ async fn an_expired_invitation_does_not_block_a_new_one() {
     let app = TestApp::spawn().await;
     let (_, mut admin) = app.admin().await;
     admin.post("/api/v1/invitations", json!({ "email": "again@example.org", "send": false })).await;
-    exec(
-        &app,
-        "UPDATE invitations SET expires_at = '2020-01-01T00:00:00+00:00'",
-        "UPDATE invitations SET expires_at = '2020-01-01T00:00:00Z'",
-    )
-    .await;
+    app.clock.advance(INVITATION_LIFETIME + chrono::Duration::minutes(1));
+    let mut admin = app.signed_in("admin", ADMIN_PASSWORD).await;
     let res = admin.post("/api/v1/invitations", json!({ "email": "again@example.org", "send": false })).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);
 }

@@ -85,6 +85,23 @@ async fn five_failures_lock_the_account_with_the_answer_an_unknown_user_gets() {
 }
 
 #[tokio::test]
+async fn a_lock_ends_by_itself_after_15_minutes() {
+    let app = TestApp::spawn().await;
+    app.create_user("ray", Some("ray@example.org"), USER_PASSWORD, &[Role::User]).await;
+    let mut c = app.client();
+    for _ in 0..5 {
+        login(&mut c, "ray", "wrong-password").await;
+    }
+    assert_eq!(login(&mut c, "ray", USER_PASSWORD).await.status, StatusCode::TOO_MANY_REQUESTS);
+    app.clock.advance(chrono::Duration::minutes(14));
+    let still = login(&mut c, "ray", USER_PASSWORD).await;
+    assert_eq!(still.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!((50..=60).contains(&retry_after(&still)), "{}", retry_after(&still));
+    app.clock.advance(chrono::Duration::minutes(1) + chrono::Duration::seconds(1));
+    assert_eq!(login(&mut c, "ray", USER_PASSWORD).await.status, StatusCode::OK);
+}
+
+#[tokio::test]
 async fn failures_slow_down_and_a_success_forgets_them() {
     let app = TestApp::spawn().await;
     app.create_user("mo", Some("mo@example.org"), USER_PASSWORD, &[Role::User]).await;
@@ -128,7 +145,7 @@ async fn a_lock_holds_on_every_node_of_the_database() {
         ("USHER_LISTEN".to_string(), "127.0.0.1:0".to_string()),
     ];
     let (config, _) = Config::load(None, env, Overrides::default()).unwrap();
-    let node = usher_server::build(config).await.unwrap();
+    let node = app.node(config).await;
     let other = format!("http://{}", node.addr);
     let (_stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(node.run_until(async move {

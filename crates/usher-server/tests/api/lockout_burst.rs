@@ -56,7 +56,7 @@ async fn second_node(app: &TestApp) -> (String, oneshot::Sender<()>) {
         ("USHER_TRUST_PROXY".to_string(), "true".to_string()),
     ];
     let (config, _) = Config::load(None, env, Overrides::default()).unwrap();
-    let node = usher_server::build(config).await.unwrap();
+    let node = app.node(config).await;
     let base = format!("http://{}", node.addr);
     let (stop, stopped) = oneshot::channel::<()>();
     tokio::spawn(node.run_until(async move {

@@ -7,8 +7,10 @@ use std::collections::HashMap;
 use reqwest::StatusCode;
 use serde_json::json;
 use tokio::sync::oneshot;
-use usher_core::mail::{Mail, RetryPolicy};
-use usher_domain::OrgId;
+use usher_core::{
+    Clock,
+    mail::{Mail, RetryPolicy},
+};
 use usher_server::{Config, Overrides};
 
 use crate::helpers::{MailBox, TestApp};
@@ -139,7 +141,7 @@ async fn second_node(app: &TestApp) -> (usher_core::Usher, oneshot::Sender<()>) 
         ("USHER_SMTP_URL".to_string(), app.mail.url()),
     ];
     let (config, _) = Config::load(None, env, Overrides::default()).unwrap();
-    let server = usher_server::build(config).await.unwrap();
+    let server = app.node(config).await;
     let usher = server.state.usher.clone();
     let (tx, rx) = oneshot::channel::<()>();
     tokio::spawn(server.run_until(async move {
@@ -219,8 +221,8 @@ async fn an_unparseable_recipient_is_given_up_not_retried() {
 async fn a_token_expiring_soon_gets_one_reminder() {
     let app = TestApp::spawn().await;
     let (_, mut c) = app.user("tia").await;
-    let soon = (chrono::Utc::now() + chrono::Duration::days(3)).to_rfc3339();
-    let later = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let soon = (app.clock.now() + chrono::Duration::days(3)).to_rfc3339();
+    let later = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
     for (description, expires_at) in [("Nightly backup", &soon), ("Dashboard", &later)] {
         let res = c
             .post(
@@ -249,7 +251,7 @@ async fn reminders_come_in_the_owners_language() {
     let app = TestApp::spawn().await;
     let (_, mut c) = app.user("ivan").await;
     assert_eq!(c.patch("/api/v1/me", json!({ "language": "ru" })).await.status, StatusCode::OK);
-    let soon = (chrono::Utc::now() + chrono::Duration::days(2)).to_rfc3339();
+    let soon = (app.clock.now() + chrono::Duration::days(2)).to_rfc3339();
     let res =
         c.post("/api/v1/me/tokens", json!({ "description": "Сборка", "scopes": ["read"], "expires_at": soon })).await;
     assert_eq!(res.status, StatusCode::CREATED, "{}", res.body);

@@ -3,73 +3,76 @@
 //! organization's requirement and administrators' reset. Codes are computed by
 //! `totp-lite`, an implementation independent of the server's.
 
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::Arc;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use usher_domain::{Role, UserId};
+use usher_core::{Clock, TestClock};
+use usher_domain::Role;
 
 use crate::helpers::{Client, Res, TestApp, USER_PASSWORD};
 
-/// An authenticator app: the secret from the server, codes from `totp-lite`, and
-/// the last time step used (the server accepts each step once).
+/// An authenticator app: the secret from the server, codes from `totp-lite` at
+/// the time of the server's clock, and the last time step used (the server
+/// accepts each step once).
 pub struct Authenticator {
     secret: Vec<u8>,
+    clock: Arc<TestClock>,
     last: Option<u64>,
 }
 
-fn unix_now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
-}
-
 impl Authenticator {
-    /// From the base32 secret the server shows (spaces allowed).
-    pub fn new(base32_secret: &str) -> Self {
+    /// From the base32 secret the server shows (spaces allowed), reading the
+    /// time from the server's clock.
+    pub fn new(clock: &Arc<TestClock>, base32_secret: &str) -> Self {
         let clean: String = base32_secret.chars().filter(|c| !c.is_whitespace()).collect();
         let secret = base32::decode(base32::Alphabet::Rfc4648 { padding: false }, &clean).expect("a base32 secret");
-        Self { secret, last: None }
+        Self { secret, clock: Arc::clone(clock), last: None }
     }
 
     pub fn code_at_step(&self, step: u64) -> String {
         totp_lite::totp_custom::<totp_lite::Sha1>(30, 6, &self.secret, step * 30)
     }
 
-    /// A code the server accepts now: the earliest step within its ±1 window that
-    /// is newer than the last one used. Near the end of a step the previous step
-    /// is avoided (the server might already be in the next one); when no step is
-    /// left, waits for the clock to reach the next one (at most 30 s).
-    pub async fn next_code(&mut self) -> String {
-        loop {
-            let now = unix_now();
-            let step = now / 30;
-            let first = if now % 30 >= 27 { step } else { step - 1 };
-            let candidate = self.last.map_or(first, |l| first.max(l + 1));
-            if candidate <= step + 1 {
-                self.last = Some(candidate);
-                return self.code_at_step(candidate);
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(((step + 1) * 30 - now) * 1000 + 50)).await;
+    /// The time step the clock is in.
+    fn step(&self) -> u64 {
+        u64::try_from(self.clock.now().timestamp()).unwrap() / 30
+    }
+
+    /// A code the server accepts now: the current step, or the next one (the
+    /// server allows one step of skew either way, so it still accepts it if the
+    /// step ends before the request arrives) when the current one was used.
+    /// When both were used, the clock moves on to the step before the one
+    /// wanted, as if the user waited for their app to show a new code.
+    pub fn next_code(&mut self) -> String {
+        let step = self.step();
+        let wanted = self.last.map_or(step, |l| step.max(l + 1));
+        if wanted > step + 1 {
+            let start = i64::try_from((wanted - 1) * 30).unwrap();
+            self.clock.set(chrono::DateTime::from_timestamp(start, 0).unwrap());
         }
+        self.last = Some(wanted);
+        self.code_at_step(wanted)
     }
 
     /// A code that is certainly wrong now.
     pub fn wrong_code(&self) -> String {
-        let step = unix_now() / 30;
+        let step = self.step();
         let valid: Vec<String> = (step - 2..=step + 2).map(|s| self.code_at_step(s)).collect();
         (0..1_000_000).map(|n| format!("{n:06}")).find(|c| !valid.contains(c)).unwrap()
     }
 }
 
 /// Starts enrolment and confirms it: the authenticator and the recovery codes.
-pub async fn enrol(c: &mut Client) -> (Authenticator, Vec<String>) {
+pub async fn enrol(app: &TestApp, c: &mut Client) -> (Authenticator, Vec<String>) {
     let res = c.post("/api/v1/me/mfa/totp", json!({})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let mut app = Authenticator::new(res.body["secret"].as_str().unwrap());
-    let code = app.next_code().await;
+    let mut phone = Authenticator::new(&app.clock, res.body["secret"].as_str().unwrap());
+    let code = phone.next_code();
     let res = c.post("/api/v1/me/mfa/totp/confirm", json!({ "code": code })).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let codes = res.body["recovery_codes"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_owned()).collect();
-    (app, codes)
+    (phone, codes)
 }
 
 /// The password step: the ticket for the second one.
@@ -87,17 +90,6 @@ async fn second_step(c: &mut Client, ticket: &str, code: &str) -> Res {
 
 fn audit_actions(events: &Value) -> Vec<String> {
     events["items"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap().to_owned()).collect()
-}
-
-/// Runs one statement on the test database (SQLite `?` or PostgreSQL `$n` form).
-pub async fn db_exec(app: &TestApp, sqlite: &str, postgres: &str, id: UserId) {
-    if app.db_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(postgres.to_owned())).bind(id).execute(&pool).await.unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query(sqlx::AssertSqlSafe(sqlite.to_owned())).bind(id).execute(&pool).await.unwrap();
-    }
 }
 
 #[tokio::test]
@@ -120,7 +112,7 @@ async fn enrol_then_sign_in_with_a_code_once_or_with_a_recovery_code_once() {
     let svg = res.body["qr_svg"].as_str().unwrap();
     assert!(svg.contains("<svg") && svg.contains("</svg>"));
     assert_eq!(c.get("/api/v1/me/mfa").await.body["totp_pending"], true);
-    let mut phone = Authenticator::new(&secret);
+    let mut phone = Authenticator::new(&app.clock, &secret);
 
     // The secret is not stored in clear.
     let stored: Vec<u8> = if app.db_url.starts_with("postgres") {
@@ -141,7 +133,7 @@ async fn enrol_then_sign_in_with_a_code_once_or_with_a_recovery_code_once() {
     let res = c.post("/api/v1/me/mfa/totp/confirm", json!({ "code": phone.wrong_code() })).await;
     assert_eq!(res.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(res.error_codes(), ["incorrect"]);
-    let res = c.post("/api/v1/me/mfa/totp/confirm", json!({ "code": phone.next_code().await })).await;
+    let res = c.post("/api/v1/me/mfa/totp/confirm", json!({ "code": phone.next_code() })).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let codes: Vec<String> = serde_json::from_value(res.body["recovery_codes"].clone()).unwrap();
     assert_eq!(codes.len(), 10);
@@ -162,7 +154,7 @@ async fn enrol_then_sign_in_with_a_code_once_or_with_a_recovery_code_once() {
     let res = second_step(&mut d, &t, &phone.wrong_code()).await;
     assert_eq!(res.status, StatusCode::UNAUTHORIZED);
     assert_eq!(res.body["type"], "urn:usher:problem:bad-code");
-    let code = phone.next_code().await;
+    let code = phone.next_code();
     let res = second_step(&mut d, &t, &code).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["user_id"], "bob");
@@ -208,8 +200,8 @@ async fn enrol_then_sign_in_with_a_code_once_or_with_a_recovery_code_once() {
 #[tokio::test]
 async fn tickets_are_single_use_short_lived_and_burnt_by_wrong_codes_which_count_as_failures() {
     let app = TestApp::spawn().await;
-    let (ann, mut c) = app.user("ann").await;
-    let (mut phone, _) = enrol(&mut c).await;
+    let (_, mut c) = app.user("ann").await;
+    let (mut phone, _) = enrol(&app, &mut c).await;
 
     let mut d = app.client();
     for body in [json!({ "ticket": "nope", "code": "123456" }), json!({ "ticket": "", "code": "123456" })] {
@@ -225,20 +217,18 @@ async fn tickets_are_single_use_short_lived_and_burnt_by_wrong_codes_which_count
 
     // Used once.
     let t = ticket(&mut d, "ann", USER_PASSWORD).await;
-    assert_eq!(second_step(&mut d, &t, &phone.next_code().await).await.status, StatusCode::OK);
-    assert_eq!(second_step(&mut d, &t, &phone.next_code().await).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(second_step(&mut d, &t, &phone.next_code()).await.status, StatusCode::OK);
+    assert_eq!(second_step(&mut d, &t, &phone.next_code()).await.status, StatusCode::UNAUTHORIZED);
 
-    // Expired after 5 minutes (moved back in time here).
+    // Valid for 5 minutes, not longer, even with the right code.
     let mut e = app.client();
     let t = ticket(&mut e, "ann", USER_PASSWORD).await;
-    db_exec(
-        &app,
-        "UPDATE login_tickets SET expires_at = '2000-01-01T00:00:00Z' WHERE user_id = ?",
-        "UPDATE login_tickets SET expires_at = '2000-01-01T00:00:00Z' WHERE user_id = $1",
-        ann.id,
-    )
-    .await;
-    let res = second_step(&mut e, &t, &phone.wrong_code()).await;
+    app.clock.advance(chrono::Duration::minutes(4) + chrono::Duration::seconds(50));
+    assert_eq!(second_step(&mut e, &t, &phone.next_code()).await.status, StatusCode::OK);
+    let mut e = app.client();
+    let t = ticket(&mut e, "ann", USER_PASSWORD).await;
+    app.clock.advance(chrono::Duration::minutes(5) + chrono::Duration::seconds(1));
+    let res = second_step(&mut e, &t, &phone.next_code()).await;
     assert_eq!(res.body["type"], "urn:usher:problem:unauthenticated", "{}", res.body);
 
     // Five wrong codes burn the ticket, and lock the account like five wrong passwords.
@@ -260,7 +250,7 @@ async fn turning_off_and_new_recovery_codes_need_the_password() {
         StatusCode::CONFLICT,
         "no codes while it is off"
     );
-    let (_, old) = enrol(&mut c).await;
+    let (_, old) = enrol(&app, &mut c).await;
 
     let res = c.post("/api/v1/me/mfa/recovery-codes", json!({ "password": "wrong" })).await;
     assert_eq!((res.status, res.error_codes()), (StatusCode::UNPROCESSABLE_ENTITY, vec!["incorrect".to_owned()]));
@@ -312,7 +302,7 @@ async fn an_organization_can_require_two_step_verification() {
         assert_eq!(res.body["type"], "urn:usher:problem:mfa-enrolment-required");
     }
     let old_csrf = fresh.csrf.clone();
-    let (_, codes) = enrol(&mut fresh).await;
+    let (_, codes) = enrol(&app, &mut fresh).await;
     assert_eq!(codes.len(), 10);
     assert_ne!(fresh.csrf, old_csrf, "the restricted session was replaced");
     assert_eq!(fresh.get("/api/v1/me/tokens").await.status, StatusCode::OK);
@@ -335,7 +325,7 @@ async fn administrators_see_and_reset_a_users_two_step_verification() {
     let app = TestApp::spawn().await;
     let (admin_user, mut admin) = app.admin().await;
     let (fay, mut c) = app.user("fay").await;
-    enrol(&mut c).await;
+    enrol(&app, &mut c).await;
     app.create_user("manny", Some("manny@example.org"), USER_PASSWORD, &[Role::UserManager]).await;
     let mut manny = app.signed_in("manny", USER_PASSWORD).await;
 

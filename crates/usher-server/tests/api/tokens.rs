@@ -1,6 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use usher_domain::{Role, UserId};
+use usher_core::Clock;
+use usher_domain::Role;
 
 use crate::helpers::{Res, TestApp, USER_PASSWORD};
 
@@ -214,10 +215,12 @@ async fn revoke_expire_disable_and_delete_stop_a_token_at_once() {
     assert_eq!((res.status, res.body["code"].as_str()), (StatusCode::CONFLICT, Some("token_revoked")));
     assert_eq!(c.post(&format!("/api/v1/me/tokens/{rid}/regenerate"), json!({})).await.status, StatusCode::CONFLICT);
 
-    // Expiry: move the expiry into the past.
-    let soon = c.post("/api/v1/me/tokens", mk("e")).await.body;
-    let esecret = soon["token"].as_str().unwrap().to_owned();
-    expire(&app, soon["id"].as_str().unwrap()).await;
+    // Expiry: it works until its time, not after.
+    let in_a_minute = (app.clock.now() + chrono::Duration::minutes(1)).to_rfc3339();
+    let soon = json!({ "description": "e", "scopes": ["read"], "expires_at": in_a_minute });
+    let esecret = c.post("/api/v1/me/tokens", soon).await.body["token"].as_str().unwrap().to_owned();
+    assert_eq!(get(&app, "/api/v1/me", &esecret).await.status, StatusCode::OK);
+    app.clock.advance(chrono::Duration::minutes(2));
     assert_eq!(get(&app, "/api/v1/me", &esecret).await.status, StatusCode::UNAUTHORIZED);
 
     let active = c.post("/api/v1/me/tokens", mk("a")).await.body;
@@ -259,7 +262,7 @@ async fn edit_and_regenerate() {
         .body;
     let id = t["id"].as_str().unwrap();
     let old = t["token"].as_str().unwrap().to_owned();
-    let when = (chrono::Utc::now() + chrono::Duration::days(30)).to_rfc3339();
+    let when = (app.clock.now() + chrono::Duration::days(30)).to_rfc3339();
     let res = c.patch(&format!("/api/v1/me/tokens/{id}"), json!({ "description": "new", "expires_at": when })).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     assert_eq!(res.body["description"], "new");
@@ -298,7 +301,7 @@ async fn the_token_policy_caps_lifetime_and_never_expiring_tokens() {
 
     let capped = json!({ "default_lifetime_days": 30, "max_lifetime_days": 90, "allow_never_expiring": false, "scopes": ["read"] });
     assert_eq!(admin.put("/api/v1/settings/token-policy", capped).await.status, StatusCode::OK);
-    let far = (chrono::Utc::now() + chrono::Duration::days(200)).to_rfc3339();
+    let far = (app.clock.now() + chrono::Duration::days(200)).to_rfc3339();
     let res = c.post("/api/v1/me/tokens", json!({ "description": "far", "scopes": ["read"], "expires_at": far })).await;
     assert_eq!(res.error_codes(), ["above_max"]);
     let res = c.post("/api/v1/me/tokens", json!({ "description": "dflt", "scopes": ["read"] })).await;
@@ -408,28 +411,6 @@ async fn set_roles(app: &TestApp, id: UserId, roles: &[&str]) {
                 .await
                 .unwrap();
         }
-    }
-}
-
-async fn expire(app: &TestApp, id: &str) {
-    let id = uuid::Uuid::parse_str(id).unwrap();
-    let past = chrono::Utc::now() - chrono::Duration::minutes(1);
-    if app.db_url.starts_with("postgres") {
-        let pool = sqlx::PgPool::connect(&app.db_url).await.unwrap();
-        sqlx::query("UPDATE api_tokens SET expires_at = $1 WHERE id = $2")
-            .bind(past)
-            .bind(id)
-            .execute(&pool)
-            .await
-            .unwrap();
-    } else {
-        let pool = sqlx::SqlitePool::connect(&app.db_url).await.unwrap();
-        sqlx::query("UPDATE api_tokens SET expires_at = ?1 WHERE id = ?2")
-            .bind(past)
-            .bind(id)
-            .execute(&pool)
-            .await
-            .unwrap();
     }
 }
 

@@ -66,7 +66,7 @@ async fn edit_form(
         action: format!("/profile/tokens/{}/edit", token.id),
         summary: !errors.is_empty(),
         description: Input::new(t, "description", "tokens.description", &form.description).required().errors(&errors),
-        expiry: ExpiryPicker::new(t, tz, &policy, keep, form, &errors),
+        expiry: ExpiryPicker::new(t, tz, state.usher.now(), &policy, keep, form, &errors),
         facts: vec![
             (t.get("tokens.col_token").into_owned(), format!("{}…{}", token.first_chars, token.last_chars)),
             (

@@ -116,16 +116,16 @@ pub struct ExpiryPicker {
 
 impl ExpiryPicker {
     /// `first` is the option before "On date": the default lifetime (create) or
-    /// the current expiry (edit).
+    /// the current expiry (edit). `today` bounds the dates offered.
     pub fn new(
         t: Tr,
         tz: TimeZone,
+        today: DateTime<Utc>,
         policy: &TokenPolicy,
         first: ExpiryOption,
         form: &TokenForm,
         errors: &FieldErrors,
     ) -> Self {
-        let today = Utc::now();
         let chosen = if form.expiry.is_empty() { first.value } else { form.expiry.as_str() };
         let mut options =
             vec![first, ExpiryOption { value: "date", label: t.get("tokens.expiry_on").into_owned(), checked: false }];
@@ -220,7 +220,8 @@ mod tests {
         let tz = TimeZone::default();
         let first = || ExpiryOption { value: "default", label: String::new(), checked: false };
         let values = |p: &TokenPolicy| {
-            let picker = ExpiryPicker::new(t, tz, p, first(), &TokenForm::default(), &FieldErrors::default());
+            let picker =
+                ExpiryPicker::new(t, tz, Utc::now(), p, first(), &TokenForm::default(), &FieldErrors::default());
             picker.options.iter().map(|o| (o.value, o.checked)).collect::<Vec<_>>()
         };
         let mut policy = TokenPolicy::default();
@@ -229,11 +230,12 @@ mod tests {
         assert_eq!(values(&policy), [("default", true), ("date", false), ("never", false)]);
         policy.max_lifetime_days = Some(30);
         assert_eq!(values(&policy), [("default", true), ("date", false)]);
-        let capped = ExpiryPicker::new(t, tz, &policy, first(), &TokenForm::default(), &FieldErrors::default());
+        let capped =
+            ExpiryPicker::new(t, tz, Utc::now(), &policy, first(), &TokenForm::default(), &FieldErrors::default());
         assert_eq!(capped.hint.as_deref(), Some("Tokens may live at most 30 days in your organization."));
         assert!(!capped.max.is_empty() && capped.described_by() == "expiry-hint");
         let bogus = TokenForm { expiry: "forever".into(), ..Default::default() };
-        let picker = ExpiryPicker::new(t, tz, &policy, first(), &bogus, &FieldErrors::default());
+        let picker = ExpiryPicker::new(t, tz, Utc::now(), &policy, first(), &bogus, &FieldErrors::default());
         assert!(picker.options[0].checked, "an unknown choice falls back to the first");
     }
 }

@@ -241,7 +241,7 @@ async fn show(state: &AppState, me: &SignedIn, target: &Target, o: Outcome, stat
     let list = |filter| state.usher.tokens(&me.0, target.owner_arg(), filter, None, LIST_LIMIT);
     let (active, inactive) =
         (list(TokenFilter::Active).await.map_err(fail)?, list(TokenFilter::Inactive).await.map_err(fail)?);
-    let now = Utc::now();
+    let now = state.usher.now();
     let rows = |items: Vec<ApiToken>| items.iter().map(|tok| token_row(t, tz, target, tok, now)).collect();
     let errors = token_errors(t, &o.errors, &policy);
     let f = &o.form;
@@ -274,7 +274,7 @@ async fn show(state: &AppState, me: &SignedIn, target: &Target, o: Outcome, stat
             .errors(&errors),
         clients: CLIENTS,
         scopes: ScopePicker::new(t, &policy.scopes, &f.scopes, &errors),
-        expiry: ExpiryPicker::new(t, tz, &policy, default, f, &errors),
+        expiry: ExpiryPicker::new(t, tz, now, &policy, default, f, &errors),
         facts: vec![
             (t.get("tokens.fact_default").into_owned(), t.with("tokens.days", "n", policy.default_lifetime_days)),
             (

@@ -28,6 +28,7 @@ async fn browser_a_user_turns_on_two_step_signs_in_with_a_code_and_ends_another_
     let app = TestApp::spawn().await;
     app.create_user("yara", Some("yara@example.org"), USER_PASSWORD, &[Role::User]).await;
     let base = app.base.clone();
+    let clock = app.clock.clone();
 
     Browser::start()
         .await
@@ -45,14 +46,14 @@ async fn browser_a_user_turns_on_two_step_signs_in_with_a_code_and_ends_another_
             assert!(!qr.attr("alt").await?.unwrap_or_default().is_empty());
             let shown = text_of(&d, By::Id("totp-secret")).await?;
             assert_eq!(shown.split(' ').count(), 8, "the key in groups of four: {shown}");
-            let mut phone = Authenticator::new(&shown);
+            let mut phone = Authenticator::new(&clock, &shown);
             full_screenshot(&d, "two-step-setup.png").await?;
 
             // A wrong code is said next to the field; the right one turns it on.
             fill(&d, "code", &phone.wrong_code()).await?;
             click_and_wait(&d, By::Id("confirm-two-step-submit")).await?;
             assert!(!text_of(&d, By::Id("code-error")).await?.is_empty());
-            fill(&d, "code", &phone.next_code().await).await?;
+            fill(&d, "code", &phone.next_code()).await?;
             click_and_wait(&d, By::Id("confirm-two-step-submit")).await?;
             assert_eq!(heading(&d).await?, "Recovery codes");
             let codes: Vec<String> = {
@@ -75,7 +76,7 @@ async fn browser_a_user_turns_on_two_step_signs_in_with_a_code_and_ends_another_
             assert_eq!(heading(&d).await?, "Enter your code");
             let code = d.find(By::Id("code")).await?;
             assert_eq!(code.attr("autocomplete").await?.as_deref(), Some("one-time-code"));
-            fill(&d, "code", &phone.next_code().await).await?;
+            fill(&d, "code", &phone.next_code()).await?;
             click_and_wait(&d, By::Id("mfa-submit")).await?;
             assert_eq!(d.current_url().await?.path(), "/profile");
 
@@ -146,11 +147,11 @@ async fn browser_http_forced_enrolment_second_step_answers_and_locks() {
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"two-step-required\""));
     let secret = html.split("data-secret=\"").nth(1).unwrap().split('"').next().unwrap().to_owned();
-    let mut phone = Authenticator::new(&secret);
+    let mut phone = Authenticator::new(&app.clock, &secret);
     let csrf = hidden(&html, "csrf_token");
     let res = c
         .post(format!("{}/profile/security/two-step", app.base))
-        .form(&[("csrf_token", csrf.as_str()), ("code", phone.next_code().await.as_str())])
+        .form(&[("csrf_token", csrf.as_str()), ("code", phone.next_code().as_str())])
         .send()
         .await
         .unwrap();
@@ -206,7 +207,7 @@ async fn browser_http_administrators_lift_a_lock_and_reset_two_step_from_the_use
     let app = TestApp::spawn().await;
     app.create_user("admin", Some("admin@example.org"), ADMIN_PASSWORD, &[Role::Administrator]).await;
     let (amy, mut amy_api) = app.user("amy").await;
-    crate::mfa::enrol(&mut amy_api).await;
+    crate::mfa::enrol(&app, &mut amy_api).await;
     for _ in 0..5 {
         app.client().post("/api/v1/auth/login", json!({ "login": "amy", "password": "nope-nope" })).await;
     }

@@ -5,6 +5,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 use thirtyfour::prelude::*;
+use usher_core::Clock;
 use usher_domain::{Role, TokenPolicy};
 
 use super::{Browser, click_and_wait, fill, heading, page, sign_in, text_of, value_of, web_sign_in};
@@ -120,7 +121,7 @@ async fn browser_an_administrator_in_russian_sets_the_policy_edits_regenerates_a
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
     let ivan = app.create_user("ivan", Some("ivan@example.org"), USER_PASSWORD, &[Role::User]).await;
     let base = app.base.clone();
-    let in_a_month = (chrono::Utc::now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
+    let in_a_month = (app.clock.now() + chrono::Duration::days(30)).format("%Y-%m-%d").to_string();
 
     Browser::start()
         .await
@@ -470,7 +471,7 @@ async fn browser_http_the_token_policy_page_saves_and_shapes_the_token_form() {
     let (_, html) = page(&pia, tokens.clone()).await;
     assert!(!html.contains("id=\"expiry-never\""));
     assert!(html.contains("Tokens may live at most 30 days in your organization."));
-    let later = (chrono::Utc::now() + chrono::Duration::days(60)).format("%Y-%m-%d").to_string();
+    let later = (app.clock.now() + chrono::Duration::days(60)).format("%Y-%m-%d").to_string();
     let form = [
         ("csrf_token", pia_csrf.as_str()),
         ("description", "Long"),

@@ -1,4 +1,5 @@
-//! The cost of the lockout check on the sign-in hot path, on PostgreSQL.
+//! The cost of the lockout check on the sign-in hot path, on SQLite and on
+//! PostgreSQL.
 //!
 //! Every sign-in step (`Usher::login` and, with two-step verification,
 //! `Usher::login_second_step`) takes its attempt on the account and address keys
@@ -8,19 +9,20 @@
 //! keys with no failures (the usual sign-in) and for keys with 3 recent failures
 //! each (below the lock threshold), in a table holding 10 000 other keys.
 //!
-//! It runs on a fresh database `usher_lockout_bench_<random>` created on the
-//! server of `$USHER_BENCH_POSTGRES_URL` (default
-//! `postgres://postgres@127.0.0.1:5432/postgres`) and dropped at the end.
+//! SQLite runs on a fresh database in a temporary folder; PostgreSQL on a fresh
+//! database `usher_lockout_bench_<random>` created on the server of
+//! `$USHER_BENCH_POSTGRES_URL` (default `postgres://postgres@127.0.0.1:5432/postgres`)
+//! and dropped at the end (skipped when there is no server).
 //!
-//! `cargo bench -p usher-store --bench lockout_postgres` (see BENCHMARKS.md).
+//! `cargo bench -p usher-store --bench lockout` (see BENCHMARKS.md).
 
-use std::hint::black_box;
+use std::{hint::black_box, sync::Arc};
 
 use chrono::{Duration, Utc};
 use criterion::Criterion;
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
-use usher_core::store::{FailureCount, LockoutStore};
-use usher_store::postgres::PostgresStore;
+use usher_core::store::{FailureCount, Store};
+use usher_store::{postgres::PostgresStore, sqlite::SqliteStore};
 use uuid::Uuid;
 
 /// Other keys in the table, so the lookups go through a real index.
@@ -33,7 +35,7 @@ fn admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
-/// The fresh database: dropped when this goes out of scope, even after a panic.
+/// The fresh PostgreSQL database: dropped when this goes out of scope, even after a panic.
 struct FreshDatabase {
     name: String,
     runtime: tokio::runtime::Handle,
@@ -80,48 +82,42 @@ fn rule(key: &str) -> FailureCount<'_> {
 }
 
 /// Counts `n` failed attempts of `key` as a failed sign-in does.
-async fn fail(store: &PostgresStore, key: &str, n: u32) {
+async fn fail(store: &dyn Store, key: &str, n: u32) {
     for _ in 0..n {
         let attempt = store.take_attempt(&[rule(key)]).await.expect("count a failure");
         assert!(attempt.admitted);
     }
 }
 
-fn main() {
-    // The server runs on tokio's multi-threaded runtime, so does the benchmark.
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
-    let database = match runtime.block_on(FreshDatabase::create(runtime.handle().clone())) {
-        Ok(database) => database,
-        Err(e) => {
-            eprintln!("skipped: no PostgreSQL server to create a database on ({}): {e}", admin_url());
-            return;
-        }
-    };
-    let store = runtime.block_on(async {
-        let store = PostgresStore::connect(&database.url()).await.expect("open the fresh database");
+/// Fills the table (then runs `filled`), and times the pair for a clean and a failing account.
+fn bench(
+    criterion: &mut Criterion,
+    runtime: &tokio::runtime::Runtime,
+    engine: &str,
+    store: Arc<dyn Store>,
+    filled: impl FnOnce(),
+) {
+    runtime.block_on(async {
         for i in 0..OTHER_KEYS {
             let key =
                 if i % 2 == 0 { format!("u:{}", Uuid::now_v7()) } else { format!("a:10.{}.{}.1", i / 256, i % 256) };
-            fail(&store, &key, 1).await;
+            fail(&*store, &key, 1).await;
         }
-        sqlx::query("ANALYZE login_throttle").execute(store.pool()).await.expect("analyze");
-        store
     });
+    filled();
     // The keys of `protection::Keys::of_user`: `u:<user id>` and `a:<client address>`.
     let clean = (format!("u:{}", Uuid::now_v7()), "a:127.0.0.1".to_owned());
     let failing = (format!("u:{}", Uuid::now_v7()), "a:192.0.2.7".to_owned());
     runtime.block_on(async {
-        fail(&store, &failing.0, FAILURES).await;
-        fail(&store, &failing.1, FAILURES).await;
+        fail(&*store, &failing.0, FAILURES).await;
+        fail(&*store, &failing.1, FAILURES).await;
         assert!(store.throttle_row(&clean.0).await.unwrap().is_none());
         assert_eq!(store.throttle_row(&failing.0).await.unwrap().map(|r| r.failures), Some(FAILURES));
     });
-
-    let mut criterion = Criterion::default().configure_from_args();
-    let mut group = criterion.benchmark_group("postgres_lockout_check");
+    let mut group = criterion.benchmark_group(format!("{engine}_lockout_check"));
     for (name, (account, address)) in [("no_failures", &clean), ("3_failures", &failing)] {
         group.bench_function(name, |b| {
-            b.to_async(&runtime).iter(|| async {
+            b.to_async(runtime).iter(|| async {
                 let keys = [rule(black_box(account)), rule(black_box(address))];
                 let attempt = store.take_attempt(&keys).await.expect("take the attempt");
                 store.give_back_attempt(None, &keys).await.expect("give it back");
@@ -130,8 +126,32 @@ fn main() {
         });
     }
     group.finish();
-    criterion.final_summary();
+}
 
-    runtime.block_on(store.pool().close());
-    drop(database);
+fn main() {
+    // The server runs on tokio's multi-threaded runtime, so does the benchmark.
+    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    let mut criterion = Criterion::default().configure_from_args();
+
+    let dir = std::env::temp_dir().join(format!("usher-lockout-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).expect("create a temporary folder");
+    let url = format!("sqlite://{}", dir.join("lockout.db").display());
+    let sqlite = runtime.block_on(SqliteStore::connect(&url)).expect("open a fresh SQLite database");
+    bench(&mut criterion, &runtime, "sqlite", Arc::new(sqlite.clone()), || ());
+    runtime.block_on(sqlite.pool().close());
+    let _ = std::fs::remove_dir_all(&dir);
+
+    match runtime.block_on(FreshDatabase::create(runtime.handle().clone())) {
+        Ok(database) => {
+            let postgres = runtime.block_on(PostgresStore::connect(&database.url())).expect("open the fresh database");
+            let analyze = || {
+                runtime.block_on(sqlx::query("ANALYZE login_throttle").execute(postgres.pool())).expect("analyze");
+            };
+            bench(&mut criterion, &runtime, "postgres", Arc::new(postgres.clone()), analyze);
+            runtime.block_on(postgres.pool().close());
+            drop(database);
+        }
+        Err(e) => eprintln!("PostgreSQL skipped: no server to create a database on ({}): {e}", admin_url()),
+    }
+    criterion.final_summary();
 }
