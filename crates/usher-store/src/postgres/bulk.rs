@@ -36,8 +36,8 @@ macro_rules! in_keys {
 pub(super) use in_keys;
 
 /// Texts as the array [`in_keys!`] reads.
-pub(super) fn key_list(keys: &[String]) -> &[String] {
-    keys
+pub(super) fn key_list(keys: &[String]) -> Vec<&str> {
+    keys.iter().map(String::as_str).collect()
 }
 
 /// Writes an import plan in one transaction.

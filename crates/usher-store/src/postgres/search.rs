@@ -6,8 +6,8 @@ use std::collections::HashMap;
 
 use sqlx::{Postgres, Row, postgres::PgArguments, query::Query};
 use usher_core::{
-    directory::{Candidates, DirectoryStore, Filter, SortColumn, SortKey},
-    store::{StoreResult, User},
+    directory::{Candidates, Filter, SortColumn, SortKey},
+    store::{DirectoryStore, StoreResult, User},
 };
 use usher_domain::{OrgId, UserId};
 
@@ -55,7 +55,12 @@ pub(super) fn time_key(row: &DbRow) -> Result<SortKey, sqlx::Error> {
 }
 
 /// The users of a walk's rows (ids and keys), read by id, in the walk's order.
-pub(super) async fn page(db: &Db, org_id: OrgId, found: &[DbRow], sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
+pub(super) async fn page(
+    db: &Db,
+    org_id: OrgId,
+    found: &[DbRow],
+    sort: SortColumn,
+) -> StoreResult<Vec<(User, SortKey)>> {
     let keys = keys(found, sort)?;
     let ids: Vec<UserId> = keys.iter().map(|(id, _)| *id).collect();
     let mut users: HashMap<UserId, User> =

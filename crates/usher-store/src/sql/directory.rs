@@ -10,9 +10,9 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::{Row, Transaction};
 use usher_core::{
-    directory::{Candidates, DirectoryStore, Filter, Seek, SortColumn, SortKey},
+    directory::{Candidates, Filter, Seek, SortColumn, SortKey},
     metadata::Metadata,
-    store::{StoreError, StoreResult, User},
+    store::{DirectoryStore, StoreError, StoreResult, User},
 };
 use usher_domain::{OrgId, UserId};
 use uuid::Uuid;

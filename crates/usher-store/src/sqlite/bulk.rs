@@ -40,7 +40,11 @@ pub(super) async fn apply(db: &Db, plan: &ImportPlan, progress: &(dyn Fn(u64) + 
     result
 }
 
-async fn write(conn: &mut SqliteConnection, plan: &ImportPlan, progress: &(dyn Fn(u64) + Send + Sync)) -> StoreResult<()> {
+async fn write(
+    conn: &mut SqliteConnection,
+    plan: &ImportPlan,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> StoreResult<()> {
     let mut tx = conn.begin_with("BEGIN IMMEDIATE").await.map_err(map_err)?;
     import::write_plan(&mut tx, plan, progress).await?;
     tx.commit().await.map_err(map_err)

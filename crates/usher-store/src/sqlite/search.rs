@@ -142,8 +142,12 @@ pub(super) async fn candidates(
             if users.len() as i64 >= over {
                 return Ok(Candidates::TooMany);
             }
-            let found =
-                sqlx::query(sql[1]).bind(id_list(users.iter().map(|u| u.uuid()))).bind(org_id).fetch_all(&db.pool).await.map_err(map_err)?;
+            let found = sqlx::query(sql[1])
+                .bind(id_list(users.iter().map(|u| u.uuid())))
+                .bind(org_id)
+                .fetch_all(&db.pool)
+                .await
+                .map_err(map_err)?;
             Ok(Candidates::Found(keys(&found, sort)?))
         }
     }
