@@ -1,4 +1,7 @@
-//! Big imports the way PostgreSQL's documentation advises for bulk loads
+//! Bulk writes on PostgreSQL: an import's batches are bound as one array per
+//! column and unnested, in one transaction with bulk settings.
+//!
+//! Big imports go the way PostgreSQL's documentation advises for bulk loads
 //! ("Populating a Database": remove indexes and foreign keys, load, create them
 //! again). When an import at least doubles the directory, the secondary indexes
 //! and the foreign keys of the tables it fills are dropped inside its
@@ -9,22 +12,245 @@
 //! It is all one transaction: a failed import leaves every index and constraint
 //! as it was.
 
+use chrono::{DateTime, Utc};
+use serde_json::Value;
 use sqlx::{AssertSqlSafe, Postgres, Row, Transaction};
-use usher_core::store::StoreResult;
+use usher_core::{
+    directory::role_rank,
+    import::{ImportPlan, ImportedUser},
+    store::StoreResult,
+};
+use uuid::Uuid;
 
-use super::map_err;
+use super::{Db, import, map_err};
+
+/// Users written per statement in an import (and keys looked up per statement).
+pub(super) const BATCH: usize = 5000;
+
+/// `<column> = ANY(<the texts bound at $p>)`, the texts bound with [`key_list`].
+macro_rules! in_keys {
+    ($p:literal) => {
+        concat!("= ANY(", $p, ")")
+    };
+}
+pub(super) use in_keys;
+
+/// Texts as the array [`in_keys!`] reads.
+pub(super) fn key_list(keys: &[String]) -> Vec<&str> {
+    keys.iter().map(String::as_str).collect()
+}
+
+/// Writes an import plan in one transaction.
+pub(super) async fn apply(db: &Db, plan: &ImportPlan, progress: &(dyn Fn(u64) + Send + Sync)) -> StoreResult<()> {
+    let mut tx = db.write().await?;
+    // Bulk settings for this transaction only: trigram index entries gather in
+    // a bigger pending list and are merged in fewer, larger steps.
+    sqlx::query("SET LOCAL gin_pending_list_limit = '64MB'").execute(&mut *tx).await.map_err(map_err)?;
+    sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await.map_err(map_err)?;
+    // The import writes role_rank with each user: the user_roles trigger rests.
+    sqlx::query("SET LOCAL usher.import = 'on'").execute(&mut *tx).await.map_err(map_err)?;
+    // An import that at least doubles the directory builds its indexes afterwards.
+    let rebuild = if Rebuild::pays_off(&mut tx, plan.inserts.len()).await? {
+        Some(Rebuild::drop_all(&mut tx).await?)
+    } else {
+        None
+    };
+    import::write_plan(&mut tx, plan, progress).await?;
+    if let Some(rebuild) = rebuild {
+        rebuild.restore(&mut tx).await?;
+    }
+    tx.commit().await.map_err(map_err)?;
+    // Fresh statistics and visibility after a bulk change, so plans fit the new
+    // sizes and walks read indexes alone at once (autovacuum would get there
+    // later).
+    if plan.inserts.len() + plan.updates.len() >= 10_000 {
+        sqlx::query("VACUUM (ANALYZE) users, user_metadata, user_roles, group_members")
+            .execute(&db.pool)
+            .await
+            .map_err(map_err)?;
+    }
+    Ok(())
+}
+
+/// A batch of users as one array per column, for UNNEST.
+struct Columns<'a> {
+    id: Vec<Uuid>,
+    user_id: Vec<&'a str>,
+    user_id_key: Vec<&'a str>,
+    email: Vec<Option<&'a str>>,
+    email_key: Vec<Option<&'a str>>,
+    first_name: Vec<Option<&'a str>>,
+    first_name_key: Vec<&'a str>,
+    last_name: Vec<Option<&'a str>>,
+    last_name_key: Vec<&'a str>,
+    phone: Vec<Option<&'a str>>,
+    status: Vec<&'static str>,
+    metadata: Vec<String>,
+    password_hash: Vec<Option<&'a str>>,
+    role_rank: Vec<i16>,
+}
+
+impl<'a> Columns<'a> {
+    fn of(users: &'a [ImportedUser]) -> Self {
+        Self {
+            id: users.iter().map(|u| u.id.uuid()).collect(),
+            user_id: users.iter().map(|u| u.user_id.as_str()).collect(),
+            user_id_key: users.iter().map(|u| u.user_id_key.as_str()).collect(),
+            email: users.iter().map(|u| u.email.as_deref()).collect(),
+            email_key: users.iter().map(|u| u.email_key.as_deref()).collect(),
+            first_name: users.iter().map(|u| u.first_name.as_deref()).collect(),
+            first_name_key: users.iter().map(|u| u.first_name_key.as_str()).collect(),
+            last_name: users.iter().map(|u| u.last_name.as_deref()).collect(),
+            last_name_key: users.iter().map(|u| u.last_name_key.as_str()).collect(),
+            phone: users.iter().map(|u| u.phone.as_deref()).collect(),
+            status: users.iter().map(|u| u.status.as_str()).collect(),
+            metadata: users.iter().map(|u| Value::Object(u.metadata.clone()).to_string()).collect(),
+            password_hash: users.iter().map(|u| u.password_hash.as_deref()).collect(),
+            role_rank: users.iter().map(|u| role_rank(&u.roles) as i16).collect(),
+        }
+    }
+}
+
+pub(super) async fn insert_users(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &ImportPlan,
+    chunk: &[ImportedUser],
+) -> StoreResult<()> {
+    let c = Columns::of(chunk);
+    sqlx::query(
+        "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, first_name_key, \
+         last_name, last_name_key, phone, status, metadata, password_hash, password_changed_at, created_at, \
+         updated_at, role_rank) \
+         SELECT t.id, $1, t.user_id, t.user_id_key, t.email, t.email_key, t.first_name, t.first_name_key, \
+         t.last_name, t.last_name_key, t.phone, t.status, t.metadata::jsonb, t.password_hash, \
+         CASE WHEN t.password_hash IS NULL THEN NULL ELSE $2 END, $2, $2, t.role_rank \
+         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+         $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int2[]) \
+         AS t(id, user_id, user_id_key, email, email_key, first_name, first_name_key, last_name, \
+         last_name_key, phone, status, metadata, password_hash, role_rank)",
+    )
+    .bind(plan.org_id)
+    .bind(plan.at)
+    .bind(c.id)
+    .bind(c.user_id)
+    .bind(c.user_id_key)
+    .bind(c.email)
+    .bind(c.email_key)
+    .bind(c.first_name)
+    .bind(c.first_name_key)
+    .bind(c.last_name)
+    .bind(c.last_name_key)
+    .bind(c.phone)
+    .bind(c.status)
+    .bind(c.metadata)
+    .bind(c.password_hash)
+    .bind(c.role_rank)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Updates a batch of users with their role ranks (the trigger rests during imports).
+pub(super) async fn update_users(
+    tx: &mut Transaction<'_, Postgres>,
+    plan: &ImportPlan,
+    chunk: &[ImportedUser],
+) -> StoreResult<()> {
+    let c = Columns::of(chunk);
+    sqlx::query(
+        "UPDATE users u SET user_id = t.user_id, email = t.email, email_key = t.email_key, \
+         first_name = t.first_name, first_name_key = t.first_name_key, last_name = t.last_name, \
+         last_name_key = t.last_name_key, phone = t.phone, status = t.status, metadata = t.metadata::jsonb, \
+         role_rank = t.role_rank, password_hash = COALESCE(t.password_hash, u.password_hash), \
+         password_changed_at = CASE WHEN t.password_hash IS NULL THEN u.password_changed_at ELSE $1 END, \
+         updated_at = $1 \
+         FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int2[]) \
+         AS t(id, user_id, email, email_key, first_name, first_name_key, last_name, last_name_key, phone, \
+         status, metadata, password_hash, role_rank) \
+         WHERE u.id = t.id",
+    )
+    .bind(plan.at)
+    .bind(c.id)
+    .bind(c.user_id)
+    .bind(c.email)
+    .bind(c.email_key)
+    .bind(c.first_name)
+    .bind(c.first_name_key)
+    .bind(c.last_name)
+    .bind(c.last_name_key)
+    .bind(c.phone)
+    .bind(c.status)
+    .bind(c.metadata)
+    .bind(c.password_hash)
+    .bind(c.role_rank)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Adds (group, user) memberships.
+pub(super) async fn insert_members(
+    tx: &mut Transaction<'_, Postgres>,
+    at: DateTime<Utc>,
+    members: &[(Uuid, Uuid)],
+) -> StoreResult<()> {
+    if members.is_empty() {
+        return Ok(());
+    }
+    let (groups, users): (Vec<Uuid>, Vec<Uuid>) = members.iter().copied().unzip();
+    sqlx::query(
+        "INSERT INTO group_members (group_id, user_id, added_at) \
+         SELECT t.g, t.u, $3 FROM UNNEST($1::uuid[], $2::uuid[]) AS t(g, u)",
+    )
+    .bind(groups)
+    .bind(users)
+    .bind(at)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
+
+/// Adds metadata search entries (user, field, folded text).
+pub(super) async fn insert_entries(
+    tx: &mut Transaction<'_, Postgres>,
+    org_id: Uuid,
+    entries: &[(Uuid, &str, &str)],
+) -> StoreResult<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let users: Vec<Uuid> = entries.iter().map(|(u, _, _)| *u).collect();
+    let fields: Vec<&str> = entries.iter().map(|(_, f, _)| *f).collect();
+    let keys: Vec<&str> = entries.iter().map(|(_, _, v)| *v).collect();
+    sqlx::query(
+        "INSERT INTO user_metadata (user_id, org_id, field, value_key) \
+         SELECT t.u, $1, t.f, t.v FROM UNNEST($2::uuid[], $3::text[], $4::text[]) AS t(u, f, v)",
+    )
+    .bind(org_id)
+    .bind(users)
+    .bind(fields)
+    .bind(keys)
+    .execute(&mut **tx)
+    .await
+    .map_err(map_err)?;
+    Ok(())
+}
 
 /// The tables an import fills.
 const TABLES: [&str; 4] = ["users", "user_roles", "group_members", "user_metadata"];
 
 /// Below this many new users, writing through the indexes is quick anyway.
-pub(crate) const MIN_USERS: usize = 10_000;
+const MIN_USERS: usize = 10_000;
 
 /// Memory for each index build of a bulk import (PostgreSQL's default is 64 MB).
 const BUILD_MEMORY: &str = "SET LOCAL maintenance_work_mem = '512MB'";
 
 /// What a bulk import dropped, to create again.
-pub(crate) struct Rebuild {
+struct Rebuild {
     /// `CREATE INDEX` statements, as the catalog prints them.
     indexes: Vec<String>,
     /// `ALTER TABLE .. ADD CONSTRAINT ..` statements.
@@ -33,7 +259,7 @@ pub(crate) struct Rebuild {
 
 impl Rebuild {
     /// Whether `new_users` at least doubles the users table.
-    pub(crate) async fn pays_off(tx: &mut Transaction<'_, Postgres>, new_users: usize) -> StoreResult<bool> {
+    async fn pays_off(tx: &mut Transaction<'_, Postgres>, new_users: usize) -> StoreResult<bool> {
         if new_users < MIN_USERS {
             return Ok(false);
         }
@@ -53,7 +279,7 @@ impl Rebuild {
 
     /// Drops the secondary indexes (not primary keys nor indexes behind
     /// constraints) and the foreign keys of the filled tables.
-    pub(crate) async fn drop_all(tx: &mut Transaction<'_, Postgres>) -> StoreResult<Self> {
+    async fn drop_all(tx: &mut Transaction<'_, Postgres>) -> StoreResult<Self> {
         let tables: Vec<&str> = TABLES.to_vec();
         let rows = sqlx::query(
             "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def \
@@ -96,7 +322,7 @@ impl Rebuild {
     }
 
     /// Builds the indexes and checks the foreign keys again.
-    pub(crate) async fn restore(self, tx: &mut Transaction<'_, Postgres>) -> StoreResult<()> {
+    async fn restore(self, tx: &mut Transaction<'_, Postgres>) -> StoreResult<()> {
         sqlx::raw_sql(BUILD_MEMORY).execute(&mut **tx).await.map_err(map_err)?;
         run(tx, &self.indexes).await?;
         run(tx, &self.foreign_keys).await
