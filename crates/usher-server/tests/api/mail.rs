@@ -11,6 +11,7 @@ use usher_core::{
     Clock,
     mail::{Mail, RetryPolicy},
 };
+use usher_domain::OrgId;
 use usher_server::{Config, Overrides};
 
 use crate::helpers::{MailBox, TestApp};

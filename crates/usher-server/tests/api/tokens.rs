@@ -1,7 +1,7 @@
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use usher_core::Clock;
-use usher_domain::Role;
+use usher_domain::{Role, UserId};
 
 use crate::helpers::{Res, TestApp, USER_PASSWORD};
 

@@ -4,9 +4,8 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use sqlx::{Row, Transaction};
 use usher_core::{
-    conflict::constraint,
     invitations::{Invitation, NewInvitation},
-    store::{InvitationStore, Organization, Profile, StoreError, StoreResult},
+    store::{InvitationStore, Organization, Profile, StoreResult},
 };
 use usher_domain::{InvitationId, OrgId, Role, UserId};
 
