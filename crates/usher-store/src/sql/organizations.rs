@@ -5,87 +5,54 @@ use chrono::{DateTime, Utc};
 use usher_core::store::{Organization, OrganizationStore, StoreResult};
 use usher_domain::OrgId;
 
-use super::{Db, map_err, rows};
+use super::{Db, rows, rows::run};
+
+/// Two first inserts racing both see an empty table; the unique index on the
+/// default flag turns the loser into a conflict.
+const INSERT: &str = "INSERT INTO organizations (id, slug, name, is_default, created_at) \
+    VALUES ($1, $2, $3, NOT EXISTS (SELECT 1 FROM organizations), $4)";
+
+/// A link that was used and is handed out again starts afresh.
+const INSERT_SETUP: &str = "INSERT INTO setup_tokens (digest, org_id, expires_at) VALUES ($1, $2, $3) \
+    ON CONFLICT (digest) DO UPDATE SET used_at = NULL, expires_at = excluded.expires_at";
+
+/// $1 digest, $2 now.
+const SETUP_ORG: &str = "SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2";
+const TAKE_SETUP: &str = "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL \
+    AND expires_at > $2 RETURNING org_id";
 
 #[async_trait]
 impl OrganizationStore for Db {
     async fn default_organization(&self) -> StoreResult<Option<Organization>> {
-        let found = self
-            .read(|| sqlx::query("SELECT * FROM organizations WHERE is_default = true").fetch_optional(&self.pool))
-            .await
-            .map_err(map_err)?;
-        rows::one(found, rows::organization)
+        self.one(|| sqlx::query("SELECT * FROM organizations WHERE is_default = true"), rows::organization).await
     }
 
     async fn organization_by_slug(&self, slug: &str) -> StoreResult<Option<Organization>> {
-        let found = self
-            .read(|| sqlx::query("SELECT * FROM organizations WHERE slug = $1").bind(slug).fetch_optional(&self.pool))
-            .await
-            .map_err(map_err)?;
-        rows::one(found, rows::organization)
+        self.one(|| sqlx::query("SELECT * FROM organizations WHERE slug = $1").bind(slug), rows::organization).await
     }
 
     async fn organization(&self, id: OrgId) -> StoreResult<Option<Organization>> {
-        let found = self
-            .read(|| sqlx::query("SELECT * FROM organizations WHERE id = $1").bind(id).fetch_optional(&self.pool))
-            .await
-            .map_err(map_err)?;
-        rows::one(found, rows::organization)
+        self.one(|| sqlx::query("SELECT * FROM organizations WHERE id = $1").bind(id), rows::organization).await
     }
 
     async fn insert_organization(&self, org: &Organization) -> StoreResult<()> {
-        // Two first inserts racing both see an empty table; the unique index on
-        // the default flag turns the loser into a conflict.
-        sqlx::query(
-            "INSERT INTO organizations (id, slug, name, is_default, created_at) \
-             VALUES ($1, $2, $3, NOT EXISTS (SELECT 1 FROM organizations), $4)",
-        )
-        .bind(org.id)
-        .bind(&org.slug)
-        .bind(&org.name)
-        .bind(org.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        let query = sqlx::query(INSERT).bind(org.id).bind(&org.slug).bind(&org.name).bind(org.created_at);
+        run(&self.pool, query).await?;
         Ok(())
     }
 
     async fn insert_setup_token(&self, digest: &[u8], org_id: OrgId, expires_at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query(
-            "INSERT INTO setup_tokens (digest, org_id, expires_at) VALUES ($1, $2, $3) \
-             ON CONFLICT (digest) DO UPDATE SET used_at = NULL, expires_at = excluded.expires_at",
-        )
-        .bind(digest)
-        .bind(org_id)
-        .bind(expires_at)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
+        run(&self.pool, sqlx::query(INSERT_SETUP).bind(digest).bind(org_id).bind(expires_at)).await?;
         Ok(())
     }
 
     async fn setup_token_org(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<OrgId>> {
-        self.read(|| {
-            sqlx::query_scalar(
-                "SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2",
-            )
-            .bind(digest)
-            .bind(now)
-            .fetch_optional(&self.pool)
-        })
-        .await
-        .map_err(map_err)
+        self.one(|| sqlx::query(SETUP_ORG).bind(digest).bind(now), rows::first::<OrgId>).await
     }
 
     async fn take_setup_token(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<Option<OrgId>> {
-        sqlx::query_scalar(
-            "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL AND expires_at > $2 \
-             RETURNING org_id",
-        )
-        .bind(digest)
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(map_err)
+        // A write: run once, never again after a lost connection.
+        let found = sqlx::query(TAKE_SETUP).bind(digest).bind(now).fetch_optional(&self.pool).await;
+        rows::one(found.map_err(super::map_err)?, rows::first::<OrgId>)
     }
 }

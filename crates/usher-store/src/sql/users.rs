@@ -12,7 +12,7 @@ use usher_core::{
 };
 use usher_domain::{OrgId, Role, UserId, fold};
 
-use super::{Db, Engine, Lock, lock, map_err, rows};
+use super::{Db, Engine, Lock, lock, map_err, rows, rows::run};
 
 /// True unless the user ($1) is an active Administrator and no other active
 /// Administrator of the organization ($2) would remain.
@@ -25,46 +25,33 @@ macro_rules! keeps_an_admin {
     };
 }
 
+const INSERT: &str = "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, \
+    phone, contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, \
+    updated_at, first_name_key, last_name_key) \
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)";
+
 /// Inserts a user with their roles, inside a transaction.
 pub(super) async fn insert_user_on(tx: &mut Transaction<'_, Engine>, u: &NewUser) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, last_name, phone, \
-         contact_person, company, language, timezone, status, password_hash, password_changed_at, created_at, \
-         updated_at, first_name_key, last_name_key) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17, $18, $19)",
-    )
-    .bind(u.id)
-    .bind(u.org_id)
-    .bind(&u.user_id)
-    .bind(&u.user_id_key)
-    .bind(&u.email)
-    .bind(&u.email_key)
-    .bind(&u.profile.first_name)
-    .bind(&u.profile.last_name)
-    .bind(&u.profile.phone)
-    .bind(&u.profile.contact_person)
-    .bind(&u.profile.company)
-    .bind(u.profile.language.code())
-    .bind(u.profile.timezone.name())
-    .bind(u.status.as_str())
-    .bind(&u.password_hash)
-    .bind(u.password_hash.as_ref().map(|_| u.created_at))
-    .bind(u.created_at)
-    .bind(fold(u.profile.first_name.as_deref().unwrap_or("")))
-    .bind(fold(u.profile.last_name.as_deref().unwrap_or("")))
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    let (p, keys) = (&u.profile, sort_keys(&u.profile));
+    let query = sqlx::query(INSERT).bind(u.id).bind(u.org_id).bind(&u.user_id).bind(&u.user_id_key).bind(&u.email);
+    let query = query.bind(&u.email_key).bind(&p.first_name).bind(&p.last_name).bind(&p.phone).bind(&p.contact_person);
+    let query = query.bind(&p.company).bind(p.language.code()).bind(p.timezone.name()).bind(u.status.as_str());
+    let query = query.bind(&u.password_hash).bind(u.password_hash.as_ref().map(|_| u.created_at)).bind(u.created_at);
+    run(&mut **tx, query.bind(keys.0).bind(keys.1)).await?;
     for role in &u.roles {
-        sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)")
-            .bind(u.id)
-            .bind(role.as_str())
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
+        let query = sqlx::query("INSERT INTO user_roles (user_id, role) VALUES ($1, $2)").bind(u.id);
+        run(&mut **tx, query.bind(role.as_str())).await?;
     }
     Ok(())
 }
+
+/// The folded first and last names the directory sorts by.
+fn sort_keys(p: &Profile) -> (String, String) {
+    (fold(p.first_name.as_deref().unwrap_or("")), fold(p.last_name.as_deref().unwrap_or("")))
+}
+
+const WRITE_PROFILE: &str = "UPDATE users SET first_name = $1, last_name = $2, phone = $3, contact_person = $4, \
+    company = $5, language = $6, timezone = $7, updated_at = $8, first_name_key = $9, last_name_key = $10 WHERE id = $11";
 
 /// Saves a user's profile (names, phone, language, zone and their sort keys).
 async fn write_profile<'e>(
@@ -73,26 +60,24 @@ async fn write_profile<'e>(
     p: &Profile,
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let done = sqlx::query(
-        "UPDATE users SET first_name = $1, last_name = $2, phone = $3, contact_person = $4, company = $5, \
-         language = $6, timezone = $7, updated_at = $8, first_name_key = $9, last_name_key = $10 WHERE id = $11",
-    )
-    .bind(&p.first_name)
-    .bind(&p.last_name)
-    .bind(&p.phone)
-    .bind(&p.contact_person)
-    .bind(&p.company)
-    .bind(p.language.code())
-    .bind(p.timezone.name())
-    .bind(at)
-    .bind(fold(p.first_name.as_deref().unwrap_or("")))
-    .bind(fold(p.last_name.as_deref().unwrap_or("")))
-    .bind(id)
-    .execute(exec)
-    .await
-    .map_err(map_err)?;
-    if done.rows_affected() == 0 { Err(StoreError::NotFound) } else { Ok(()) }
+    let keys = sort_keys(p);
+    let query = sqlx::query(WRITE_PROFILE).bind(&p.first_name).bind(&p.last_name).bind(&p.phone);
+    let query = query.bind(&p.contact_person).bind(&p.company).bind(p.language.code()).bind(p.timezone.name());
+    if run(exec, query.bind(at).bind(keys.0).bind(keys.1).bind(id)).await? == 0 {
+        return Err(StoreError::NotFound);
+    }
+    Ok(())
 }
+
+/// $1 at, $2 user.
+const KEEP_OLD_HASH: &str = "INSERT INTO password_history (user_id, hash, created_at) \
+    SELECT id, password_hash, $1 FROM users WHERE id = $2 AND password_hash IS NOT NULL";
+/// $1 user, $2 how many to keep.
+const PRUNE_HISTORY: &str = "DELETE FROM password_history WHERE user_id = $1 AND seq NOT IN \
+    (SELECT seq FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2)";
+/// $1 hash, $2 at, $3 user, $4 temporary.
+const SET_HASH: &str = "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $4, \
+    status = CASE WHEN $4 AND status = 'invited' THEN 'active' ELSE status END, updated_at = $2 WHERE id = $3";
 
 /// Replaces the password hash, the previous one joining the history (which
 /// keeps `keep` entries), inside a transaction; `temporary` makes the user
@@ -106,36 +91,9 @@ async fn replace_password(
     keep: u32,
     temporary: bool,
 ) -> StoreResult<bool> {
-    sqlx::query(
-        "INSERT INTO password_history (user_id, hash, created_at) \
-         SELECT id, password_hash, $1 FROM users WHERE id = $2 AND password_hash IS NOT NULL",
-    )
-    .bind(at)
-    .bind(user)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    sqlx::query(
-        "DELETE FROM password_history WHERE user_id = $1 AND seq NOT IN \
-         (SELECT seq FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2)",
-    )
-    .bind(user)
-    .bind(i64::from(keep))
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    let done = sqlx::query(
-        "UPDATE users SET password_hash = $1, password_changed_at = $2, must_change_password = $4, \
-         status = CASE WHEN $4 AND status = 'invited' THEN 'active' ELSE status END, updated_at = $2 WHERE id = $3",
-    )
-    .bind(hash)
-    .bind(at)
-    .bind(user)
-    .bind(temporary)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    Ok(done.rows_affected() == 1)
+    run(&mut **tx, sqlx::query(KEEP_OLD_HASH).bind(at).bind(user)).await?;
+    run(&mut **tx, sqlx::query(PRUNE_HISTORY).bind(user).bind(i64::from(keep))).await?;
+    Ok(run(&mut **tx, sqlx::query(SET_HASH).bind(hash).bind(at).bind(user).bind(temporary)).await? == 1)
 }
 
 /// After a guarded change touched no row: the user is gone, or the guard refused.
@@ -151,6 +109,34 @@ async fn refused_or_missing(tx: &mut Transaction<'_, Engine>, org_id: OrgId, use
         Err(e) => map_err(e),
     }
 }
+
+const BY_ID: &str = concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1");
+
+/// $1 org, $2 key: a user ID match wins over another user's email.
+const BY_LOGIN: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", u.password_hash FROM users u WHERE u.org_id = $1 AND (u.user_id_key = $2 OR u.email_key = $2) \
+     ORDER BY u.user_id_key = $2 DESC LIMIT 1"
+);
+
+/// $1 role, $2 org.
+const WITH_ROLE: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM user_roles ur JOIN users u ON u.id = ur.user_id \
+     WHERE ur.role = $1 AND u.org_id = $2 AND u.status = 'active' ORDER BY u.user_id_key"
+);
+
+/// $1 user, $2 org, $3 at.
+const DISABLE: &str = concat!(
+    "UPDATE users SET status = 'disabled', updated_at = $3 WHERE id = $1 AND org_id = $2 AND ",
+    keeps_an_admin!()
+);
+const ENABLE: &str = "UPDATE users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, \
+    updated_at = $3 WHERE id = $1 AND org_id = $2";
+const DELETE: &str = concat!("DELETE FROM users WHERE id = $1 AND org_id = $2 AND ", keeps_an_admin!());
+const END_SESSIONS: &str = "DELETE FROM sessions WHERE user_id = $1";
 
 #[async_trait]
 impl UserStore for Db {
@@ -181,53 +167,12 @@ impl UserStore for Db {
     }
 
     async fn user(&self, id: UserId) -> StoreResult<Option<User>> {
-        let found = self
-            .read(|| {
-                sqlx::query(concat!("SELECT ", user_columns!(), " FROM users u WHERE u.id = $1"))
-                    .bind(id)
-                    .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        rows::one(found, rows::user)
+        self.one(|| sqlx::query(BY_ID).bind(id), rows::user).await
     }
 
     async fn user_by_login(&self, org_id: OrgId, key: &str) -> StoreResult<Option<(User, Option<String>)>> {
-        // A user ID match wins over another user's email.
-        let found = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", u.password_hash FROM users u WHERE u.org_id = $1 AND (u.user_id_key = $2 OR u.email_key = $2) \
-                     ORDER BY u.user_id_key = $2 DESC LIMIT 1"
-                ))
-                .bind(org_id)
-                .bind(key)
-                .fetch_optional(&self.pool)
-            })
+        self.one(|| sqlx::query(BY_LOGIN).bind(org_id).bind(key), |r| Ok((rows::user(r)?, r.try_get("password_hash")?)))
             .await
-            .map_err(map_err)?;
-        rows::one(found, |r| Ok((rows::user(r)?, r.try_get("password_hash")?)))
-    }
-
-    async fn users_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
-        let found = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM users u WHERE u.org_id = $1 AND ($2 IS NULL OR u.user_id_key > $2) \
-                     ORDER BY u.user_id_key LIMIT $3"
-                ))
-                .bind(org_id)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        rows::all(found, rows::user)
     }
 
     async fn update_profile(&self, id: UserId, profile: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
@@ -252,37 +197,13 @@ impl UserStore for Db {
     }
 
     async fn count_users_with_role(&self, org_id: OrgId, role: Role) -> StoreResult<u64> {
-        let n: i64 = self
-            .read(|| {
-                sqlx::query_scalar(
-                    "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id \
-                     WHERE r.role = $1 AND u.org_id = $2",
-                )
-                .bind(role.as_str())
-                .bind(org_id)
-                .fetch_one(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        Ok(rows::count(n))
+        let sql = "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.org_id = $2";
+        let n = self.one(|| sqlx::query(sql).bind(role.as_str()).bind(org_id), rows::first::<i64>).await?;
+        Ok(rows::count(n.unwrap_or(0)))
     }
 
     async fn active_users_with_role(&self, org_id: OrgId, role: Role) -> StoreResult<Vec<User>> {
-        let found = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    " FROM user_roles ur JOIN users u ON u.id = ur.user_id \
-                     WHERE ur.role = $1 AND u.org_id = $2 AND u.status = 'active' ORDER BY u.user_id_key"
-                ))
-                .bind(role.as_str())
-                .bind(org_id)
-                .fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        rows::all(found, rows::user)
+        self.all(|| sqlx::query(WITH_ROLE).bind(role.as_str()).bind(org_id), rows::user).await
     }
 
     async fn set_user_status(&self, org_id: OrgId, user: UserId, disable: bool, at: DateTime<Utc>) -> StoreResult<u64> {
@@ -290,30 +211,14 @@ impl UserStore for Db {
         // Administrator run one after the other (two Administrators disabling
         // each other at the same instant: the second sees the first).
         let mut tx = self.write().await?;
-        let sql = if disable {
+        if disable {
             lock(&mut tx, Lock::Organization, org_id.uuid()).await?;
-            concat!(
-                "UPDATE users SET status = 'disabled', updated_at = $3 WHERE id = $1 AND org_id = $2 AND ",
-                keeps_an_admin!()
-            )
-        } else {
-            "UPDATE users SET status = CASE WHEN password_hash IS NULL THEN 'invited' ELSE 'active' END, \
-             updated_at = $3 WHERE id = $1 AND org_id = $2"
-        };
-        let changed = sqlx::query(sql).bind(user).bind(org_id).bind(at).execute(&mut *tx).await.map_err(map_err)?;
-        if changed.rows_affected() == 0 {
+        }
+        let sql = if disable { DISABLE } else { ENABLE };
+        if run(&mut *tx, sqlx::query(sql).bind(user).bind(org_id).bind(at)).await? == 0 {
             return Err(if disable { refused_or_missing(&mut tx, org_id, user).await } else { StoreError::NotFound });
         }
-        let ended = if disable {
-            sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-                .bind(user)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?
-                .rows_affected()
-        } else {
-            0
-        };
+        let ended = if disable { run(&mut *tx, sqlx::query(END_SESSIONS).bind(user)).await? } else { 0 };
         tx.commit().await.map_err(map_err)?;
         Ok(ended)
     }
@@ -327,13 +232,7 @@ impl UserStore for Db {
     ) -> StoreResult<()> {
         let mut tx = self.write().await?;
         lock(&mut tx, Lock::Organization, org_id.uuid()).await?;
-        let done = sqlx::query(concat!("DELETE FROM users WHERE id = $1 AND org_id = $2 AND ", keeps_an_admin!()))
-            .bind(user)
-            .bind(org_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
-        if done.rows_affected() == 0 {
+        if run(&mut *tx, sqlx::query(DELETE).bind(user).bind(org_id)).await? == 0 {
             return Err(refused_or_missing(&mut tx, org_id, user).await);
         }
         super::audit::append_audit_on(&mut *tx, event).await?;
@@ -344,11 +243,8 @@ impl UserStore for Db {
     }
 
     async fn password_hash(&self, user: UserId) -> StoreResult<Option<String>> {
-        let hash: Option<Option<String>> = self
-            .read(|| sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1").bind(user).fetch_optional(&self.pool))
-            .await
-            .map_err(map_err)?;
-        Ok(hash.flatten())
+        let sql = "SELECT password_hash FROM users WHERE id = $1";
+        Ok(self.one(|| sqlx::query(sql).bind(user), rows::first::<Option<String>>).await?.flatten())
     }
 
     async fn set_password(&self, user: UserId, hash: &str, at: DateTime<Utc>, keep: u32) -> StoreResult<()> {
@@ -362,47 +258,24 @@ impl UserStore for Db {
         if !replace_password(&mut tx, user, hash, at, keep, true).await? {
             return Err(StoreError::NotFound);
         }
-        let ended = sqlx::query("DELETE FROM sessions WHERE user_id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?
-            .rows_affected();
+        let ended = run(&mut *tx, sqlx::query(END_SESSIONS).bind(user)).await?;
         tx.commit().await.map_err(map_err)?;
         Ok(ended)
     }
 
     async fn password_history(&self, user: UserId, limit: u32) -> StoreResult<Vec<String>> {
-        self.read(|| {
-            sqlx::query_scalar(
-                "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2",
-            )
-            .bind(user)
-            .bind(i64::from(limit))
-            .fetch_all(&self.pool)
-        })
-        .await
-        .map_err(map_err)
+        let sql = "SELECT hash FROM password_history WHERE user_id = $1 ORDER BY created_at DESC, seq DESC LIMIT $2";
+        self.all(|| sqlx::query(sql).bind(user).bind(i64::from(limit)), rows::first::<String>).await
     }
 
     async fn upgrade_password_hash(&self, user: UserId, old: &str, new: &str) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3")
-            .bind(new)
-            .bind(user)
-            .bind(old)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() == 1)
+        let sql = "UPDATE users SET password_hash = $1 WHERE id = $2 AND password_hash = $3";
+        Ok(run(&self.pool, sqlx::query(sql).bind(new).bind(user).bind(old)).await? == 1)
     }
 
     async fn require_password_change(&self, user: UserId, at: DateTime<Utc>) -> StoreResult<()> {
-        sqlx::query("UPDATE users SET must_change_password = true, updated_at = $1 WHERE id = $2")
-            .bind(at)
-            .bind(user)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
+        let sql = "UPDATE users SET must_change_password = true, updated_at = $1 WHERE id = $2";
+        run(&self.pool, sqlx::query(sql).bind(at).bind(user)).await?;
         Ok(())
     }
 }
