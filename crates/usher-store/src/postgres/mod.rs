@@ -21,11 +21,7 @@ use sqlx::{
     Postgres, Transaction,
     postgres::{PgPool, PgPoolOptions, PgRow},
 };
-use usher_core::{
-    Cause,
-    conflict::constraint,
-    store::{StoreError, StoreResult},
-};
+use usher_core::{conflict::constraint, store::StoreResult};
 use uuid::Uuid;
 
 /// The PostgreSQL store. Cheap to clone (a pool handle).
@@ -111,14 +107,6 @@ fn pool_options(max: u32, losses: &health::Losses) -> PgPoolOptions {
         })
 }
 
-/// The row a transaction serializes on; see [`lock`].
-#[derive(Debug, Clone, Copy)]
-enum Lock {
-    Organization,
-    Group,
-    App,
-}
-
 /// Locks one row until the transaction ends, so transactions that decide on
 /// the same set (an organization's Administrators, a group's members, an
 /// app's people) run one after the other and each sees the one before.
@@ -170,29 +158,17 @@ fn id_list<T>(items: impl IntoIterator<Item = T>) -> Vec<T> {
     items.into_iter().collect()
 }
 
-fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Cause::new(e))
-}
+/// The uniqueness rules by (words of) the names PostgreSQL gives them; the
+/// rest go on by their own names, for the log.
+const RULES: [(&str, &str); 4] = [
+    ("groups_org_name_key", constraint::GROUP_NAME),
+    ("apps_org_name_key", constraint::APP_NAME),
+    ("email", constraint::EMAIL),
+    ("user_id", constraint::USER_ID),
+];
 
-/// Turns engine errors into store errors. PostgreSQL names the broken
-/// uniqueness rule; any other goes on by its name, for the log.
-fn map_err(e: sqlx::Error) -> StoreError {
-    const RULES: [(&str, &str); 4] = [
-        ("groups_org_name_key", constraint::GROUP_NAME),
-        ("apps_org_name_key", constraint::APP_NAME),
-        ("email", constraint::EMAIL),
-        ("user_id", constraint::USER_ID),
-    ];
-    match &e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        _ if health::is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let name = db.constraint().unwrap_or_default();
-            let name = RULES.iter().find(|(rule, _)| name.contains(rule)).map_or(name, |(_, core)| core);
-            StoreError::Conflict { constraint: name.to_owned() }
-        }
-        _ => backend(e),
-    }
+fn broken_rule(e: &dyn sqlx::error::DatabaseError) -> &str {
+    e.constraint().unwrap_or_default()
 }
 
 mod bulk;
@@ -200,3 +176,5 @@ mod health;
 mod search;
 
 include!("../sql/shared.rs");
+
+use rows::{Lock, backend, map_err};

@@ -2,14 +2,44 @@
 
 use sqlx::Row;
 use usher_core::{
+    Cause,
     metadata::Metadata,
-    store::{ApiToken, AuditEvent, Organization, Profile, Session, StoreResult, TokenAuthority, User, UserStatus},
+    store::{
+        ApiToken, AuditEvent, Organization, Profile, Session, StoreError, StoreResult, TokenAuthority, User, UserStatus,
+    },
 };
 use usher_domain::{Role, TimeZone};
 
-use super::{Db, DbRow, Engine, map_err};
+use super::{Db, DbRow, Engine, RULES, broken_rule, health};
 
 pub(super) type Read<T> = Result<T, sqlx::Error>;
+
+/// The row a transaction serializes on (see each engine's `lock`).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Lock {
+    Organization,
+    Group,
+    App,
+}
+
+pub(super) fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
+    StoreError::Backend(Cause::new(e))
+}
+
+/// Turns engine errors into store errors: a broken uniqueness rule by the
+/// engine's `RULES`, "not now" states by its `health` module.
+pub(super) fn map_err(e: sqlx::Error) -> StoreError {
+    match &e {
+        sqlx::Error::RowNotFound => StoreError::NotFound,
+        _ if health::is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            let broken = broken_rule(&**db);
+            let name = RULES.iter().find(|(rule, _)| broken.contains(rule)).map_or(broken, |(_, name)| name);
+            StoreError::Conflict { constraint: name.to_owned() }
+        }
+        _ => backend(e),
+    }
+}
 
 /// A query with its parameters bound.
 pub(super) type Query = sqlx::query::Query<'static, Engine, <Engine as sqlx::Database>::Arguments>;

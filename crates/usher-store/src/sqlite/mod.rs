@@ -19,11 +19,7 @@ use sqlx::{
     Sqlite, Transaction,
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous},
 };
-use usher_core::{
-    Cause,
-    conflict::constraint,
-    store::{StoreError, StoreResult},
-};
+use usher_core::{conflict::constraint, store::StoreResult};
 use uuid::Uuid;
 
 /// The SQLite store. Cheap to clone (a pool handle).
@@ -98,14 +94,6 @@ impl SqliteStore {
     }
 }
 
-/// The row a transaction serializes on; see [`lock`].
-#[derive(Debug, Clone, Copy)]
-enum Lock {
-    Organization,
-    Group,
-    App,
-}
-
 /// Nothing to do: `BEGIN IMMEDIATE` already made this the only writer.
 async fn lock(_: &mut Transaction<'_, Sqlite>, _: Lock, _: Uuid) -> StoreResult<()> {
     Ok(())
@@ -144,30 +132,18 @@ fn id_list<T: AsRef<[u8]>>(items: impl IntoIterator<Item = T>) -> String {
         .to_string()
 }
 
-fn backend(e: impl std::error::Error + Send + Sync + 'static) -> StoreError {
-    StoreError::Backend(Cause::new(e))
-}
+/// The uniqueness rules by the words SQLite's message names them with (the
+/// table and columns), and the rest by the whole message, for the log.
+const RULES: [(&str, &str); 5] = [
+    ("invitations.email_key", constraint::INVITATION_PENDING),
+    ("groups.name_key", constraint::GROUP_NAME),
+    ("apps.name_key", constraint::APP_NAME),
+    ("email_key", constraint::EMAIL),
+    ("user_id_key", constraint::USER_ID),
+];
 
-/// Turns engine errors into store errors. SQLite names the columns of a broken
-/// uniqueness rule in its message; any other rule goes on by its message, for the log.
-fn map_err(e: sqlx::Error) -> StoreError {
-    const RULES: [(&str, &str); 5] = [
-        ("invitations.email_key", constraint::INVITATION_PENDING),
-        ("groups.name_key", constraint::GROUP_NAME),
-        ("apps.name_key", constraint::APP_NAME),
-        ("email_key", constraint::EMAIL),
-        ("user_id_key", constraint::USER_ID),
-    ];
-    match &e {
-        sqlx::Error::RowNotFound => StoreError::NotFound,
-        _ if health::is_unavailable(&e) => StoreError::Unavailable(e.to_string()),
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
-            let msg = db.message();
-            let name = RULES.iter().find(|(columns, _)| msg.contains(columns)).map_or(msg, |(_, name)| name);
-            StoreError::Conflict { constraint: name.to_owned() }
-        }
-        _ => backend(e),
-    }
+fn broken_rule(e: &dyn sqlx::error::DatabaseError) -> &str {
+    e.message()
 }
 
 mod bulk;
@@ -175,3 +151,5 @@ mod health;
 mod search;
 
 include!("../sql/shared.rs");
+
+use rows::{Lock, backend, map_err};
