@@ -48,7 +48,7 @@ conformance!(
 async fn concurrent_users_share_no_user_id_or_email(store: Arc<dyn Store>) {
     let org = organization(&*store, "acme").await.id;
     let inserted = race(&store, 200, move |s, i| async move {
-        let id = if i % 2 == 0 { "Racer" } else { "racer" };
+        let id = if i.is_multiple_of(2) { "Racer" } else { "racer" };
         let email = format!("racer{i}@example.org");
         let new = NewUser { email_key: Some(identifier_key(&email)), email: Some(email), ..new_user(org, id) };
         s.insert_user(&new).await
@@ -57,7 +57,7 @@ async fn concurrent_users_share_no_user_id_or_email(store: Arc<dyn Store>) {
     one_winner(inserted, constraint::USER_ID);
 
     let inserted = race(&store, 200, move |s, i| async move {
-        let email = if i % 2 == 0 { "Shared@Example.org" } else { "shared@example.org" };
+        let email = if i.is_multiple_of(2) { "Shared@Example.org" } else { "shared@example.org" };
         let new = NewUser {
             email: Some(email.into()),
             email_key: Some("shared@example.org".into()),

@@ -26,7 +26,7 @@ fn once_each<K: Eq + Hash + Debug + Copy>(list: &str, seen: &[K], initial: &[K])
 
 /// A name that sorts before every starting name (even `i`) or after them (odd).
 fn added_name(i: usize) -> String {
-    format!("{}-added-{i}", if i % 2 == 0 { "a" } else { "z" })
+    format!("{}-added-{i}", if i.is_multiple_of(2) { "a" } else { "z" })
 }
 
 conformance!(

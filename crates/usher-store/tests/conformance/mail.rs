@@ -2,6 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
+use chrono::Duration;
 use usher_core::{
     Store,
     mail::{Mail, OutboxMessage},
@@ -48,7 +49,7 @@ async fn due_messages_are_leased_to_one_node(store: Arc<dyn Store>) {
     let after_lease = t + minutes(6);
     assert_eq!(
         s.claim_mail(node_b, after_lease, after_lease + minutes(5), 10).await.unwrap(),
-        [elsewhere.clone()],
+        std::slice::from_ref(&elsewhere),
         "an ended lease frees the message; a sent one stays sent"
     );
     assert!(!s.mark_mail_sent(elsewhere.id, node_a, after_lease).await.unwrap(), "node A lost its lease");
@@ -56,7 +57,8 @@ async fn due_messages_are_leased_to_one_node(store: Arc<dyn Store>) {
 
     let due_later = first.created_at + hours(2);
     let one = s.claim_mail(node_a, due_later, due_later + minutes(5), 1).await.unwrap();
-    assert_eq!(one, [later.clone()]);
+    assert_eq!(one, std::slice::from_ref(&later));
+    assert!(s.mark_mail_sent(later.id, node_a, due_later).await.unwrap());
     assert!(s.claim_mail(node_b, due_later + hours(1), due_later + hours(2), 10).await.unwrap().is_empty());
 }
 
@@ -117,9 +119,11 @@ async fn token_reminders_are_queued_once(store: Arc<dyn Store>) {
         s.insert_token(token).await.unwrap();
     }
 
-    let rendered: Mutex<Vec<(TokenId, String)>> = Mutex::new(Vec::new());
-    let render = |token: &ApiToken, owner: &User| {
-        rendered.lock().unwrap().push((token.id, owner.user_id.clone()));
+    // The renderer outlives no call, but the store takes a `'static` one.
+    let rendered: Arc<Mutex<Vec<(TokenId, String)>>> = Arc::default();
+    let log = rendered.clone();
+    let render = move |token: &ApiToken, owner: &User| {
+        log.lock().unwrap().push((token.id, owner.user_id.clone()));
         let to = owner.email.clone()?;
         (owner.user_id != "carol").then(|| {
             let mut m = mail(owner.org_id, &to);
@@ -128,15 +132,17 @@ async fn token_reminders_are_queued_once(store: Arc<dyn Store>) {
         })
     };
     let horizon = t + days(7);
+    let second = Duration::seconds(1);
     assert_eq!(s.queue_token_reminders(t, horizon, 2, &render).await.unwrap(), 2, "at most `limit`");
-    assert_eq!(s.queue_token_reminders(t, horizon, 10, &render).await.unwrap(), 1);
-    assert_eq!(s.queue_token_reminders(t, horizon, 10, &render).await.unwrap(), 0, "each token is reminded once");
-    let mut rendered = rendered.into_inner().unwrap();
-    rendered.sort();
+    assert_eq!(s.queue_token_reminders(t + second, horizon, 10, &render).await.unwrap(), 1);
+    let third = s.queue_token_reminders(t + second * 2, horizon, 10, &render).await.unwrap();
+    assert_eq!(third, 0, "each token is reminded once");
+    let mut got = rendered.lock().unwrap().clone();
+    got.sort();
     let mut want =
         vec![(soon.id, "alice".to_owned()), (quiet.id, "carol".to_owned()), (also_soon.id, "alice".to_owned())];
     want.sort();
-    assert_eq!(rendered, want);
+    assert_eq!(got, want, "one mail made per marked token");
 
     let queued = s.claim_mail(Uuid::new_v4(), t + minutes(1), t + minutes(5), 10).await.unwrap();
     let mut subjects: Vec<_> = queued.iter().map(|m| (m.mail.to.as_str(), m.mail.subject.as_str())).collect();
@@ -144,6 +150,21 @@ async fn token_reminders_are_queued_once(store: Arc<dyn Store>) {
     let expected =
         [("alice@example.org", "token 616c736f20736f6f6e expires"), ("alice@example.org", "token 736f6f6e expires")];
     assert_eq!(subjects, expected, "no mail where the renderer made none");
+
+    // Passes at one instant (two nodes, or a test clock that stands still)
+    // mark each token and make its mail once.
+    let late =
+        [4, 5].map(|d| ApiToken { expires_at: Some(t + days(d)), ..api_token(&alice, format!("late {d}").as_bytes()) });
+    for token in &late {
+        s.insert_token(token).await.unwrap();
+    }
+    let at = t + second * 3;
+    assert_eq!(s.queue_token_reminders(at, horizon, 1, &render).await.unwrap(), 1);
+    assert_eq!(s.queue_token_reminders(at, horizon, 10, &render).await.unwrap(), 1);
+    let made: Vec<TokenId> = rendered.lock().unwrap().iter().skip(3).map(|(id, _)| *id).collect();
+    assert_eq!(sorted(made), sorted(late.iter().map(|t| t.id).collect()), "one mail made per token");
+    let queued = s.claim_mail(Uuid::new_v4(), at + minutes(1), at + minutes(5), 10).await.unwrap();
+    assert_eq!(queued.len(), 2, "one mail per new token: {queued:?}");
 }
 
 /// Users whose password is old enough are claimed once per password, by
