@@ -1,20 +1,22 @@
-//! A fresh database per test: a SQLite file in a temporary directory, or a
-//! PostgreSQL database created for the test and dropped after it (also when
-//! the test fails).
+//! An empty database per test: a new SQLite file in a temporary directory, or
+//! a PostgreSQL database of this suite emptied for the test.
 //!
-//! Migrating a PostgreSQL database takes most of a test's time, so each test
-//! database is a copy of a migrated template, `usher_test_conformance_tpl_<hash
-//! of the migrations>_<day>`, made by the first test that finds none and kept
-//! for later runs; templates of other migrations are dropped after a day. (The
-//! `usher_test_` names are those `scripts/test` drops when an interrupted run
-//! left them.)
+//! Creating and dropping a PostgreSQL database costs about half a second (the
+//! drop waits for a checkpoint), several times what a test does. So PostgreSQL
+//! tests run on databases kept between tests and runs,
+//! `usher_test_conformance_<hash of the migrations>_<slot>`: a test holds its
+//! slot with an advisory lock (so concurrent tests, in any process, never
+//! share one), creates the database when the slot has none (the store
+//! migrates it), and deletes every row of every table (audit triggers off)
+//! before it starts. A test that fails drops its database, so nothing it did
+//! reaches the next. Databases of other migrations are dropped when found
+//! unused; `scripts/test` drops all `usher_test_` databases before it runs.
 
-use std::{future::Future, sync::Arc, time::SystemTime};
+use std::{future::Future, sync::Arc};
 
 use sqlx::{AssertSqlSafe, Connection, PgConnection};
 use usher_core::Store;
 use usher_store::{postgres::PostgresStore, sqlite::SqliteStore};
-use uuid::Uuid;
 
 /// The engine a test runs on.
 #[derive(Debug, Clone, Copy)]
@@ -23,7 +25,7 @@ pub enum Engine {
     Postgres,
 }
 
-/// Runs `test` on a store of `engine` on a database of its own.
+/// Runs `test` on a store of `engine` on an empty database of its own.
 pub async fn on<F, Fut>(engine: Engine, test: F)
 where
     F: FnOnce(Arc<dyn Store>) -> Fut,
@@ -38,14 +40,20 @@ where
         }
         Engine::Postgres => {
             let server = Server::from_env();
-            let (mut admin, name) =
-                (server.admin().await, format!("usher_test_conformance_{}", Uuid::new_v4().simple()));
-            server.create_from_template(&mut admin, &name).await;
-            let outcome = match PostgresStore::connect(&server.url(&name)).await {
+            let mut admin = server.admin().await;
+            let slot = server.take_slot(&mut admin).await;
+            let outcome = match PostgresStore::connect(&server.url(&slot)).await {
                 Ok(store) => tokio::spawn(test(Arc::new(store))).await,
-                Err(e) => tokio::spawn(async move { panic!("open the PostgreSQL test database: {e}") }).await,
+                Err(e) => {
+                    let message = format!("open the PostgreSQL test database {slot}: {e}");
+                    tokio::spawn(async move { panic!("{message}") }).await
+                }
             };
-            execute(&mut admin, &format!("DROP DATABASE {name} WITH (FORCE)")).await;
+            if outcome.is_err() {
+                execute(&mut admin, &format!("DROP DATABASE IF EXISTS {slot} WITH (FORCE)")).await;
+            }
+            // Closing the admin connection frees the slot.
+            drop(admin);
             finish(outcome);
         }
     }
@@ -63,12 +71,12 @@ fn finish(outcome: Result<(), tokio::task::JoinError>) {
 
 /// The PostgreSQL server of `USHER_TEST_POSTGRES_URL`.
 struct Server {
-    /// The URL of the database test databases are created and dropped through.
+    /// The URL of the database through which test databases are made and dropped.
     admin_url: String,
 }
 
-/// Makers of templates (in any test process) take turns on this advisory lock.
-const TEMPLATE_LOCK: i64 = 0x7573_6865_725f_7470;
+/// The databases of this suite: `usher_test_conformance_<hash>_<slot>`.
+const PREFIX: &str = "usher_test_conformance_";
 
 impl Server {
     fn from_env() -> Self {
@@ -92,86 +100,79 @@ impl Server {
         format!("{server}/{database}")
     }
 
-    /// Creates `name` as a copy of the template, making the template first if needed.
-    async fn create_from_template(&self, admin: &mut PgConnection, name: &str) {
-        let mut template = self.template(admin).await;
-        for attempt in 0..3 {
-            let created = sqlx::query(AssertSqlSafe(format!("CREATE DATABASE {name} TEMPLATE {template}")))
-                .execute(&mut *admin)
-                .await;
-            match created {
-                Ok(_) => return,
-                // Another run dropped an old template meanwhile: make it again.
-                Err(e) if attempt < 2 => {
-                    eprintln!("copying {template} failed ({e}); making the template again");
-                    template = self.template(admin).await;
-                }
-                Err(e) => panic!("create the test database from {template}: {e}"),
+    /// Locks the first free slot for the life of `admin` and answers its
+    /// database, empty: made now, or emptied.
+    async fn take_slot(&self, admin: &mut PgConnection) -> String {
+        let hash = migrations_hash();
+        for slot in 0..64 {
+            if !try_lock(admin, hash, slot).await {
+                continue;
             }
-        }
-    }
-
-    /// The name of the migrated template of this build's migrations, made now
-    /// when it does not exist.
-    async fn template(&self, admin: &mut PgConnection) -> String {
-        let prefix = format!("usher_test_conformance_tpl_{:016x}_", migrations_hash());
-        if let Some(name) = database_like(admin, &prefix).await {
+            let name = format!("{PREFIX}{hash:016x}_{slot}");
+            let exists: bool = sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)")
+                .bind(&name)
+                .fetch_one(&mut *admin)
+                .await
+                .expect("look for the slot's database");
+            if exists {
+                self.empty(&name).await;
+            } else {
+                execute(admin, &format!("CREATE DATABASE {name}")).await;
+                self.drop_unused_others(admin, hash).await;
+            }
             return name;
         }
-        let lock = sqlx::query("SELECT pg_advisory_lock($1)").bind(TEMPLATE_LOCK).execute(&mut *admin).await;
-        lock.expect("take the template lock");
-        let name = match database_like(admin, &prefix).await {
-            Some(name) => name,
-            None => self.make_template(admin, &prefix).await,
-        };
-        let unlock = sqlx::query("SELECT pg_advisory_unlock($1)").bind(TEMPLATE_LOCK).execute(&mut *admin).await;
-        unlock.expect("release the template lock");
-        name
+        panic!("no free PostgreSQL test slot among 64");
     }
 
-    /// Migrates a new database, closes it to connections and publishes it
-    /// under its template name; drops templates of other migrations older
-    /// than a day.
-    async fn make_template(&self, admin: &mut PgConnection, prefix: &str) -> String {
-        let today = days_since_epoch();
-        let name = format!("{prefix}{today}");
-        let building = format!("{name}_building");
-        execute(admin, &format!("DROP DATABASE IF EXISTS {building} WITH (FORCE)")).await;
-        execute(admin, &format!("CREATE DATABASE {building}")).await;
-        let store = PostgresStore::connect(&self.url(&building)).await.expect("migrate the template database");
-        drop(store);
-        execute(admin, &format!("ALTER DATABASE {building} WITH ALLOW_CONNECTIONS false")).await;
-        // The dropped store's connections close in the background: end them now.
-        let end = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1";
-        sqlx::query(end).bind(&building).execute(&mut *admin).await.expect("end the template's connections");
-        execute(admin, &format!("ALTER DATABASE {building} RENAME TO {name}")).await;
+    /// Deletes every row of every table but the migrations' own, with
+    /// triggers (the append-only audit log's) off, and restarts sequences.
+    async fn empty(&self, database: &str) {
+        let mut conn = PgConnection::connect(&self.url(database))
+            .await
+            .unwrap_or_else(|e| panic!("connect to the test database {database}: {e}"));
+        let reset = "BEGIN; SET LOCAL session_replication_role = replica; DO $$ DECLARE t record; BEGIN \
+             FOR t IN SELECT schemaname, tablename FROM pg_tables \
+                 WHERE schemaname NOT IN ('pg_catalog', 'information_schema') AND tablename <> '_sqlx_migrations' \
+             LOOP EXECUTE format('DELETE FROM %I.%I', t.schemaname, t.tablename); END LOOP; \
+             FOR t IN SELECT schemaname, sequencename FROM pg_sequences \
+             LOOP EXECUTE format('ALTER SEQUENCE %I.%I RESTART', t.schemaname, t.sequencename); END LOOP; \
+             END $$; COMMIT;";
+        sqlx::raw_sql(reset).execute(&mut conn).await.unwrap_or_else(|e| panic!("empty {database}: {e}"));
+        conn.close().await.ok();
+    }
 
-        let templates: Vec<String> = sqlx::query_scalar(
-            "SELECT datname FROM pg_database WHERE datname LIKE 'usher\\_test\\_conformance\\_tpl\\_%'",
-        )
-        .fetch_all(&mut *admin)
-        .await
-        .expect("list the templates");
-        for stale in templates.iter().filter(|t| !t.starts_with(prefix)) {
-            let day = stale.trim_end_matches("_building").rsplit('_').next().and_then(|d| d.parse::<u64>().ok());
-            if day.is_none_or(|day| day + 1 < today) {
-                execute(admin, &format!("DROP DATABASE IF EXISTS {stale} WITH (FORCE)")).await;
+    /// Drops the databases of other migrations that no test holds.
+    async fn drop_unused_others(&self, admin: &mut PgConnection, hash: u64) {
+        let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE starts_with(datname, $1)")
+            .bind(PREFIX)
+            .fetch_all(&mut *admin)
+            .await
+            .expect("list the test databases");
+        for name in names {
+            let Some((other, slot)) = name[PREFIX.len()..].split_once('_') else { continue };
+            let (Ok(other), Ok(slot)) = (u64::from_str_radix(other, 16), slot.parse::<i32>()) else { continue };
+            if other != hash && try_lock(admin, other, slot).await {
+                execute(admin, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).await;
+                unlock(admin, other, slot).await;
             }
         }
-        name
     }
 }
 
-/// The database whose name starts with `prefix`, if any.
-async fn database_like(admin: &mut PgConnection, prefix: &str) -> Option<String> {
-    sqlx::query_scalar(
-        "SELECT datname FROM pg_database WHERE starts_with(datname, $1) AND datname NOT LIKE '%\\_building' \
-         ORDER BY datname DESC LIMIT 1",
-    )
-    .bind(prefix)
-    .fetch_optional(admin)
-    .await
-    .expect("look for the template")
+/// The advisory lock of a slot: the migrations' hash (cut to 32 bits) and the slot number.
+async fn try_lock(admin: &mut PgConnection, hash: u64, slot: i32) -> bool {
+    sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+        .bind(hash as i32)
+        .bind(slot)
+        .fetch_one(admin)
+        .await
+        .expect("try a slot's lock")
+}
+
+async fn unlock(admin: &mut PgConnection, hash: u64, slot: i32) {
+    let query = sqlx::query("SELECT pg_advisory_unlock($1, $2)").bind(hash as i32).bind(slot);
+    query.execute(admin).await.expect("release a slot's lock");
 }
 
 /// Runs one statement made of names this harness chose.
@@ -196,8 +197,4 @@ fn migrations_hash() -> u64 {
         }
     }
     hash
-}
-
-fn days_since_epoch() -> u64 {
-    SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).map(|d| d.as_secs() / 86_400).unwrap_or(0)
 }

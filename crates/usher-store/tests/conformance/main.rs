@@ -3,7 +3,7 @@
 //!
 //! Every test body is written once, as an `async fn` taking the store, and
 //! listed in its module's [`conformance!`], which stamps it into a `sqlite` and
-//! a `postgres` test on a fresh database (see [`harness`]).
+//! a `postgres` test on an empty database of its own (see [`harness`]).
 //! PostgreSQL comes from `USHER_TEST_POSTGRES_URL` (default
 //! `postgres://postgres@127.0.0.1:5432/test`); when it cannot be reached the
 //! PostgreSQL tests fail, they are never skipped.
