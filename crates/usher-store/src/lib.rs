@@ -11,5 +11,11 @@
 pub mod postgres;
 pub mod sqlite;
 
+// The engines `include!` the shared files, which rustfmt does not follow:
+// this declaration, never compiled, is how `cargo fmt` reaches them.
+#[cfg(any())]
+#[path = "sql/shared.rs"]
+mod shared_sql_for_rustfmt;
+
 pub use postgres::PostgresStore;
 pub use sqlite::SqliteStore;

@@ -25,6 +25,8 @@ pub trait UserStore: Send + Sync {
     async fn user(&self, id: UserId) -> StoreResult<Option<User>>;
     /// The user whose user ID, or else whose email, has this key, with their password hash.
     async fn user_by_login(&self, org_id: OrgId, key: &str) -> StoreResult<Option<(User, Option<String>)>>;
+    /// Users of an organization in user-ID order, after the user-ID key `after`.
+    async fn users_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>>;
     async fn update_profile(&self, id: UserId, profile: &Profile, at: DateTime<Utc>) -> StoreResult<()>;
     /// Replaces a user's custom metadata values and their search entries
     /// (field, folded text) and, when given, their profile, in one transaction.

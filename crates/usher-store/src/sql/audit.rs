@@ -18,7 +18,10 @@ const LIST: &str = "SELECT * FROM audit_events WHERE org_id = $1 AND ($2 IS NULL
 const ABOUT: &str = "SELECT * FROM audit_events WHERE target_id = $1 AND action = $2 ORDER BY id DESC LIMIT $3";
 
 /// Appends an entry, in a transaction or on the pool.
-pub(super) async fn append_audit_on<'e>(exec: impl sqlx::Executor<'e, Database = Engine>, e: &AuditEvent) -> StoreResult<()> {
+pub(super) async fn append_audit_on<'e>(
+    exec: impl sqlx::Executor<'e, Database = Engine>,
+    e: &AuditEvent,
+) -> StoreResult<()> {
     let query = sqlx::query(INSERT).bind(e.id).bind(e.org_id).bind(e.at).bind(&e.action).bind(e.actor_id);
     let query = query.bind(&e.actor_name).bind(e.target_id).bind(&e.target_name).bind(&e.address).bind(&e.client);
     run(exec, query.bind(&e.details)).await?;

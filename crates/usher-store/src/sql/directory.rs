@@ -122,16 +122,16 @@ pub(super) fn sort_key(row: &DbRow, sort: SortColumn) -> Result<SortKey, sqlx::E
 
 /// The ids and sort keys of rows that select `u.id` and a `sort_key`.
 pub(super) fn keys(found: &[DbRow], sort: SortColumn) -> StoreResult<Vec<(UserId, SortKey)>> {
-    found.iter().map(|r| Ok((r.try_get("id")?, sort_key(r, sort)?))).collect::<Result<_, sqlx::Error>>().map_err(map_err)
+    found
+        .iter()
+        .map(|r| Ok((r.try_get("id")?, sort_key(r, sort)?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(map_err)
 }
 
 /// The users and sort keys of rows that select `user_columns!()` and a `sort_key`.
 pub(super) fn users_with_keys(found: &[DbRow], sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
-    found
-        .iter()
-        .map(|r| Ok((rows::user(r)?, sort_key(r, sort)?)))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(map_err)
+    found.iter().map(|r| Ok((rows::user(r)?, sort_key(r, sort)?))).collect::<Result<_, sqlx::Error>>().map_err(map_err)
 }
 
 /// The users whose user ID or email key is exactly `key`, as candidates.
@@ -142,8 +142,7 @@ pub(super) async fn exact_keys(
     sort: SortColumn,
 ) -> StoreResult<Vec<(UserId, SortKey)>> {
     let sql: &'static str = by_sort!(sort, exact_keys_sql);
-    let found =
-        db.read(|| sqlx::query(sql).bind(org_id).bind(key).fetch_all(&db.pool)).await.map_err(map_err)?;
+    let found = db.read(|| sqlx::query(sql).bind(org_id).bind(key).fetch_all(&db.pool)).await.map_err(map_err)?;
     keys(&found, sort)
 }
 

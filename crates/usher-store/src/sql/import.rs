@@ -87,7 +87,9 @@ impl ImportStore for Db {
             }
         }
         let found = self
-            .read(|| sqlx::query("SELECT name_key, id FROM groups WHERE org_id = $1").bind(org_id).fetch_all(&self.pool))
+            .read(|| {
+                sqlx::query("SELECT name_key, id FROM groups WHERE org_id = $1").bind(org_id).fetch_all(&self.pool)
+            })
             .await
             .map_err(map_err)?;
         for r in found {
@@ -196,9 +198,18 @@ async fn write_sets(
     let metadata = || chunk.iter().filter(|u| u.metadata_changed);
     if replace {
         for (users, sql) in [
-            (roles().map(|u| u.id.uuid()).collect::<Vec<_>>(), concat!("DELETE FROM user_roles WHERE user_id ", in_ids!("$1"))),
-            (groups().map(|u| u.id.uuid()).collect(), concat!("DELETE FROM group_members WHERE user_id ", in_ids!("$1"))),
-            (metadata().map(|u| u.id.uuid()).collect(), concat!("DELETE FROM user_metadata WHERE user_id ", in_ids!("$1"))),
+            (
+                roles().map(|u| u.id.uuid()).collect::<Vec<_>>(),
+                concat!("DELETE FROM user_roles WHERE user_id ", in_ids!("$1")),
+            ),
+            (
+                groups().map(|u| u.id.uuid()).collect(),
+                concat!("DELETE FROM group_members WHERE user_id ", in_ids!("$1")),
+            ),
+            (
+                metadata().map(|u| u.id.uuid()).collect(),
+                concat!("DELETE FROM user_metadata WHERE user_id ", in_ids!("$1")),
+            ),
         ] {
             if !users.is_empty() {
                 sqlx::query(sql).bind(id_list(users)).execute(&mut **tx).await.map_err(map_err)?;
@@ -223,8 +234,9 @@ async fn write_sets(
     let members: Vec<(Uuid, Uuid)> =
         groups().flat_map(|u| u.groups.iter().map(move |g| (g.uuid(), u.id.uuid()))).collect();
     bulk::insert_members(tx, plan.at, &members).await?;
-    let entries: Vec<(Uuid, &str, &str)> =
-        metadata().flat_map(|u| u.metadata_entries.iter().map(move |(f, v)| (u.id.uuid(), f.as_str(), v.as_str()))).collect();
+    let entries: Vec<(Uuid, &str, &str)> = metadata()
+        .flat_map(|u| u.metadata_entries.iter().map(move |(f, v)| (u.id.uuid(), f.as_str(), v.as_str())))
+        .collect();
     bulk::insert_entries(tx, plan.org_id.uuid(), &entries).await
 }
 

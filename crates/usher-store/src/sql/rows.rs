@@ -52,7 +52,11 @@ impl Db {
     }
 
     /// The row `query` reads, if any, read with `read`.
-    pub(super) async fn one<T>(&self, query: impl Fn() -> Query, read: fn(&DbRow) -> Read<T>) -> StoreResult<Option<T>> {
+    pub(super) async fn one<T>(
+        &self,
+        query: impl Fn() -> Query,
+        read: fn(&DbRow) -> Read<T>,
+    ) -> StoreResult<Option<T>> {
         one(self.read(|| query().fetch_optional(&self.pool)).await.map_err(map_err)?, read)
     }
 }

@@ -44,7 +44,10 @@ const TICKET: &str = concat!(
 );
 
 /// Inserts a session, in a transaction or on the pool.
-pub(super) async fn insert_session_on<'e>(exec: impl sqlx::Executor<'e, Database = Engine>, s: &Session) -> StoreResult<()> {
+pub(super) async fn insert_session_on<'e>(
+    exec: impl sqlx::Executor<'e, Database = Engine>,
+    s: &Session,
+) -> StoreResult<()> {
     let query = sqlx::query(INSERT).bind(s.id).bind(s.user).bind(&s.secret_digest).bind(s.created_at);
     run(exec, query.bind(s.last_active_at).bind(s.expires_at).bind(&s.address).bind(&s.client)).await?;
     Ok(())
@@ -63,7 +66,11 @@ fn ticket(row: &DbRow) -> Result<(LoginTicket, User), sqlx::Error> {
 }
 
 fn facts(row: &DbRow) -> Result<SignInFacts, sqlx::Error> {
-    Ok(SignInFacts { totp: row.try_get("totp")?, mfa_setting: row.try_get("mfa")?, password_policy: row.try_get("policy")? })
+    Ok(SignInFacts {
+        totp: row.try_get("totp")?,
+        mfa_setting: row.try_get("mfa")?,
+        password_policy: row.try_get("policy")?,
+    })
 }
 
 #[async_trait]

@@ -83,12 +83,14 @@ impl TokenStore for Db {
     }
 
     async fn delete_token(&self, owner: UserId, id: TokenId) -> StoreResult<()> {
-        run(&self.pool, sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND id = $2").bind(owner).bind(id)).await?;
+        run(&self.pool, sqlx::query("DELETE FROM api_tokens WHERE user_id = $1 AND id = $2").bind(owner).bind(id))
+            .await?;
         Ok(())
     }
 
     async fn touch_token(&self, id: TokenId, at: DateTime<Utc>) -> StoreResult<()> {
-        let sql = "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)";
+        let sql =
+            "UPDATE api_tokens SET last_used_at = $1 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)";
         run(&self.pool, sqlx::query(sql).bind(at).bind(id).bind(at - Duration::seconds(60))).await?;
         Ok(())
     }

@@ -120,6 +120,13 @@ const BY_LOGIN: &str = concat!(
      ORDER BY u.user_id_key = $2 DESC LIMIT 1"
 );
 
+/// $1 org, $2 after (cursor), $3 limit.
+const PAGE: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    " FROM users u WHERE u.org_id = $1 AND ($2 IS NULL OR u.user_id_key > $2) ORDER BY u.user_id_key LIMIT $3"
+);
+
 /// $1 role, $2 org.
 const WITH_ROLE: &str = concat!(
     "SELECT ",
@@ -175,6 +182,10 @@ impl UserStore for Db {
             .await
     }
 
+    async fn users_page(&self, org_id: OrgId, after: Option<&str>, limit: u32) -> StoreResult<Vec<User>> {
+        self.all(|| sqlx::query(PAGE).bind(org_id).bind(after).bind(i64::from(limit)), rows::user).await
+    }
+
     async fn update_profile(&self, id: UserId, profile: &Profile, at: DateTime<Utc>) -> StoreResult<()> {
         write_profile(&self.pool, id, profile, at).await
     }
@@ -197,7 +208,8 @@ impl UserStore for Db {
     }
 
     async fn count_users_with_role(&self, org_id: OrgId, role: Role) -> StoreResult<u64> {
-        let sql = "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.org_id = $2";
+        let sql =
+            "SELECT count(*) FROM user_roles r JOIN users u ON u.id = r.user_id WHERE r.role = $1 AND u.org_id = $2";
         let n = self.one(|| sqlx::query(sql).bind(role.as_str()).bind(org_id), rows::first::<i64>).await?;
         Ok(rows::count(n.unwrap_or(0)))
     }

@@ -216,6 +216,7 @@ pub fn mail(org_id: OrgId, to: &str) -> OutboxMessage {
     let mut message = OutboxMessage::new(
         org_id,
         Mail { to: to.to_owned(), subject: format!("For {to}"), text: "Hello,\nthis is a test.".to_owned() },
+        now(),
     );
     message.created_at = micros(message.created_at);
     message.next_attempt_at = message.created_at;
