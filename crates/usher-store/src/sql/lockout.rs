@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use usher_core::store::{Attempt, FailureCount, LockoutStore, StoreResult, ThrottleRow};
 
-use super::{Db, DbRow, map_err, relax_durability, rows};
+use super::{Db, DbRow, map_err, relax_durability, rows, rows::run};
 
 /// One attempt on a key: $1 key, $2 now, $3 threshold, $4 lock until, $5 window
 /// cutoff. A running lock keeps the row as it is but answers a count past the
@@ -29,7 +29,19 @@ const TAKE_ATTEMPT: &str = "INSERT INTO login_throttle (key, failures, window_st
          ELSE NULL END \
      RETURNING key, failures, window_start, last_failure_at, locked_until";
 
-fn throttle(row: &DbRow) -> Result<ThrottleRow, sqlx::Error> {
+/// Gives one failure back: $1 key, $2 threshold.
+const GIVE_BACK: &str = "UPDATE login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
+     locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END WHERE key = $1";
+
+const ONE: &str =
+    "SELECT key, failures, window_start, last_failure_at, locked_until FROM login_throttle WHERE key = $1";
+const DELETE: &str = "DELETE FROM login_throttle WHERE key = $1";
+
+/// $1 idle before, $2 now.
+const PURGE: &str =
+    "DELETE FROM login_throttle WHERE last_failure_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)";
+
+fn throttle(row: &DbRow) -> rows::Read<ThrottleRow> {
     Ok(ThrottleRow {
         key: row.try_get("key")?,
         failures: u32::try_from(row.try_get::<i32, _>("failures")?).unwrap_or(0),
@@ -49,23 +61,13 @@ impl LockoutStore for Db {
         relax_durability(&mut tx).await?;
         let mut counted = Vec::with_capacity(keys.len());
         for k in keys {
-            let row = sqlx::query(TAKE_ATTEMPT)
-                .bind(k.key)
-                .bind(k.now)
-                .bind(i64::from(k.threshold))
-                .bind(k.lock_until)
-                .bind(k.window_cutoff)
-                .fetch_one(&mut *tx)
-                .await
-                .map_err(map_err)?;
+            let query = sqlx::query(TAKE_ATTEMPT).bind(k.key).bind(k.now).bind(i64::from(k.threshold));
+            let row = query.bind(k.lock_until).bind(k.window_cutoff).fetch_one(&mut *tx).await.map_err(map_err)?;
             counted.push(throttle(&row).map_err(map_err)?);
         }
         let admitted = counted.iter().zip(keys).all(|(row, k)| row.failures <= k.threshold);
-        if admitted {
-            tx.commit().await.map_err(map_err)?;
-        } else {
-            tx.rollback().await.map_err(map_err)?;
-        }
+        let end = if admitted { tx.commit().await } else { tx.rollback().await };
+        end.map_err(map_err)?;
         Ok(Attempt { admitted, rows: counted })
     }
 
@@ -73,64 +75,24 @@ impl LockoutStore for Db {
         let mut tx = self.write().await?;
         relax_durability(&mut tx).await?;
         if let Some(key) = forget {
-            sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-                .bind(key)
-                .execute(&mut *tx)
-                .await
-                .map_err(map_err)?;
+            run(&mut *tx, sqlx::query(DELETE).bind(key)).await?;
         }
         for k in keys {
-            sqlx::query(
-                "UPDATE login_throttle SET failures = CASE WHEN failures > 0 THEN failures - 1 ELSE 0 END, \
-                 locked_until = CASE WHEN failures - 1 < $2 THEN NULL ELSE locked_until END WHERE key = $1",
-            )
-            .bind(k.key)
-            .bind(i64::from(k.threshold))
-            .execute(&mut *tx)
-            .await
-            .map_err(map_err)?;
+            run(&mut *tx, sqlx::query(GIVE_BACK).bind(k.key).bind(i64::from(k.threshold))).await?;
         }
         tx.commit().await.map_err(map_err)
     }
 
     async fn throttle_row(&self, key: &str) -> StoreResult<Option<ThrottleRow>> {
-        let found = self
-            .read(|| {
-                sqlx::query(
-                    "SELECT key, failures, window_start, last_failure_at, locked_until FROM login_throttle \
-                     WHERE key = $1",
-                )
-                .bind(key)
-                .fetch_optional(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        rows::one(found, throttle)
+        self.one(|| sqlx::query(ONE).bind(key), throttle).await
     }
 
     async fn clear_throttle(&self, key: &str) -> StoreResult<bool> {
-        let done = sqlx::query("DELETE FROM login_throttle WHERE key = $1")
-            .bind(key)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        Ok(done.rows_affected() > 0)
+        Ok(run(&self.pool, sqlx::query(DELETE).bind(key)).await? > 0)
     }
 
     async fn purge_lockout(&self, now: DateTime<Utc>, idle_before: DateTime<Utc>) -> StoreResult<u64> {
-        let tickets = sqlx::query("DELETE FROM login_tickets WHERE expires_at <= $1")
-            .bind(now)
-            .execute(&self.pool)
-            .await
-            .map_err(map_err)?;
-        let counts = sqlx::query(
-            "DELETE FROM login_throttle WHERE last_failure_at <= $1 AND (locked_until IS NULL OR locked_until <= $2)",
-        )
-        .bind(idle_before)
-        .bind(now)
-        .execute(&self.pool)
-        .await
-        .map_err(map_err)?;
-        Ok(tickets.rows_affected() + counts.rows_affected())
+        let tickets = sqlx::query("DELETE FROM login_tickets WHERE expires_at <= $1").bind(now);
+        Ok(run(&self.pool, tickets).await? + run(&self.pool, sqlx::query(PURGE).bind(idle_before).bind(now)).await?)
     }
 }
