@@ -14,7 +14,10 @@ use usher_core::{
 };
 use usher_domain::{AppId, AppRole, GroupId, OrgId, Role, UserId};
 
-use super::{Db, DbRow, Engine, Lock, id_list, lock, map_err, rows::{self, Query, Read, run}};
+use super::{
+    Db, DbRow, Engine, Lock, id_list, lock, map_err,
+    rows::{self, Query, Read, run},
+};
 
 /// `SELECT` a group's columns (from `g`, with its member count), then `rest`.
 macro_rules! select_groups {
@@ -57,9 +60,8 @@ const ORG_GROUPS: &str =
     select_groups!(" FROM groups g WHERE g.id ", in_ids!("$2"), " AND g.org_id = $1 ORDER BY g.name_key");
 const UPDATE_GROUP: &str =
     "UPDATE groups SET name = $1, name_key = $2, description = $3, updated_at = $4 WHERE id = $5 AND org_id = $6";
-const GROUPS_OF: &str = select_groups!(
-    " FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY g.name_key"
-);
+const GROUPS_OF: &str =
+    select_groups!(" FROM group_members m JOIN groups g ON g.id = m.group_id WHERE m.user_id = $1 ORDER BY g.name_key");
 
 const GROUP_MEMBERS: &str = select_users!(
     " FROM group_members m JOIN users u ON u.id = m.user_id \
@@ -79,9 +81,8 @@ const ADD_MEMBER: &str =
 const INSERT_APP: &str = "INSERT INTO apps (id, org_id, name, name_key, description, url, created_at, updated_at) \
     VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
 const APP: &str = select_apps!(" FROM apps a WHERE a.id = $1 AND a.org_id = $2");
-const APPS_PAGE: &str = select_apps!(
-    " FROM apps a WHERE a.org_id = $1 AND ($2 IS NULL OR a.name_key > $2) ORDER BY a.name_key LIMIT $3"
-);
+const APPS_PAGE: &str =
+    select_apps!(" FROM apps a WHERE a.org_id = $1 AND ($2 IS NULL OR a.name_key > $2) ORDER BY a.name_key LIMIT $3");
 const ORG_APPS: &str =
     select_apps!(" FROM apps a WHERE a.id ", in_ids!("$2"), " AND a.org_id = $1 ORDER BY a.name_key");
 const UPDATE_APP: &str = "UPDATE apps SET name = $1, name_key = $2, description = $3, url = $4, updated_at = $5 \
@@ -114,9 +115,8 @@ const ADD_PEOPLE: &str = concat!(
     " WHERE true ON CONFLICT DO NOTHING RETURNING user_id"
 );
 
-const APP_GROUPS: &str = select_groups!(
-    " FROM app_groups ag JOIN groups g ON g.id = ag.group_id WHERE ag.app_id = $1 ORDER BY g.name_key"
-);
+const APP_GROUPS: &str =
+    select_groups!(" FROM app_groups ag JOIN groups g ON g.id = ag.group_id WHERE ag.app_id = $1 ORDER BY g.name_key");
 /// $1 app, $2 the groups it is to have, $3 added at (the ones new to it).
 const REMOVE_APP_GROUPS: &str =
     concat!("DELETE FROM app_groups WHERE app_id = $1 AND NOT (group_id ", in_ids!("$2"), ") RETURNING group_id");

@@ -9,7 +9,10 @@ use usher_core::{
 };
 use usher_domain::{InvitationId, OrgId, Role, UserId};
 
-use super::{Db, DbRow, Engine, map_err, rows::{self, Read, run}};
+use super::{
+    Db, DbRow, Engine, map_err,
+    rows::{self, Read, run},
+};
 
 /// The columns of an invitation, unqualified so `RETURNING` can list them too.
 macro_rules! invitation_columns {
