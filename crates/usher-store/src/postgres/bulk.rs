@@ -22,7 +22,10 @@ use usher_core::{
 };
 use uuid::Uuid;
 
-use super::{Db, import, map_err};
+use super::{
+    Db, DbRow, import, map_err,
+    rows::{self, Query, Read, run},
+};
 
 /// Users written per statement in an import (and keys looked up per statement).
 pub(super) const BATCH: usize = 5000;
@@ -40,15 +43,57 @@ pub(super) fn key_list(keys: &[String]) -> Vec<&str> {
     keys.iter().map(String::as_str).collect()
 }
 
+const INSERT_USERS: &str = "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, \
+    first_name_key, last_name, last_name_key, phone, status, metadata, password_hash, password_changed_at, created_at, \
+    updated_at, role_rank) \
+    SELECT t.id, $1, t.user_id, t.user_id_key, t.email, t.email_key, t.first_name, t.first_name_key, \
+    t.last_name, t.last_name_key, t.phone, t.status, t.metadata::jsonb, t.password_hash, \
+    CASE WHEN t.password_hash IS NULL THEN NULL ELSE $2 END, $2, $2, t.role_rank \
+    FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+    $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int2[]) \
+    AS t(id, user_id, user_id_key, email, email_key, first_name, first_name_key, last_name, \
+    last_name_key, phone, status, metadata, password_hash, role_rank)";
+
+const UPDATE_USERS: &str = "UPDATE users u SET user_id = t.user_id, email = t.email, email_key = t.email_key, \
+    first_name = t.first_name, first_name_key = t.first_name_key, last_name = t.last_name, \
+    last_name_key = t.last_name_key, phone = t.phone, status = t.status, metadata = t.metadata::jsonb, \
+    role_rank = t.role_rank, password_hash = COALESCE(t.password_hash, u.password_hash), \
+    password_changed_at = CASE WHEN t.password_hash IS NULL THEN u.password_changed_at ELSE $1 END, \
+    updated_at = $1 \
+    FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+    $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int2[]) \
+    AS t(id, user_id, email, email_key, first_name, first_name_key, last_name, last_name_key, phone, \
+    status, metadata, password_hash, role_rank) \
+    WHERE u.id = t.id";
+
+const INSERT_MEMBERS: &str = "INSERT INTO group_members (group_id, user_id, added_at) \
+    SELECT t.g, t.u, $3 FROM UNNEST($1::uuid[], $2::uuid[]) AS t(g, u)";
+
+const INSERT_ENTRIES: &str = "INSERT INTO user_metadata (user_id, org_id, field, value_key) \
+    SELECT t.u, $1, t.f, t.v FROM UNNEST($2::uuid[], $3::text[], $4::text[]) AS t(u, f, v)";
+
+const ESTIMATE: &str = "SELECT reltuples FROM pg_class WHERE oid = 'users'::regclass";
+
+/// The secondary indexes of the tables in $1 (not primary keys nor indexes behind constraints).
+const INDEXES: &str = "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def \
+    FROM pg_index i WHERE i.indrelid = ANY($1::text[]::regclass[]) AND NOT i.indisprimary \
+    AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) \
+    ORDER BY 1";
+
+/// The foreign keys of the tables in $1.
+const FOREIGN_KEYS: &str = "SELECT conrelid::regclass::text AS tbl, quote_ident(conname) AS name, \
+    pg_get_constraintdef(oid) AS def \
+    FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY($1::text[]::regclass[]) ORDER BY 1, 2";
+
 /// Writes an import plan in one transaction.
 pub(super) async fn apply(db: &Db, plan: &ImportPlan, progress: &(dyn Fn(u64) + Send + Sync)) -> StoreResult<()> {
     let mut tx = db.write().await?;
     // Bulk settings for this transaction only: trigram index entries gather in
     // a bigger pending list and are merged in fewer, larger steps.
-    sqlx::query("SET LOCAL gin_pending_list_limit = '64MB'").execute(&mut *tx).await.map_err(map_err)?;
-    sqlx::query("SET LOCAL work_mem = '256MB'").execute(&mut *tx).await.map_err(map_err)?;
+    run(&mut *tx, sqlx::query("SET LOCAL gin_pending_list_limit = '64MB'")).await?;
+    run(&mut *tx, sqlx::query("SET LOCAL work_mem = '256MB'")).await?;
     // The import writes role_rank with each user: the user_roles trigger rests.
-    sqlx::query("SET LOCAL usher.import = 'on'").execute(&mut *tx).await.map_err(map_err)?;
+    run(&mut *tx, sqlx::query("SET LOCAL usher.import = 'on'")).await?;
     // An import that at least doubles the directory builds its indexes afterwards.
     let rebuild = if Rebuild::pays_off(&mut tx, plan.inserts.len()).await? {
         Some(Rebuild::drop_all(&mut tx).await?)
@@ -64,130 +109,44 @@ pub(super) async fn apply(db: &Db, plan: &ImportPlan, progress: &(dyn Fn(u64) + 
     // sizes and walks read indexes alone at once (autovacuum would get there
     // later).
     if plan.inserts.len() + plan.updates.len() >= 10_000 {
-        sqlx::query("VACUUM (ANALYZE) users, user_metadata, user_roles, group_members")
-            .execute(&db.pool)
-            .await
-            .map_err(map_err)?;
+        run(&db.pool, sqlx::query("VACUUM (ANALYZE) users, user_metadata, user_roles, group_members")).await?;
     }
     Ok(())
 }
 
-/// A batch of users as one array per column, for UNNEST.
-struct Columns<'a> {
-    id: Vec<Uuid>,
-    user_id: Vec<&'a str>,
-    user_id_key: Vec<&'a str>,
-    email: Vec<Option<&'a str>>,
-    email_key: Vec<Option<&'a str>>,
-    first_name: Vec<Option<&'a str>>,
-    first_name_key: Vec<&'a str>,
-    last_name: Vec<Option<&'a str>>,
-    last_name_key: Vec<&'a str>,
-    phone: Vec<Option<&'a str>>,
-    status: Vec<&'static str>,
-    metadata: Vec<String>,
-    password_hash: Vec<Option<&'a str>>,
-    role_rank: Vec<i16>,
+/// One column of a batch of users, as an array for UNNEST.
+fn column<'a, T>(users: &'a [ImportedUser], value: impl Fn(&'a ImportedUser) -> T) -> Vec<T> {
+    users.iter().map(value).collect()
 }
 
-impl<'a> Columns<'a> {
-    fn of(users: &'a [ImportedUser]) -> Self {
-        Self {
-            id: users.iter().map(|u| u.id.uuid()).collect(),
-            user_id: users.iter().map(|u| u.user_id.as_str()).collect(),
-            user_id_key: users.iter().map(|u| u.user_id_key.as_str()).collect(),
-            email: users.iter().map(|u| u.email.as_deref()).collect(),
-            email_key: users.iter().map(|u| u.email_key.as_deref()).collect(),
-            first_name: users.iter().map(|u| u.first_name.as_deref()).collect(),
-            first_name_key: users.iter().map(|u| u.first_name_key.as_str()).collect(),
-            last_name: users.iter().map(|u| u.last_name.as_deref()).collect(),
-            last_name_key: users.iter().map(|u| u.last_name_key.as_str()).collect(),
-            phone: users.iter().map(|u| u.phone.as_deref()).collect(),
-            status: users.iter().map(|u| u.status.as_str()).collect(),
-            metadata: users.iter().map(|u| Value::Object(u.metadata.clone()).to_string()).collect(),
-            password_hash: users.iter().map(|u| u.password_hash.as_deref()).collect(),
-            role_rank: users.iter().map(|u| role_rank(&u.roles) as i16).collect(),
-        }
-    }
+/// Binds a batch of users as one array per column, in the order both
+/// statements read them (`user_id_key` only when `with_key`, for inserts).
+fn bind_columns(query: Query, users: &[ImportedUser], with_key: bool) -> Query {
+    let query = query.bind(column(users, |u| u.id.uuid())).bind(column(users, |u| u.user_id.as_str()));
+    let query = if with_key { query.bind(column(users, |u| u.user_id_key.as_str())) } else { query };
+    let query = query.bind(column(users, |u| u.email.as_deref())).bind(column(users, |u| u.email_key.as_deref()));
+    let query =
+        query.bind(column(users, |u| u.first_name.as_deref())).bind(column(users, |u| u.first_name_key.as_str()));
+    let query = query.bind(column(users, |u| u.last_name.as_deref())).bind(column(users, |u| u.last_name_key.as_str()));
+    let query = query.bind(column(users, |u| u.phone.as_deref())).bind(column(users, |u| u.status.as_str()));
+    let query = query.bind(column(users, |u| Value::Object(u.metadata.clone()).to_string()));
+    query.bind(column(users, |u| u.password_hash.as_deref())).bind(column(users, |u| role_rank(&u.roles) as i16))
 }
 
-pub(super) async fn insert_users(
+/// Inserts a batch of users, or updates them, with their role ranks (the
+/// trigger rests during imports).
+pub(super) async fn write_users(
     tx: &mut Transaction<'_, Postgres>,
     plan: &ImportPlan,
     chunk: &[ImportedUser],
+    update: bool,
 ) -> StoreResult<()> {
-    let c = Columns::of(chunk);
-    sqlx::query(
-        "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, first_name_key, \
-         last_name, last_name_key, phone, status, metadata, password_hash, password_changed_at, created_at, \
-         updated_at, role_rank) \
-         SELECT t.id, $1, t.user_id, t.user_id_key, t.email, t.email_key, t.first_name, t.first_name_key, \
-         t.last_name, t.last_name_key, t.phone, t.status, t.metadata::jsonb, t.password_hash, \
-         CASE WHEN t.password_hash IS NULL THEN NULL ELSE $2 END, $2, $2, t.role_rank \
-         FROM UNNEST($3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-         $10::text[], $11::text[], $12::text[], $13::text[], $14::text[], $15::text[], $16::int2[]) \
-         AS t(id, user_id, user_id_key, email, email_key, first_name, first_name_key, last_name, \
-         last_name_key, phone, status, metadata, password_hash, role_rank)",
-    )
-    .bind(plan.org_id)
-    .bind(plan.at)
-    .bind(c.id)
-    .bind(c.user_id)
-    .bind(c.user_id_key)
-    .bind(c.email)
-    .bind(c.email_key)
-    .bind(c.first_name)
-    .bind(c.first_name_key)
-    .bind(c.last_name)
-    .bind(c.last_name_key)
-    .bind(c.phone)
-    .bind(c.status)
-    .bind(c.metadata)
-    .bind(c.password_hash)
-    .bind(c.role_rank)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
-
-/// Updates a batch of users with their role ranks (the trigger rests during imports).
-pub(super) async fn update_users(
-    tx: &mut Transaction<'_, Postgres>,
-    plan: &ImportPlan,
-    chunk: &[ImportedUser],
-) -> StoreResult<()> {
-    let c = Columns::of(chunk);
-    sqlx::query(
-        "UPDATE users u SET user_id = t.user_id, email = t.email, email_key = t.email_key, \
-         first_name = t.first_name, first_name_key = t.first_name_key, last_name = t.last_name, \
-         last_name_key = t.last_name_key, phone = t.phone, status = t.status, metadata = t.metadata::jsonb, \
-         role_rank = t.role_rank, password_hash = COALESCE(t.password_hash, u.password_hash), \
-         password_changed_at = CASE WHEN t.password_hash IS NULL THEN u.password_changed_at ELSE $1 END, \
-         updated_at = $1 \
-         FROM UNNEST($2::uuid[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-         $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::int2[]) \
-         AS t(id, user_id, email, email_key, first_name, first_name_key, last_name, last_name_key, phone, \
-         status, metadata, password_hash, role_rank) \
-         WHERE u.id = t.id",
-    )
-    .bind(plan.at)
-    .bind(c.id)
-    .bind(c.user_id)
-    .bind(c.email)
-    .bind(c.email_key)
-    .bind(c.first_name)
-    .bind(c.first_name_key)
-    .bind(c.last_name)
-    .bind(c.last_name_key)
-    .bind(c.phone)
-    .bind(c.status)
-    .bind(c.metadata)
-    .bind(c.password_hash)
-    .bind(c.role_rank)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    let query = if update {
+        bind_columns(sqlx::query(UPDATE_USERS).bind(plan.at), chunk, false)
+    } else {
+        bind_columns(sqlx::query(INSERT_USERS).bind(plan.org_id).bind(plan.at), chunk, true)
+    };
+    run(&mut **tx, query).await?;
     Ok(())
 }
 
@@ -201,16 +160,7 @@ pub(super) async fn insert_members(
         return Ok(());
     }
     let (groups, users): (Vec<Uuid>, Vec<Uuid>) = members.iter().copied().unzip();
-    sqlx::query(
-        "INSERT INTO group_members (group_id, user_id, added_at) \
-         SELECT t.g, t.u, $3 FROM UNNEST($1::uuid[], $2::uuid[]) AS t(g, u)",
-    )
-    .bind(groups)
-    .bind(users)
-    .bind(at)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    run(&mut **tx, sqlx::query(INSERT_MEMBERS).bind(groups).bind(users).bind(at)).await?;
     Ok(())
 }
 
@@ -226,17 +176,7 @@ pub(super) async fn insert_entries(
     let users: Vec<Uuid> = entries.iter().map(|(u, _, _)| *u).collect();
     let fields: Vec<&str> = entries.iter().map(|(_, f, _)| *f).collect();
     let keys: Vec<&str> = entries.iter().map(|(_, _, v)| *v).collect();
-    sqlx::query(
-        "INSERT INTO user_metadata (user_id, org_id, field, value_key) \
-         SELECT t.u, $1, t.f, t.v FROM UNNEST($2::uuid[], $3::text[], $4::text[]) AS t(u, f, v)",
-    )
-    .bind(org_id)
-    .bind(users)
-    .bind(fields)
-    .bind(keys)
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    run(&mut **tx, sqlx::query(INSERT_ENTRIES).bind(org_id).bind(users).bind(fields).bind(keys)).await?;
     Ok(())
 }
 
@@ -264,10 +204,7 @@ impl Rebuild {
             return Ok(false);
         }
         // The planner's estimate; a table never analyzed (-1) is counted.
-        let estimate: f32 = sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'users'::regclass")
-            .fetch_one(&mut **tx)
-            .await
-            .map_err(map_err)?;
+        let estimate: f32 = sqlx::query_scalar(ESTIMATE).fetch_one(&mut **tx).await.map_err(map_err)?;
         let existing = if estimate < 0.0 {
             sqlx::query_scalar::<_, i64>("SELECT count(*) FROM users").fetch_one(&mut **tx).await.map_err(map_err)?
                 as f64
@@ -280,56 +217,39 @@ impl Rebuild {
     /// Drops the secondary indexes (not primary keys nor indexes behind
     /// constraints) and the foreign keys of the filled tables.
     async fn drop_all(tx: &mut Transaction<'_, Postgres>) -> StoreResult<Self> {
-        let tables: Vec<&str> = TABLES.to_vec();
-        let rows = sqlx::query(
-            "SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS def \
-             FROM pg_index i WHERE i.indrelid = ANY($1::text[]::regclass[]) AND NOT i.indisprimary \
-             AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid) \
-             ORDER BY 1",
-        )
-        .bind(&tables)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(map_err)?;
-        let mut indexes = Vec::with_capacity(rows.len());
-        let mut drops = Vec::with_capacity(rows.len());
-        for r in rows {
-            let name: String = r.try_get("name").map_err(map_err)?;
-            indexes.push(r.try_get("def").map_err(map_err)?);
-            drops.push(format!("DROP INDEX {name}"));
-        }
-        let rows = sqlx::query(
-            "SELECT conrelid::regclass::text AS tbl, quote_ident(conname) AS name, pg_get_constraintdef(oid) AS def \
-             FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY($1::text[]::regclass[]) ORDER BY 1, 2",
-        )
-        .bind(&tables)
-        .fetch_all(&mut **tx)
-        .await
-        .map_err(map_err)?;
-        let mut foreign_keys = Vec::with_capacity(rows.len());
-        for r in rows {
-            let (table, name, def): (String, String, String) = (
-                r.try_get("tbl").map_err(map_err)?,
-                r.try_get("name").map_err(map_err)?,
-                r.try_get("def").map_err(map_err)?,
-            );
+        let indexes: Vec<(String, String)> =
+            catalog(tx, INDEXES, |r| Ok((r.try_get("name")?, r.try_get("def")?))).await?;
+        let mut drops: Vec<String> = indexes.iter().map(|(name, _)| format!("DROP INDEX {name}")).collect();
+        let keys: Vec<(String, String, String)> =
+            catalog(tx, FOREIGN_KEYS, |r| Ok((r.try_get("tbl")?, r.try_get("name")?, r.try_get("def")?))).await?;
+        let mut foreign_keys = Vec::with_capacity(keys.len());
+        for (table, name, def) in keys {
             foreign_keys.push(format!("ALTER TABLE {table} ADD CONSTRAINT {name} {def}"));
             drops.insert(0, format!("ALTER TABLE {table} DROP CONSTRAINT {name}"));
         }
         // Statements printed by the catalog, names quoted by it.
-        run(tx, &drops).await?;
-        Ok(Self { indexes, foreign_keys })
+        run_all(tx, &drops).await?;
+        Ok(Self { indexes: indexes.into_iter().map(|(_, def)| def).collect(), foreign_keys })
     }
 
     /// Builds the indexes and checks the foreign keys again.
     async fn restore(self, tx: &mut Transaction<'_, Postgres>) -> StoreResult<()> {
         sqlx::raw_sql(BUILD_MEMORY).execute(&mut **tx).await.map_err(map_err)?;
-        run(tx, &self.indexes).await?;
-        run(tx, &self.foreign_keys).await
+        run_all(tx, &self.indexes).await?;
+        run_all(tx, &self.foreign_keys).await
     }
 }
 
-async fn run(tx: &mut Transaction<'_, Postgres>, statements: &[String]) -> StoreResult<()> {
+/// What a catalog query about the tables an import fills ($1) reads, each row read with `read`.
+async fn catalog<T>(
+    tx: &mut Transaction<'_, Postgres>,
+    sql: &'static str,
+    read: fn(&DbRow) -> Read<T>,
+) -> StoreResult<Vec<T>> {
+    rows::all(sqlx::query(sql).bind(TABLES.to_vec()).fetch_all(&mut **tx).await.map_err(map_err)?, read)
+}
+
+async fn run_all(tx: &mut Transaction<'_, Postgres>, statements: &[String]) -> StoreResult<()> {
     for sql in statements {
         sqlx::raw_sql(AssertSqlSafe(sql.as_str())).execute(&mut **tx).await.map_err(map_err)?;
     }

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use sqlx::{Postgres, Row, postgres::PgArguments, query::Query};
+use sqlx::Row;
 use usher_core::{
     directory::{Candidates, Filter, SortColumn, SortKey},
     store::{DirectoryStore, StoreResult, User},
@@ -15,6 +15,7 @@ use super::{
     Db, DbRow,
     directory::{by_sort, exact_keys, keys},
     map_err,
+    rows::{Query, run},
 };
 
 /// The most matches read from a trigram index before walking instead.
@@ -80,10 +81,8 @@ macro_rules! candidates_sql {
                 " AS sort_key FROM users u WHERE u.org_id = $1 AND u.search_doc LIKE $2 LIMIT $3"
             ),
             concat!(
-                "SELECT u.id, ",
-                $key,
-                " AS sort_key FROM user_metadata m JOIN users u ON u.id = m.user_id \
-                WHERE m.org_id = $1 AND m.field = $2 AND m.value_key LIKE $3 LIMIT $4"
+                concat!("SELECT u.id, ", $key, " AS sort_key FROM user_metadata m JOIN users u ON u.id = m.user_id "),
+                "WHERE m.org_id = $1 AND m.field = $2 AND m.value_key LIKE $3 LIMIT $4"
             ),
         ]
     };
@@ -91,9 +90,9 @@ macro_rules! candidates_sql {
 
 /// Runs a trigram-index query without parallel workers: starting them costs
 /// more than the few hundred rows such a query reads.
-async fn trigram_rows(db: &Db, query: Query<'_, Postgres, PgArguments>) -> StoreResult<Vec<DbRow>> {
+async fn trigram_rows(db: &Db, query: Query) -> StoreResult<Vec<DbRow>> {
     let mut tx = db.pool.begin().await.map_err(map_err)?;
-    sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0").execute(&mut *tx).await.map_err(map_err)?;
+    run(&mut *tx, sqlx::query("SET LOCAL max_parallel_workers_per_gather = 0")).await?;
     let found = query.fetch_all(&mut *tx).await.map_err(map_err)?;
     tx.commit().await.map_err(map_err)?;
     Ok(found)
@@ -101,29 +100,13 @@ async fn trigram_rows(db: &Db, query: Query<'_, Postgres, PgArguments>) -> Store
 
 /// `%needle%` with LIKE's wildcards escaped.
 fn contains_pattern(needle: &str) -> String {
-    let mut p = String::with_capacity(needle.len() + 2);
-    p.push('%');
-    for c in needle.chars() {
-        if matches!(c, '\\' | '%' | '_') {
-            p.push('\\');
-        }
-        p.push(c);
-    }
-    p.push('%');
-    p
+    format!("%{}%", needle.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"))
 }
 
 /// Whether pg_trgm can take trigrams from the needle: it needs a run of three
 /// letters or digits (other characters split words).
 fn indexable(needle: &str) -> bool {
-    let mut run = 0;
-    for c in needle.chars() {
-        run = if c.is_alphanumeric() { run + 1 } else { 0 };
-        if run >= 3 {
-            return true;
-        }
-    }
-    false
+    needle.split(|c: char| !c.is_alphanumeric()).any(|word| word.chars().count() >= 3)
 }
 
 /// The users matching `filter` through the trigram indexes, when at most `limit`.
@@ -138,28 +121,26 @@ pub(super) async fn candidates(
     // Each candidate costs a row read here (SQLite counts on its index):
     // beyond this many, walking the sort index is cheaper.
     let over = i64::from(limit.min(CANDIDATES_MAX)) + 1;
-    match filter {
-        Filter::All => Ok(Candidates::NoIndex),
-        Filter::Text { needle } | Filter::Metadata { needle, .. } if !indexable(needle) => Ok(Candidates::NoIndex),
-        Filter::Text { needle } => {
-            let query = sqlx::query(sql[0]).bind(org_id).bind(contains_pattern(needle)).bind(over);
-            let found = trigram_rows(db, query).await?;
-            if found.len() as i64 >= over {
-                return Ok(Candidates::TooMany);
-            }
-            let mut found = keys(&found, sort)?;
-            found.extend(exact_keys(db, org_id, needle, sort).await?);
-            Ok(Candidates::Found(found))
+    let query = match filter {
+        Filter::All => return Ok(Candidates::NoIndex),
+        Filter::Text { needle } | Filter::Metadata { needle, .. } if !indexable(needle) => {
+            return Ok(Candidates::NoIndex);
         }
+        Filter::Text { needle } => sqlx::query(sql[0]).bind(org_id).bind(contains_pattern(needle)).bind(over),
         Filter::Metadata { field, needle } => {
-            let query = sqlx::query(sql[1]).bind(org_id).bind(field).bind(contains_pattern(needle)).bind(over);
-            let found = trigram_rows(db, query).await?;
-            if found.len() as i64 >= over {
-                return Ok(Candidates::TooMany);
-            }
-            Ok(Candidates::Found(keys(&found, sort)?))
+            sqlx::query(sql[1]).bind(org_id).bind(field).bind(contains_pattern(needle)).bind(over)
         }
+    };
+    let found = trigram_rows(db, query).await?;
+    if found.len() as i64 >= over {
+        return Ok(Candidates::TooMany);
     }
+    let mut found = keys(&found, sort)?;
+    // A name search also finds exact user IDs and emails.
+    if let Filter::Text { needle } = filter {
+        found.extend(exact_keys(db, org_id, needle, sort).await?);
+    }
+    Ok(Candidates::Found(found))
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use usher_domain::{OrgId, UserId};
 use uuid::Uuid;
 
 use super::{
-    Db, DbRow, Engine, bulk, map_err, rows,
+    Db, DbRow, Engine, bulk, map_err,
+    rows::{self, Query, Read, run},
     search::{self, row_filter, sort_index, walk_columns},
 };
 
@@ -46,22 +47,9 @@ pub(super) use by_sort;
 macro_rules! walk {
     ($key:literal, $index:literal, $cursor:expr, $desc:literal, $limit:literal) => {
         concat!(
-            "SELECT ",
-            walk_columns!(),
-            ", ",
-            $key,
-            " AS sort_key FROM users u",
-            sort_index!($index),
-            " WHERE u.org_id = $1 AND ",
-            row_filter!(),
-            $cursor,
-            " ORDER BY ",
-            $key,
-            $desc,
-            ", u.id",
-            $desc,
-            " LIMIT ",
-            $limit
+            concat!("SELECT ", walk_columns!(), ", ", $key, " AS sort_key FROM users u", sort_index!($index)),
+            concat!(" WHERE u.org_id = $1 AND ", row_filter!(), $cursor),
+            concat!(" ORDER BY ", $key, $desc, ", u.id", $desc, " LIMIT ", $limit)
         )
     };
 }
@@ -83,14 +71,8 @@ macro_rules! walk_sql {
 macro_rules! exact_sql {
     ($key:literal, $index:literal) => {
         concat!(
-            "SELECT ",
-            user_columns!(),
-            ", ",
-            $key,
-            " AS sort_key FROM users u WHERE u.org_id = $1 AND u.user_id_key = $2 UNION ALL SELECT ",
-            user_columns!(),
-            ", ",
-            $key,
+            concat!("SELECT ", user_columns!(), ", ", $key, " AS sort_key FROM users u WHERE u.org_id = $1"),
+            concat!(" AND u.user_id_key = $2 UNION ALL SELECT ", user_columns!(), ", ", $key),
             " AS sort_key FROM users u WHERE u.org_id = $1 AND u.email_key = $2 AND u.user_id_key <> $2"
         )
     };
@@ -101,18 +83,27 @@ macro_rules! exact_sql {
 macro_rules! exact_keys_sql {
     ($key:literal, $index:literal) => {
         concat!(
-            "SELECT u.id, ",
-            $key,
-            " AS sort_key FROM users u WHERE u.org_id = $1 AND u.user_id_key = $2 UNION SELECT u.id, ",
-            $key,
-            " AS sort_key FROM users u WHERE u.org_id = $1 AND u.email_key = $2"
+            concat!("SELECT u.id, ", $key, " AS sort_key FROM users u WHERE u.org_id = $1 AND u.user_id_key = $2"),
+            concat!(" UNION SELECT u.id, ", $key, " AS sort_key FROM users u WHERE u.org_id = $1 AND u.email_key = $2")
         )
     };
 }
 
+const BY_IDS: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    // The ids first (SQLite keeps a CROSS JOIN's order): a lookup by id per
+    // wanted user, never a scan of the organization.
+    " FROM ",
+    id_rows!("$2"),
+    " CROSS JOIN users u WHERE u.id = ids.id AND u.org_id = $1"
+);
+
+const SET_METADATA: &str = "UPDATE users SET metadata = $1, updated_at = $2 WHERE id = $3 AND org_id = $4";
+
 /// A row's `sort_key`. Roles rank as small integers; times are the engine's
 /// (`search::time_key`).
-pub(super) fn sort_key(row: &DbRow, sort: SortColumn) -> Result<SortKey, sqlx::Error> {
+pub(super) fn sort_key(row: &DbRow, sort: SortColumn) -> Read<SortKey> {
     Ok(match sort {
         SortColumn::Role => SortKey::Int(row.try_get::<i16, _>("sort_key")?.into()),
         SortColumn::CreatedAt | SortColumn::LastLoginAt => search::time_key(row)?,
@@ -120,18 +111,24 @@ pub(super) fn sort_key(row: &DbRow, sort: SortColumn) -> Result<SortKey, sqlx::E
     })
 }
 
+/// Each row read with `read`, with its sort key.
+fn with_keys<T>(found: &[DbRow], sort: SortColumn, read: fn(&DbRow) -> Read<T>) -> StoreResult<Vec<(T, SortKey)>> {
+    found.iter().map(|r| Ok((read(r)?, sort_key(r, sort)?))).collect::<Read<_>>().map_err(map_err)
+}
+
 /// The ids and sort keys of rows that select `u.id` and a `sort_key`.
 pub(super) fn keys(found: &[DbRow], sort: SortColumn) -> StoreResult<Vec<(UserId, SortKey)>> {
-    found
-        .iter()
-        .map(|r| Ok((r.try_get("id")?, sort_key(r, sort)?)))
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(map_err)
+    with_keys(found, sort, |r| r.try_get("id"))
 }
 
 /// The users and sort keys of rows that select `user_columns!()` and a `sort_key`.
 pub(super) fn users_with_keys(found: &[DbRow], sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
-    found.iter().map(|r| Ok((rows::user(r)?, sort_key(r, sort)?))).collect::<Result<_, sqlx::Error>>().map_err(map_err)
+    with_keys(found, sort, rows::user)
+}
+
+/// The rows `query` reads, to read with their sort keys (see `Db::read`).
+pub(super) async fn fetch(db: &Db, query: impl Fn() -> Query) -> StoreResult<Vec<DbRow>> {
+    db.read(|| query().fetch_all(&db.pool)).await.map_err(map_err)
 }
 
 /// The users whose user ID or email key is exactly `key`, as candidates.
@@ -142,8 +139,7 @@ pub(super) async fn exact_keys(
     sort: SortColumn,
 ) -> StoreResult<Vec<(UserId, SortKey)>> {
     let sql: &'static str = by_sort!(sort, exact_keys_sql);
-    let found = db.read(|| sqlx::query(sql).bind(org_id).bind(key).fetch_all(&db.pool)).await.map_err(map_err)?;
-    keys(&found, sort)
+    keys(&fetch(db, || sqlx::query(sql).bind(org_id).bind(key)).await?, sort)
 }
 
 /// A role rank as the column holds it (a cursor's key is opaque, not trusted).
@@ -161,19 +157,17 @@ impl DirectoryStore for Db {
             Filter::Metadata { field, needle } => (2, needle.as_str(), field.as_str()),
         };
         let i = usize::from(seek.descending) + if seek.after.is_some() { 2 } else { 0 };
-        let found = self
-            .read(|| {
-                let q = sqlx::query(sql[i]).bind(seek.org_id).bind(kind).bind(needle).bind(field);
-                let q = match &seek.after {
-                    None => q,
-                    Some((SortKey::Int(k), id)) => q.bind(rank(*k)).bind(*id),
-                    Some((SortKey::Text(k), id)) => q.bind(k.as_str()).bind(*id),
-                    Some((SortKey::Time(k), id)) => q.bind(*k).bind(*id),
-                };
-                q.bind(i64::from(seek.limit)).fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
+        let found = fetch(self, || {
+            let q = sqlx::query(sql[i]).bind(seek.org_id).bind(kind).bind(needle).bind(field);
+            let q = match &seek.after {
+                None => q,
+                Some((SortKey::Int(k), id)) => q.bind(rank(*k)).bind(*id),
+                Some((SortKey::Text(k), id)) => q.bind(k.as_str()).bind(*id),
+                Some((SortKey::Time(k), id)) => q.bind(*k).bind(*id),
+            };
+            q.bind(i64::from(seek.limit))
+        })
+        .await?;
         search::page(self, seek.org_id, &found, seek.sort).await
     }
 
@@ -189,9 +183,7 @@ impl DirectoryStore for Db {
 
     async fn users_exact(&self, org_id: OrgId, key: &str, sort: SortColumn) -> StoreResult<Vec<(User, SortKey)>> {
         let sql: &'static str = by_sort!(sort, exact_sql);
-        let found =
-            self.read(|| sqlx::query(sql).bind(org_id).bind(key).fetch_all(&self.pool)).await.map_err(map_err)?;
-        users_with_keys(&found, sort)
+        users_with_keys(&fetch(self, || sqlx::query(sql).bind(org_id).bind(key)).await?, sort)
     }
 
     async fn users_by_ids(&self, org_id: OrgId, ids: &[UserId]) -> StoreResult<Vec<User>> {
@@ -199,24 +191,7 @@ impl DirectoryStore for Db {
             return Ok(Vec::new());
         }
         let list = super::id_list(ids.iter().map(|i| i.uuid()));
-        let found = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    // The ids first (SQLite keeps a CROSS JOIN's order): a lookup by id per
-                    // wanted user, never a scan of the organization.
-                    " FROM ",
-                    id_rows!("$2"),
-                    " CROSS JOIN users u WHERE u.id = ids.id AND u.org_id = $1"
-                ))
-                .bind(org_id)
-                .bind(&list)
-                .fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        rows::all(found, rows::user)
+        self.all(|| sqlx::query(BY_IDS).bind(org_id).bind(&list), rows::user).await
     }
 }
 
@@ -231,18 +206,11 @@ pub(super) async fn write_metadata_on(
     entries: &[(String, String)],
     at: DateTime<Utc>,
 ) -> StoreResult<()> {
-    let done = sqlx::query("UPDATE users SET metadata = $1, updated_at = $2 WHERE id = $3 AND org_id = $4")
-        .bind(Value::Object(values.clone()))
-        .bind(at)
-        .bind(user)
-        .bind(org_id)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
-    if done.rows_affected() == 0 {
+    let query = sqlx::query(SET_METADATA).bind(Value::Object(values.clone())).bind(at).bind(user).bind(org_id);
+    if run(&mut **tx, query).await? == 0 {
         return Err(StoreError::NotFound);
     }
-    sqlx::query("DELETE FROM user_metadata WHERE user_id = $1").bind(user).execute(&mut **tx).await.map_err(map_err)?;
+    run(&mut **tx, sqlx::query("DELETE FROM user_metadata WHERE user_id = $1").bind(user)).await?;
     let entries: Vec<(Uuid, &str, &str)> = entries.iter().map(|(f, v)| (user.uuid(), f.as_str(), v.as_str())).collect();
     bulk::insert_entries(tx, org_id.uuid(), &entries).await
 }

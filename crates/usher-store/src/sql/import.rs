@@ -11,14 +11,52 @@ use usher_core::{
     import::{Existing, ExistingUser, ExportedUser, ImportPlan, ImportedUser},
     store::{ImportStore, StoreResult, UserStatus},
 };
-use usher_domain::{GroupId, OrgId, Role, UserId};
+use usher_domain::{OrgId, Role, UserId};
 use uuid::Uuid;
 
 use super::{
     Db, DbRow, Engine,
     bulk::{self, in_keys},
-    id_list, map_err, rows,
+    id_list,
+    rows::{self, Read, run},
 };
+
+/// $1 org, $2 user ID keys.
+const EXISTING: &str = concat!(
+    "SELECT u.id, u.user_id, u.user_id_key, u.email, u.first_name, u.last_name, u.phone, u.status, u.metadata, \
+     u.password_hash, (SELECT string_agg(role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles \
+     FROM users u WHERE u.org_id = $1 AND u.user_id_key ",
+    in_keys!("$2")
+);
+
+const MEMBERSHIPS: &str = concat!("SELECT user_id, group_id FROM group_members WHERE user_id ", in_ids!("$1"));
+
+/// $1 org, $2 email keys.
+const EMAIL_OWNERS: &str =
+    concat!("SELECT email_key, user_id_key FROM users WHERE org_id = $1 AND email_key ", in_keys!("$2"));
+
+/// $1 org, $2 after (user id), $3 limit.
+const EXPORT: &str = concat!(
+    "SELECT ",
+    user_columns!(),
+    ", u.password_hash FROM users u WHERE u.org_id = $1 AND u.id > $2 ORDER BY u.id LIMIT $3"
+);
+
+const EXPORT_GROUPS: &str = concat!(
+    "SELECT gm.user_id, g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.user_id ",
+    in_ids!("$1"),
+    " ORDER BY g.name"
+);
+
+const INSERT_GROUP: &str = "INSERT INTO groups (id, org_id, name, name_key, description, created_at, updated_at) \
+    VALUES ($1, $2, $3, $4, '', $5, $5)";
+
+/// What an update replaces, for the users in $1: [roles, groups, metadata entries].
+const CLEAR: [&str; 3] = [
+    concat!("DELETE FROM user_roles WHERE user_id ", in_ids!("$1")),
+    concat!("DELETE FROM group_members WHERE user_id ", in_ids!("$1")),
+    concat!("DELETE FROM user_metadata WHERE user_id ", in_ids!("$1")),
+];
 
 #[async_trait]
 impl ImportStore for Db {
@@ -31,38 +69,12 @@ impl ImportStore for Db {
         let mut existing = Existing::default();
         for chunk in user_id_keys.chunks(bulk::BATCH) {
             let keys = bulk::key_list(chunk);
-            let found = self
-                .read(|| {
-                    sqlx::query(concat!(
-                        "SELECT u.id, u.user_id, u.user_id_key, u.email, u.first_name, u.last_name, u.phone, \
-                         u.status, u.metadata, u.password_hash, \
-                         (SELECT string_agg(role, ',') FROM user_roles r WHERE r.user_id = u.id) AS roles \
-                         FROM users u WHERE u.org_id = $1 AND u.user_id_key ",
-                        in_keys!("$2")
-                    ))
-                    .bind(org_id)
-                    .bind(&keys)
-                    .fetch_all(&self.pool)
-                })
-                .await
-                .map_err(map_err)?;
-            let mut users = rows::all(found, existing_user)?;
+            let mut users = self.all(|| sqlx::query(EXISTING).bind(org_id).bind(&keys), existing_user).await?;
             if users.is_empty() {
                 continue;
             }
             let ids = id_list(users.iter().map(|u| u.id.uuid()));
-            let found = self
-                .read(|| {
-                    sqlx::query(concat!("SELECT user_id, group_id FROM group_members WHERE user_id ", in_ids!("$1")))
-                        .bind(&ids)
-                        .fetch_all(&self.pool)
-                })
-                .await
-                .map_err(map_err)?;
-            let mut groups: HashMap<UserId, Vec<GroupId>> = HashMap::new();
-            for r in &found {
-                groups.entry(r.try_get(0).map_err(map_err)?).or_default().push(r.try_get(1).map_err(map_err)?);
-            }
+            let mut groups = by_user(self.all(|| sqlx::query(MEMBERSHIPS).bind(&ids), pair).await?);
             for u in &mut users {
                 u.groups = groups.remove(&u.id).unwrap_or_default();
             }
@@ -70,31 +82,12 @@ impl ImportStore for Db {
         }
         for chunk in email_keys.chunks(bulk::BATCH) {
             let keys = bulk::key_list(chunk);
-            let found = self
-                .read(|| {
-                    sqlx::query(concat!(
-                        "SELECT email_key, user_id_key FROM users WHERE org_id = $1 AND email_key ",
-                        in_keys!("$2")
-                    ))
-                    .bind(org_id)
-                    .bind(&keys)
-                    .fetch_all(&self.pool)
-                })
-                .await
-                .map_err(map_err)?;
-            for r in found {
-                existing.email_owners.push((r.try_get(0).map_err(map_err)?, r.try_get(1).map_err(map_err)?));
-            }
+            existing
+                .email_owners
+                .append(&mut self.all(|| sqlx::query(EMAIL_OWNERS).bind(org_id).bind(&keys), pair).await?);
         }
-        let found = self
-            .read(|| {
-                sqlx::query("SELECT name_key, id FROM groups WHERE org_id = $1").bind(org_id).fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        for r in found {
-            existing.groups.push((r.try_get(0).map_err(map_err)?, r.try_get(1).map_err(map_err)?));
-        }
+        let query = || sqlx::query("SELECT name_key, id FROM groups WHERE org_id = $1").bind(org_id);
+        existing.groups.append(&mut self.all(query, pair).await?);
         Ok(existing)
     }
 
@@ -104,42 +97,13 @@ impl ImportStore for Db {
 
     async fn export_users(&self, org_id: OrgId, after: Option<UserId>, limit: u32) -> StoreResult<Vec<ExportedUser>> {
         let after = after.unwrap_or(UserId::from_uuid(Uuid::nil()));
-        let found = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT ",
-                    user_columns!(),
-                    ", u.password_hash FROM users u WHERE u.org_id = $1 AND u.id > $2 ORDER BY u.id LIMIT $3"
-                ))
-                .bind(org_id)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        let mut users = rows::all(found, exported_user)?;
+        let query = || sqlx::query(EXPORT).bind(org_id).bind(after).bind(i64::from(limit));
+        let mut users = self.all(query, exported_user).await?;
         if users.is_empty() {
             return Ok(users);
         }
         let ids = id_list(users.iter().map(|e| e.user.id.uuid()));
-        let found = self
-            .read(|| {
-                sqlx::query(concat!(
-                    "SELECT gm.user_id, g.name FROM group_members gm JOIN groups g ON g.id = gm.group_id \
-                     WHERE gm.user_id ",
-                    in_ids!("$1"),
-                    " ORDER BY g.name"
-                ))
-                .bind(&ids)
-                .fetch_all(&self.pool)
-            })
-            .await
-            .map_err(map_err)?;
-        let mut groups: HashMap<UserId, Vec<String>> = HashMap::new();
-        for r in &found {
-            groups.entry(r.try_get(0).map_err(map_err)?).or_default().push(r.try_get(1).map_err(map_err)?);
-        }
+        let mut groups = by_user(self.all(|| sqlx::query(EXPORT_GROUPS).bind(&ids), pair).await?);
         for e in &mut users {
             e.groups = groups.remove(&e.user.id).unwrap_or_default();
         }
@@ -156,27 +120,13 @@ pub(super) async fn write_plan(
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> StoreResult<()> {
     for g in &plan.new_groups {
-        sqlx::query(
-            "INSERT INTO groups (id, org_id, name, name_key, description, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, '', $5, $5)",
-        )
-        .bind(g.id)
-        .bind(plan.org_id)
-        .bind(&g.name)
-        .bind(&g.name_key)
-        .bind(plan.at)
-        .execute(&mut **tx)
-        .await
-        .map_err(map_err)?;
+        let query = sqlx::query(INSERT_GROUP).bind(g.id).bind(plan.org_id).bind(&g.name).bind(&g.name_key);
+        run(&mut **tx, query.bind(plan.at)).await?;
     }
     let mut done = 0u64;
     for (users, update) in [(&plan.inserts, false), (&plan.updates, true)] {
         for chunk in users.chunks(bulk::BATCH) {
-            if update {
-                bulk::update_users(tx, plan, chunk).await?;
-            } else {
-                bulk::insert_users(tx, plan, chunk).await?;
-            }
+            bulk::write_users(tx, plan, chunk, update).await?;
             write_sets(tx, plan, chunk, update).await?;
             done += chunk.len() as u64;
             progress(done);
@@ -197,22 +147,11 @@ async fn write_sets(
     let groups = || chunk.iter().filter(|u| u.groups_changed);
     let metadata = || chunk.iter().filter(|u| u.metadata_changed);
     if replace {
-        for (users, sql) in [
-            (
-                roles().map(|u| u.id.uuid()).collect::<Vec<_>>(),
-                concat!("DELETE FROM user_roles WHERE user_id ", in_ids!("$1")),
-            ),
-            (
-                groups().map(|u| u.id.uuid()).collect(),
-                concat!("DELETE FROM group_members WHERE user_id ", in_ids!("$1")),
-            ),
-            (
-                metadata().map(|u| u.id.uuid()).collect(),
-                concat!("DELETE FROM user_metadata WHERE user_id ", in_ids!("$1")),
-            ),
-        ] {
+        let id = |u: &ImportedUser| u.id.uuid();
+        let changed = [roles().map(id).collect::<Vec<_>>(), groups().map(id).collect(), metadata().map(id).collect()];
+        for (sql, users) in CLEAR.into_iter().zip(changed) {
             if !users.is_empty() {
-                sqlx::query(sql).bind(id_list(users)).execute(&mut **tx).await.map_err(map_err)?;
+                run(&mut **tx, sqlx::query(sql).bind(id_list(users))).await?;
             }
         }
     }
@@ -224,12 +163,8 @@ async fn write_sets(
         }
     }
     for (role, users) in holders {
-        sqlx::query(concat!("INSERT INTO user_roles (user_id, role) SELECT ids.id, $2 FROM ", id_rows!("$1")))
-            .bind(id_list(users))
-            .bind(role.as_str())
-            .execute(&mut **tx)
-            .await
-            .map_err(map_err)?;
+        let sql = concat!("INSERT INTO user_roles (user_id, role) SELECT ids.id, $2 FROM ", id_rows!("$1"));
+        run(&mut **tx, sqlx::query(sql).bind(id_list(users)).bind(role.as_str())).await?;
     }
     let members: Vec<(Uuid, Uuid)> =
         groups().flat_map(|u| u.groups.iter().map(move |g| (g.uuid(), u.id.uuid()))).collect();
@@ -240,7 +175,25 @@ async fn write_sets(
     bulk::insert_entries(tx, plan.org_id.uuid(), &entries).await
 }
 
-fn existing_user(r: &DbRow) -> Result<ExistingUser, sqlx::Error> {
+/// The first two columns of a row.
+fn pair<A, B>(row: &DbRow) -> Read<(A, B)>
+where
+    A: for<'r> sqlx::Decode<'r, Engine> + sqlx::Type<Engine>,
+    B: for<'r> sqlx::Decode<'r, Engine> + sqlx::Type<Engine>,
+{
+    Ok((row.try_get(0)?, row.try_get(1)?))
+}
+
+/// The second values of (user, value) pairs, by user.
+fn by_user<T>(pairs: Vec<(UserId, T)>) -> HashMap<UserId, Vec<T>> {
+    let mut by_user: HashMap<UserId, Vec<T>> = HashMap::new();
+    for (user, value) in pairs {
+        by_user.entry(user).or_default().push(value);
+    }
+    by_user
+}
+
+fn existing_user(r: &DbRow) -> Read<ExistingUser> {
     let roles: Option<String> = r.try_get("roles")?;
     let mut roles: Vec<Role> = roles.unwrap_or_default().split(',').filter_map(|r| r.parse().ok()).collect();
     roles.sort();
@@ -261,6 +214,6 @@ fn existing_user(r: &DbRow) -> Result<ExistingUser, sqlx::Error> {
 }
 
 /// A user selected with `user_columns!()` and the password hash; groups come after.
-fn exported_user(r: &DbRow) -> Result<ExportedUser, sqlx::Error> {
+fn exported_user(r: &DbRow) -> Read<ExportedUser> {
     Ok(ExportedUser { user: rows::user(r)?, groups: Vec::new(), password_hash: r.try_get("password_hash")? })
 }

@@ -11,7 +11,7 @@ use usher_core::{
 };
 use uuid::Uuid;
 
-use super::{Db, import, map_err};
+use super::{Db, import, map_err, rows::run};
 
 /// Users written per statement in an import (and keys looked up per statement).
 pub(super) const BATCH: usize = 2000;
@@ -29,14 +29,36 @@ pub(super) fn key_list(keys: &[String]) -> String {
     serde_json::to_string(keys).unwrap_or_default()
 }
 
+const INSERT_USERS: &str = "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, \
+    first_name_key, last_name, last_name_key, phone, status, metadata, password_hash, password_changed_at, created_at, \
+    updated_at, role_rank) \
+    SELECT unhex(j.value ->> 0), $1, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, j.value ->> 5, \
+    j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, j.value -> 11, j.value ->> 12, \
+    CASE WHEN j.value ->> 12 IS NULL THEN NULL ELSE $2 END, $2, $2, j.value ->> 13 \
+    FROM json_each($3) j";
+
+const UPDATE_USERS: &str = "UPDATE users SET user_id = j.value ->> 1, email = j.value ->> 3, email_key = j.value ->> 4, \
+    first_name = j.value ->> 5, first_name_key = j.value ->> 6, last_name = j.value ->> 7, \
+    last_name_key = j.value ->> 8, phone = j.value ->> 9, status = j.value ->> 10, \
+    metadata = j.value -> 11, password_hash = COALESCE(j.value ->> 12, users.password_hash), \
+    password_changed_at = CASE WHEN j.value ->> 12 IS NULL THEN users.password_changed_at ELSE $1 END, \
+    updated_at = $1 \
+    FROM json_each($2) j WHERE users.id = unhex(j.value ->> 0)";
+
+const INSERT_MEMBERS: &str = "INSERT INTO group_members (group_id, user_id, added_at) \
+    SELECT unhex(j.value ->> 0), unhex(j.value ->> 1), $1 FROM json_each($2) j";
+
+const INSERT_ENTRIES: &str = "INSERT INTO user_metadata (user_id, org_id, field, value_key) \
+    SELECT unhex(j.value ->> 0), $1, j.value ->> 1, j.value ->> 2 FROM json_each($2) j";
+
 /// Writes an import plan in one transaction on a connection of its own.
 pub(super) async fn apply(db: &Db, plan: &ImportPlan, progress: &(dyn Fn(u64) + Send + Sync)) -> StoreResult<()> {
     // A big page cache for this one transaction: index pages stay in memory
     // until the commit instead of being spilled to the WAL again and again.
     let mut conn = db.pool.acquire().await.map_err(map_err)?;
-    sqlx::query("PRAGMA cache_size = -1048576").execute(&mut *conn).await.map_err(map_err)?;
+    run(&mut *conn, sqlx::query("PRAGMA cache_size = -1048576")).await?;
     let result = write(&mut conn, plan, progress).await;
-    sqlx::query("PRAGMA cache_size = -2000").execute(&mut *conn).await.map_err(map_err)?;
+    run(&mut *conn, sqlx::query("PRAGMA cache_size = -2000")).await?;
     result
 }
 
@@ -50,70 +72,44 @@ async fn write(
     tx.commit().await.map_err(map_err)
 }
 
-/// One user as a JSON array, in the column order the import statements read.
-fn user_json(u: &ImportedUser) -> Value {
-    json!([
-        u.id.uuid().simple().to_string(),
-        u.user_id,
-        u.user_id_key,
-        u.email,
-        u.email_key,
-        u.first_name,
-        u.first_name_key,
-        u.last_name,
-        u.last_name_key,
-        u.phone,
-        u.status.as_str(),
-        Value::Object(u.metadata.clone()),
-        u.password_hash,
-        role_rank(&u.roles),
-    ])
+/// A batch of users as one JSON array of arrays, in the column order the
+/// import statements read.
+fn users_json(users: &[ImportedUser]) -> String {
+    let user = |u: &ImportedUser| {
+        json!([
+            u.id.uuid().simple().to_string(),
+            u.user_id,
+            u.user_id_key,
+            u.email,
+            u.email_key,
+            u.first_name,
+            u.first_name_key,
+            u.last_name,
+            u.last_name_key,
+            u.phone,
+            u.status.as_str(),
+            Value::Object(u.metadata.clone()),
+            u.password_hash,
+            role_rank(&u.roles),
+        ])
+    };
+    Value::Array(users.iter().map(user).collect()).to_string()
 }
 
-pub(super) async fn insert_users(
+/// Inserts a batch of users, or updates them (their role ranks follow their
+/// roles by trigger).
+pub(super) async fn write_users(
     tx: &mut Transaction<'_, Sqlite>,
     plan: &ImportPlan,
     chunk: &[ImportedUser],
+    update: bool,
 ) -> StoreResult<()> {
-    sqlx::query(
-        "INSERT INTO users (id, org_id, user_id, user_id_key, email, email_key, first_name, first_name_key, \
-         last_name, last_name_key, phone, status, metadata, password_hash, password_changed_at, created_at, \
-         updated_at, role_rank) \
-         SELECT unhex(j.value ->> 0), $1, j.value ->> 1, j.value ->> 2, j.value ->> 3, j.value ->> 4, \
-         j.value ->> 5, j.value ->> 6, j.value ->> 7, j.value ->> 8, j.value ->> 9, j.value ->> 10, \
-         j.value -> 11, j.value ->> 12, CASE WHEN j.value ->> 12 IS NULL THEN NULL ELSE $2 END, $2, $2, \
-         j.value ->> 13 \
-         FROM json_each($3) j",
-    )
-    .bind(plan.org_id)
-    .bind(plan.at)
-    .bind(Value::Array(chunk.iter().map(user_json).collect()).to_string())
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
-    Ok(())
-}
-
-/// Updates a batch of users; their role ranks follow their roles by trigger.
-pub(super) async fn update_users(
-    tx: &mut Transaction<'_, Sqlite>,
-    plan: &ImportPlan,
-    chunk: &[ImportedUser],
-) -> StoreResult<()> {
-    sqlx::query(
-        "UPDATE users SET user_id = j.value ->> 1, email = j.value ->> 3, email_key = j.value ->> 4, \
-         first_name = j.value ->> 5, first_name_key = j.value ->> 6, last_name = j.value ->> 7, \
-         last_name_key = j.value ->> 8, phone = j.value ->> 9, status = j.value ->> 10, \
-         metadata = j.value -> 11, password_hash = COALESCE(j.value ->> 12, users.password_hash), \
-         password_changed_at = CASE WHEN j.value ->> 12 IS NULL THEN users.password_changed_at ELSE $1 END, \
-         updated_at = $1 \
-         FROM json_each($2) j WHERE users.id = unhex(j.value ->> 0)",
-    )
-    .bind(plan.at)
-    .bind(Value::Array(chunk.iter().map(user_json).collect()).to_string())
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    let query = if update {
+        sqlx::query(UPDATE_USERS).bind(plan.at).bind(users_json(chunk))
+    } else {
+        sqlx::query(INSERT_USERS).bind(plan.org_id).bind(plan.at).bind(users_json(chunk))
+    };
+    run(&mut **tx, query).await?;
     Ok(())
 }
 
@@ -128,15 +124,7 @@ pub(super) async fn insert_members(
     }
     let rows: Vec<Value> =
         members.iter().map(|(g, u)| json!([g.simple().to_string(), u.simple().to_string()])).collect();
-    sqlx::query(
-        "INSERT INTO group_members (group_id, user_id, added_at) \
-         SELECT unhex(j.value ->> 0), unhex(j.value ->> 1), $1 FROM json_each($2) j",
-    )
-    .bind(at)
-    .bind(Value::Array(rows).to_string())
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    run(&mut **tx, sqlx::query(INSERT_MEMBERS).bind(at).bind(Value::Array(rows).to_string())).await?;
     Ok(())
 }
 
@@ -150,14 +138,6 @@ pub(super) async fn insert_entries(
         return Ok(());
     }
     let rows: Vec<Value> = entries.iter().map(|(u, f, v)| json!([u.simple().to_string(), f, v])).collect();
-    sqlx::query(
-        "INSERT INTO user_metadata (user_id, org_id, field, value_key) \
-         SELECT unhex(j.value ->> 0), $1, j.value ->> 1, j.value ->> 2 FROM json_each($2) j",
-    )
-    .bind(org_id)
-    .bind(Value::Array(rows).to_string())
-    .execute(&mut **tx)
-    .await
-    .map_err(map_err)?;
+    run(&mut **tx, sqlx::query(INSERT_ENTRIES).bind(org_id).bind(Value::Array(rows).to_string())).await?;
     Ok(())
 }

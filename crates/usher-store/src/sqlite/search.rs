@@ -12,8 +12,8 @@ use usher_domain::{OrgId, UserId};
 
 use super::{
     Db, DbRow,
-    directory::{by_sort, exact_keys, keys, users_with_keys},
-    id_list, map_err,
+    directory::{by_sort, exact_keys, fetch, keys, users_with_keys},
+    id_list, rows,
 };
 
 /// What a walk selects: the whole user, read from the table for the entries
@@ -71,17 +71,12 @@ macro_rules! keys_sql {
     ($key:literal, $index:literal) => {
         [
             concat!(
-                "SELECT u.id, ",
-                $key,
-                " AS sort_key FROM json_each($1) j \
-                CROSS JOIN user_search s ON s.id = j.value CROSS JOIN users u ON u.id = s.user_id \
-                WHERE u.org_id = $2"
+                concat!("SELECT u.id, ", $key, " AS sort_key FROM json_each($1) j CROSS JOIN user_search s "),
+                "ON s.id = j.value CROSS JOIN users u ON u.id = s.user_id WHERE u.org_id = $2"
             ),
             concat!(
-                "SELECT u.id, ",
-                $key,
-                " AS sort_key FROM json_each($1) j \
-                CROSS JOIN users u ON u.id = unhex(j.value) WHERE u.org_id = $2"
+                concat!("SELECT u.id, ", $key, " AS sort_key FROM json_each($1) j "),
+                "CROSS JOIN users u ON u.id = unhex(j.value) WHERE u.org_id = $2"
             ),
         ]
     };
@@ -110,45 +105,25 @@ pub(super) async fn candidates(
             Ok(Candidates::NoIndex)
         }
         Filter::Text { needle } => {
-            let rowids: Vec<i64> = sqlx::query_scalar(MATCH_NAMES)
-                .bind(phrase(needle))
-                .bind(over)
-                .fetch_all(&db.pool)
-                .await
-                .map_err(map_err)?;
+            let rowids =
+                db.all(|| sqlx::query(MATCH_NAMES).bind(phrase(needle)).bind(over), rows::first::<i64>).await?;
             if rowids.len() as i64 >= over {
                 return Ok(Candidates::TooMany);
             }
-            let found = sqlx::query(sql[0])
-                .bind(serde_json::to_string(&rowids).unwrap_or_default())
-                .bind(org_id)
-                .fetch_all(&db.pool)
-                .await
-                .map_err(map_err)?;
-            let mut found = keys(&found, sort)?;
+            let rowids = serde_json::to_string(&rowids).unwrap_or_default();
+            let mut found = keys(&fetch(db, || sqlx::query(sql[0]).bind(&rowids).bind(org_id)).await?, sort)?;
             found.extend(exact_keys(db, org_id, needle, sort).await?);
             Ok(Candidates::Found(found))
         }
         Filter::Metadata { field, needle } => {
-            let users: Vec<UserId> = sqlx::query_scalar(MATCH_METADATA)
-                .bind(phrase(needle))
-                .bind(over)
-                .bind(org_id)
-                .bind(field)
-                .bind(needle)
-                .fetch_all(&db.pool)
-                .await
-                .map_err(map_err)?;
+            let query =
+                || sqlx::query(MATCH_METADATA).bind(phrase(needle)).bind(over).bind(org_id).bind(field).bind(needle);
+            let users = db.all(query, rows::first::<UserId>).await?;
             if users.len() as i64 >= over {
                 return Ok(Candidates::TooMany);
             }
-            let found = sqlx::query(sql[1])
-                .bind(id_list(users.iter().map(|u| u.uuid())))
-                .bind(org_id)
-                .fetch_all(&db.pool)
-                .await
-                .map_err(map_err)?;
-            Ok(Candidates::Found(keys(&found, sort)?))
+            let users = id_list(users.iter().map(|u| u.uuid()));
+            Ok(Candidates::Found(keys(&fetch(db, || sqlx::query(sql[1]).bind(&users).bind(org_id)).await?, sort)?))
         }
     }
 }
