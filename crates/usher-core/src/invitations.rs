@@ -337,6 +337,19 @@ impl Usher {
         invitation_authority(admin, invitation, user.as_ref())
     }
 
+    /// The invitation an administrator is about to withdraw, for the page that
+    /// asks them to confirm: refused exactly as the withdrawal would be.
+    pub async fn invitation_to_withdraw(&self, p: &Principal, id: InvitationId) -> Result<Invitation> {
+        let admin = &policy::authorize(p, Operation::ManageUsers)?;
+        self.invitation_to_act_on(admin, id).await
+    }
+
+    async fn invitation_to_act_on(&self, admin: &Manager<'_>, id: InvitationId) -> Result<Invitation> {
+        let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
+        self.may_act_on_invitation(admin, &invitation).await?;
+        Ok(invitation)
+    }
+
     /// Withdraws a pending (or expired) invitation: its link stops working.
     pub async fn withdraw_invitation(
         &self,
@@ -345,8 +358,7 @@ impl Usher {
         id: InvitationId,
     ) -> Result<Invitation> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
-        let invitation = self.store.invitation(admin.org_id(), id).await?.ok_or(Error::NotFound)?;
-        self.may_act_on_invitation(admin, &invitation).await?;
+        let invitation = self.invitation_to_act_on(admin, id).await?;
         if !self.store.withdraw_invitation(admin.org_id(), id, self.now()).await? {
             return Err(Conflict::InvitationClosed.into());
         }

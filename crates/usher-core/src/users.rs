@@ -163,6 +163,30 @@ fn parse_new_user(input: &CreateUser) -> Result<(LoginName, Option<Email>, Profi
     }
 }
 
+/// What an administrator does to another user that asks for a confirmation first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UserAction {
+    Delete,
+    Disable,
+    /// A temporary password: the current one stops working.
+    ResetPassword,
+    EndSessions,
+    /// Removing their authenticator and recovery codes.
+    ResetTwoStep,
+}
+
+impl UserAction {
+    /// Why an administrator may not do this to themselves, if they may not.
+    fn not_self(self) -> Option<&'static str> {
+        match self {
+            UserAction::Delete => Some("You cannot delete your own account."),
+            UserAction::Disable => Some("You cannot disable your own account."),
+            UserAction::ResetPassword => Some("Change your own password in My profile, with your current one."),
+            UserAction::EndSessions | UserAction::ResetTwoStep => None,
+        }
+    }
+}
+
 impl Usher {
     /// A user of the administrator's organization; others answer "not found".
     async fn user_in_org(&self, admin: &Manager<'_>, id: UserId) -> Result<User> {
@@ -342,7 +366,7 @@ impl Usher {
     pub async fn end_user_sessions(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<u64> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
 
-        let user = self.managed_user(admin, id, None).await?;
+        let user = self.managed_user(admin, id, UserAction::EndSessions.not_self()).await?;
         let ended = self.store.delete_sessions_except(user.id, None).await?;
         self.audit_admin(ctx, admin, action::USER_SESSIONS_ENDED, &user, json!({ "sessions_ended": ended })).await?;
         Ok(ended)
@@ -362,9 +386,7 @@ impl Usher {
     ) -> Result<Option<String>> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
 
-        let user = self
-            .managed_user(admin, id, Some("Change your own password in My profile, with your current one."))
-            .await?;
+        let user = self.managed_user(admin, id, UserAction::ResetPassword.not_self()).await?;
         match mode {
             ResetMode::Temporary => {
                 let policy = self.password_policy(user.org_id).await?;
@@ -397,7 +419,7 @@ impl Usher {
     pub async fn disable_user(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<User> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
 
-        let user = self.managed_user(admin, id, Some("You cannot disable your own account.")).await?;
+        let user = self.managed_user(admin, id, UserAction::Disable.not_self()).await?;
         if user.status == UserStatus::Disabled {
             return Ok(user);
         }
@@ -428,7 +450,7 @@ impl Usher {
     /// When an app is left without an owner, every User Manager is emailed.
     pub async fn delete_user(&self, ctx: &RequestContext, p: &Principal, id: UserId) -> Result<()> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
-        let user = self.managed_user(admin, id, Some("You cannot delete your own account.")).await?;
+        let user = self.managed_user(admin, id, UserAction::Delete.not_self()).await?;
         let orphaned = self.store.apps_solely_owned_by(user.id).await?;
         let apps: Vec<&str> = orphaned.iter().map(|(_, name)| name.as_str()).collect();
         let details = json!({
@@ -455,8 +477,14 @@ impl Usher {
     /// The user a deletion would remove, checked as [`Usher::delete_user`]
     /// checks it (for a confirmation page).
     pub async fn user_to_delete(&self, p: &Principal, id: UserId) -> Result<User> {
+        self.user_to_act_on(p, id, UserAction::Delete).await
+    }
+
+    /// The user an administrator is about to act on, for the page that asks
+    /// them to confirm: refused exactly as the action itself would be.
+    pub async fn user_to_act_on(&self, p: &Principal, id: UserId, action: UserAction) -> Result<User> {
         let admin = &policy::authorize(p, Operation::ManageUsers)?;
-        self.managed_user(admin, id, Some("You cannot delete your own account.")).await
+        self.managed_user(admin, id, action.not_self()).await
     }
 
     /// Emails every User Manager of the organization the apps a deletion left

@@ -65,6 +65,23 @@ pub struct Organization {
     pub created_at: DateTime<Utc>,
 }
 
+/// The sizes of an organization, as its overview shows them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OrgCounts {
+    /// Users, counted up to [`OrgCounts::CAP`] (a count of `CAP` means "at least").
+    pub users: u64,
+    /// Disabled users, counted up to [`OrgCounts::CAP`].
+    pub disabled_users: u64,
+    pub groups: u64,
+    pub apps: u64,
+    pub pending_invitations: u64,
+}
+
+impl OrgCounts {
+    /// Counts of users stop here: past it, "more than 10,000" is enough.
+    pub const CAP: u64 = 10_001;
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum UserStatus {
     Invited,

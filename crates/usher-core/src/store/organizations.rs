@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use usher_domain::OrgId;
 
-use super::{Organization, StoreResult};
+use super::{OrgCounts, Organization, StoreResult};
 
 #[async_trait]
 pub trait OrganizationStore: Send + Sync {
@@ -13,6 +13,10 @@ pub trait OrganizationStore: Send + Sync {
     async fn organization(&self, id: OrgId) -> StoreResult<Option<Organization>>;
     /// Inserts the organization; the first one inserted is the default.
     async fn insert_organization(&self, org: &Organization) -> StoreResult<()>;
+    /// What the console's overview counts: users (all and disabled), groups,
+    /// apps and invitations pending at `now`. Users are counted up to
+    /// [`OrgCounts::CAP`], so the count stays cheap at a million.
+    async fn counts(&self, org_id: OrgId, now: DateTime<Utc>) -> StoreResult<OrgCounts>;
 
     async fn insert_setup_token(&self, digest: &[u8], org_id: OrgId, expires_at: DateTime<Utc>) -> StoreResult<()>;
     /// The organization of an unused, unexpired setup token, without using it.

@@ -3,6 +3,7 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use usher_domain::{OrgId, SessionId, UserId};
+use uuid::Uuid;
 
 use super::{AuditEvent, Session, StoreResult, User};
 
@@ -64,4 +65,18 @@ pub trait SessionStore: Send + Sync {
     async fn login_ticket_failed(&self, digest: &[u8], max_attempts: u32) -> StoreResult<()>;
     /// Deletes an unexpired ticket; false when it was already used or expired.
     async fn take_login_ticket(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<bool>;
+
+    /// Keeps a sealed secret for the session's next page view (see `core::reveal`).
+    async fn insert_reveal(
+        &self,
+        id: Uuid,
+        session: SessionId,
+        sealed: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()>;
+    /// Deletes and answers the sealed secret, if this session made it and it
+    /// has not expired: one view only, even when two race.
+    async fn take_reveal(&self, id: Uuid, session: SessionId, now: DateTime<Utc>) -> StoreResult<Option<Vec<u8>>>;
+    /// Deletes the secrets nobody came to see before they expired; how many.
+    async fn purge_reveals(&self, now: DateTime<Utc>) -> StoreResult<u64>;
 }

@@ -2,10 +2,12 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use usher_core::store::{Organization, OrganizationStore, StoreResult};
+use usher_core::store::{OrgCounts, Organization, OrganizationStore, StoreResult};
 use usher_domain::OrgId;
 
-use super::{Db, rows, rows::run};
+use sqlx::Row;
+
+use super::{Db, DbRow, rows, rows::run};
 
 /// Two first inserts racing both see an empty table; the unique index on the
 /// default flag turns the loser into a conflict.
@@ -20,6 +22,21 @@ const INSERT_SETUP: &str = "INSERT INTO setup_tokens (digest, org_id, expires_at
 const SETUP_ORG: &str = "SELECT org_id FROM setup_tokens WHERE digest = $1 AND used_at IS NULL AND expires_at > $2";
 const TAKE_SETUP: &str = "UPDATE setup_tokens SET used_at = $2 WHERE digest = $1 AND used_at IS NULL \
     AND expires_at > $2 RETURNING org_id";
+
+/// $1 organization, $2 now. User counts stop at `OrgCounts::CAP` (10,001) so
+/// they read at most that many index entries (`users_sort_status` for the
+/// disabled ones); groups and apps are counted whole.
+const COUNTS: &str = "SELECT \
+    (SELECT count(*) FROM (SELECT 1 FROM users WHERE org_id = $1 LIMIT 10001) AS u), \
+    (SELECT count(*) FROM (SELECT 1 FROM users WHERE org_id = $1 AND status = 'disabled' LIMIT 10001) AS d), \
+    (SELECT count(*) FROM groups WHERE org_id = $1), \
+    (SELECT count(*) FROM apps WHERE org_id = $1), \
+    (SELECT count(*) FROM invitations WHERE org_id = $1 AND closed_at IS NULL AND expires_at > $2)";
+
+fn counts(r: &DbRow) -> rows::Read<OrgCounts> {
+    let n = |i: usize| r.try_get::<i64, _>(i).map(rows::count);
+    Ok(OrgCounts { users: n(0)?, disabled_users: n(1)?, groups: n(2)?, apps: n(3)?, pending_invitations: n(4)? })
+}
 
 #[async_trait]
 impl OrganizationStore for Db {
@@ -39,6 +56,11 @@ impl OrganizationStore for Db {
         let query = sqlx::query(INSERT).bind(org.id).bind(&org.slug).bind(&org.name).bind(org.created_at);
         run(&self.pool, query).await?;
         Ok(())
+    }
+
+    async fn counts(&self, org_id: OrgId, now: DateTime<Utc>) -> StoreResult<OrgCounts> {
+        let counts = self.one(|| sqlx::query(COUNTS).bind(org_id).bind(now), counts).await?;
+        Ok(counts.unwrap_or_default())
     }
 
     async fn insert_setup_token(&self, digest: &[u8], org_id: OrgId, expires_at: DateTime<Utc>) -> StoreResult<()> {

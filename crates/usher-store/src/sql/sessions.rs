@@ -5,8 +5,13 @@ use chrono::{DateTime, Utc};
 use sqlx::Row;
 use usher_core::store::{AuditEvent, LoginTicket, Session, SessionStore, SignInFacts, StoreResult, User};
 use usher_domain::{OrgId, SessionId, UserId};
+use uuid::Uuid;
 
 use super::{Db, DbRow, Engine, map_err, rows, rows::run};
+
+const INSERT_REVEAL: &str = "INSERT INTO reveals (id, session_id, sealed, expires_at) VALUES ($1, $2, $3, $4)";
+/// $1 id, $2 session, $3 now.
+const TAKE_REVEAL: &str = "DELETE FROM reveals WHERE id = $1 AND session_id = $2 AND expires_at > $3 RETURNING sealed";
 
 const INSERT: &str = "INSERT INTO sessions (id, user_id, secret_digest, created_at, last_active_at, expires_at, \
     address, client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
@@ -150,5 +155,27 @@ impl SessionStore for Db {
     async fn take_login_ticket(&self, digest: &[u8], now: DateTime<Utc>) -> StoreResult<bool> {
         let query = sqlx::query("DELETE FROM login_tickets WHERE digest = $1 AND expires_at > $2");
         Ok(run(&self.pool, query.bind(digest).bind(now)).await? == 1)
+    }
+
+    async fn insert_reveal(
+        &self,
+        id: Uuid,
+        session: SessionId,
+        sealed: &[u8],
+        expires_at: DateTime<Utc>,
+    ) -> StoreResult<()> {
+        let query = sqlx::query(INSERT_REVEAL).bind(id).bind(session).bind(sealed).bind(expires_at);
+        run(&self.pool, query).await?;
+        Ok(())
+    }
+
+    async fn take_reveal(&self, id: Uuid, session: SessionId, now: DateTime<Utc>) -> StoreResult<Option<Vec<u8>>> {
+        // A write: run once, never again after a lost connection.
+        let query = sqlx::query(TAKE_REVEAL).bind(id).bind(session).bind(now);
+        rows::one(query.fetch_optional(&self.pool).await.map_err(map_err)?, rows::first::<Vec<u8>>)
+    }
+
+    async fn purge_reveals(&self, now: DateTime<Utc>) -> StoreResult<u64> {
+        run(&self.pool, sqlx::query("DELETE FROM reveals WHERE expires_at <= $1").bind(now)).await
     }
 }

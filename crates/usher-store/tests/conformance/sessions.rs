@@ -21,6 +21,7 @@ conformance!(
     users_end_their_own_sessions,
     sign_in_facts_read_settings_and_authenticator,
     login_tickets_expire_count_and_are_taken_once,
+    reveals_are_taken_once_by_their_session,
 );
 
 /// A session is found by its digest with its user, whatever its state;
@@ -201,4 +202,39 @@ async fn login_tickets_expire_count_and_are_taken_once(store: Arc<dyn Store>) {
     assert!(s.take_login_ticket(b"second", now()).await.unwrap());
     assert!(!s.take_login_ticket(b"second", now()).await.unwrap(), "a ticket is taken once");
     assert!(s.login_ticket(b"second", now()).await.unwrap().is_none());
+}
+
+/// A sealed secret is taken once, by the session that made it, before it
+/// expires; it goes with its session; the purge removes the expired ones.
+async fn reveals_are_taken_once_by_their_session(store: Arc<dyn Store>) {
+    let s = &*store;
+    let org = organization(s, "acme").await;
+    let ann = user(s, org.id, "ann").await;
+    let (mine, other) = (session(ann.id, b"mine"), session(ann.id, b"other"));
+    s.insert_session(&mine).await.unwrap();
+    s.insert_session(&other).await.unwrap();
+    let t = now();
+    let (a, b, c) = (uuid::Uuid::now_v7(), uuid::Uuid::now_v7(), uuid::Uuid::now_v7());
+    s.insert_reveal(a, mine.id, b"sealed a", t + minutes(5)).await.unwrap();
+    s.insert_reveal(b, mine.id, b"sealed b", t + minutes(5)).await.unwrap();
+    s.insert_reveal(c, other.id, b"sealed c", t + minutes(5)).await.unwrap();
+
+    assert_eq!(s.take_reveal(a, other.id, t).await.unwrap(), None, "another session cannot take it");
+    assert_eq!(s.take_reveal(a, mine.id, t + minutes(6)).await.unwrap(), None, "not after it expires");
+    assert_eq!(s.take_reveal(a, mine.id, t).await.unwrap(), Some(b"sealed a".to_vec()));
+    assert_eq!(s.take_reveal(a, mine.id, t).await.unwrap(), None, "once");
+    assert_eq!(s.take_reveal(uuid::Uuid::now_v7(), mine.id, t).await.unwrap(), None);
+
+    s.delete_session(other.id).await.unwrap();
+    assert_eq!(s.take_reveal(c, other.id, t).await.unwrap(), None, "gone with its session");
+    assert_eq!(s.purge_reveals(t).await.unwrap(), 0, "b has not expired yet");
+    assert_eq!(s.purge_reveals(t + minutes(5)).await.unwrap(), 1);
+    assert_eq!(s.take_reveal(b, mine.id, t).await.unwrap(), None, "purged");
+
+    // Two page views racing (a double click, a reload): one of them shows it.
+    let d = uuid::Uuid::now_v7();
+    s.insert_reveal(d, mine.id, b"sealed d", t + minutes(5)).await.unwrap();
+    let session = mine.id;
+    let taken = race(&store, 100, move |s, _| async move { s.take_reveal(d, session, t).await.unwrap() }).await;
+    assert_eq!(taken.iter().flatten().count(), 1, "taken once among 100 racing views");
 }
