@@ -1,6 +1,7 @@
 //! Periodic housekeeping that is not email delivery: password-expiry reminders
 //! (each user is claimed by one node, so several nodes may run this at once) and
-//! the purge of expired sign-in tickets and forgotten failure counts.
+//! the purge of expired sign-in tickets, forgotten failure counts and secrets
+//! shown once that nobody came to see.
 
 use std::time::Duration;
 
@@ -23,6 +24,9 @@ pub async fn run(usher: Usher, mut stop: watch::Receiver<bool>) {
         }
         if let Err(e) = usher.purge_sign_in_records().await {
             tracing::error!(error = %usher_core::Chain(&e), "purging sign-in tickets and failure counts");
+        }
+        if let Err(e) = usher.purge_reveals().await {
+            tracing::error!(error = %usher_core::Chain(&e), "purging secrets nobody came to see");
         }
         tokio::select! {
             _ = stop.changed() => {}

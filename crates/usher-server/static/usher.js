@@ -70,3 +70,168 @@ document.addEventListener("input", (event) => {
   const radio = id && document.getElementById(id);
   if (radio) radio.checked = true;
 });
+
+// The menu button at phone width: without this script it is a link to the
+// navigation (shown by `:target`); with it, a toggle that says its state.
+window.addEventListener("DOMContentLoaded", () => {
+  const button = document.querySelector(".menu-button");
+  const nav = document.getElementById("sidenav");
+  if (!button || !nav) return;
+  button.setAttribute("role", "button");
+  const set = (open) => {
+    nav.classList.toggle("open", open);
+    button.setAttribute("aria-expanded", String(open));
+  };
+  button.addEventListener("click", (event) => {
+    event.preventDefault();
+    set(!nav.classList.contains("open"));
+  });
+  nav.querySelector(".sidenav-close")?.addEventListener("click", (event) => {
+    event.preventDefault();
+    set(false);
+    button.focus();
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key === "Escape" && nav.classList.contains("open")) {
+      set(false);
+      button.focus();
+    }
+  });
+});
+
+// Destructive actions link to a confirmation page (`a[data-confirm]`). With
+// this script the page's card opens in a dialog over the list instead; its
+// form posts as the page's would, and Cancel or Escape closes it.
+document.addEventListener("click", async (event) => {
+  const link = event.target.closest?.("a[data-confirm]");
+  if (!link || event.defaultPrevented || event.button !== 0 || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  event.preventDefault();
+  let card = null;
+  try {
+    const response = await fetch(link.href, { credentials: "same-origin", headers: { Accept: "text/html" } });
+    if (response.ok) {
+      const doc = new DOMParser().parseFromString(await response.text(), "text/html");
+      card = doc.querySelector(".confirm");
+    }
+  } catch {
+    card = null;
+  }
+  if (!card) {
+    window.location.assign(link.href);
+    return;
+  }
+  const dialog = document.createElement("dialog");
+  dialog.className = "confirm-dialog";
+  const heading = card.querySelector("h1[id]");
+  if (heading) dialog.setAttribute("aria-labelledby", heading.id);
+  dialog.append(document.importNode(card, true));
+  document.body.append(dialog);
+  dialog.addEventListener("close", () => {
+    dialog.remove();
+    link.focus();
+  });
+  dialog.querySelector("[data-cancel]")?.addEventListener("click", (e) => {
+    e.preventDefault();
+    dialog.close();
+  });
+  dialog.showModal();
+  dialog.querySelector("[data-cancel]")?.focus();
+});
+
+// Type-ahead for fields that name a user (`input[data-picker]`): as you type,
+// the directory's matches appear under the field; arrows and Enter or a click
+// choose one, which puts its user ID in the field. Without this script the
+// field takes a user ID or email, and a near miss lists the matches to choose.
+window.addEventListener("DOMContentLoaded", () => {
+  let serial = 0;
+  for (const input of document.querySelectorAll("input[data-picker]")) {
+    const list = document.createElement("ul");
+    list.id = `${input.id}-options`;
+    list.className = "picker-options";
+    list.setAttribute("role", "listbox");
+    list.hidden = true;
+    input.after(list);
+    input.setAttribute("role", "combobox");
+    input.setAttribute("aria-autocomplete", "list");
+    input.setAttribute("aria-expanded", "false");
+    input.setAttribute("aria-controls", list.id);
+    let active = -1;
+    let timer = 0;
+    const options = () => [...list.querySelectorAll("[role=option]")];
+    const close = () => {
+      list.hidden = true;
+      input.setAttribute("aria-expanded", "false");
+      input.removeAttribute("aria-activedescendant");
+      active = -1;
+    };
+    const mark = (i) => {
+      const all = options();
+      all.forEach((o, n) => o.setAttribute("aria-selected", String(n === i)));
+      active = i;
+      if (all[i]) input.setAttribute("aria-activedescendant", all[i].id);
+    };
+    const choose = (option) => {
+      input.value = option.dataset.value;
+      close();
+      input.focus();
+    };
+    const search = async () => {
+      const text = input.value.trim();
+      const mine = ++serial;
+      if (text.length < 2) return close();
+      let items = [];
+      try {
+        const url = `/api/v1/users?q=${encodeURIComponent(text)}&limit=8`;
+        const response = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
+        if (response.ok) items = (await response.json()).items || [];
+      } catch {
+        items = [];
+      }
+      if (mine !== serial) return;
+      list.replaceChildren(
+        ...items.map((u, n) => {
+          const li = document.createElement("li");
+          li.id = `${list.id}-${n}`;
+          li.setAttribute("role", "option");
+          li.dataset.value = u.user_id;
+          const name = [u.first_name, u.last_name].filter(Boolean).join(" ");
+          const strong = document.createElement("strong");
+          strong.textContent = u.user_id;
+          const rest = document.createElement("span");
+          rest.textContent = [name, u.email].filter(Boolean).join(" · ");
+          li.append(strong, " ", rest);
+          li.addEventListener("mousedown", (e) => {
+            e.preventDefault();
+            choose(li);
+          });
+          return li;
+        }),
+      );
+      if (items.length === 0) return close();
+      list.hidden = false;
+      input.setAttribute("aria-expanded", "true");
+      mark(-1);
+    };
+    input.addEventListener("input", () => {
+      clearTimeout(timer);
+      timer = setTimeout(search, 150);
+    });
+    input.addEventListener("keydown", (e) => {
+      const all = options();
+      if (list.hidden || all.length === 0) return;
+      if (e.key === "ArrowDown") {
+        e.preventDefault();
+        mark((active + 1) % all.length);
+      } else if (e.key === "ArrowUp") {
+        e.preventDefault();
+        mark((active - 1 + all.length) % all.length);
+      } else if (e.key === "Enter" && active >= 0) {
+        e.preventDefault();
+        choose(all[active]);
+      } else if (e.key === "Escape") {
+        close();
+      }
+    });
+    input.addEventListener("blur", () => setTimeout(close, 100));
+  }
+});

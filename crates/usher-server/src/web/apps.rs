@@ -22,6 +22,7 @@ use usher_core::{
 use usher_domain::{AppId, AppRole, FieldError, GroupId, UserId};
 
 use super::{
+    confirm::{self, Confirm},
     groups::{PageQuery, Pairs, PersonRow, TextArea, field_errors, path},
     page::{Input, Layout, SignedIn, WebQuery, WebResult, render, see_other},
 };
@@ -67,6 +68,8 @@ pub struct PeopleSection {
     pub editable: bool,
     pub base: String,
     pub add: Input,
+    /// Near matches of a name that named nobody, to choose from.
+    pub suggestions: Vec<PersonRow>,
 }
 
 #[derive(Template)]
@@ -203,6 +206,8 @@ struct Outcome {
     values: Option<Values>,
     add_owner: String,
     add_developer: String,
+    /// Near matches of the name just tried, for the section it was tried in.
+    suggestions: Vec<PersonRow>,
     errors: Vec<FieldError>,
     notice: Option<String>,
 }
@@ -226,7 +231,8 @@ async fn show_app(state: &AppState, me: &SignedIn, d: AppDetails, o: Outcome, st
         description: d.app.description.clone(),
         url: d.app.url.clone().unwrap_or_default(),
     });
-    let section = |id: &'static str, role: &str, editable: bool, rows: &[usher_core::store::User], add: &str| {
+    let mut suggestions = Some(o.suggestions);
+    let mut section = |id: &'static str, role: &str, editable: bool, rows: &[usher_core::store::User], add: &str| {
         let field: &'static str = if id == "owners" { "owner" } else { "developer" };
         PeopleSection {
             id,
@@ -235,7 +241,11 @@ async fn show_app(state: &AppState, me: &SignedIn, d: AppDetails, o: Outcome, st
             rows: rows.iter().map(|u| PersonRow::of(t, u)).collect(),
             editable,
             base: format!("{base}/people/{role}"),
-            add: Input::new(t, field, "access.people.add_label", add).hint(t, "access.people.add_hint").errors(&errors),
+            add: Input::new(t, field, "access.people.add_label", add)
+                .hint(t, "access.people.add_hint")
+                .picker()
+                .errors(&errors),
+            suggestions: if add.is_empty() { Vec::new() } else { suggestions.take().unwrap_or_default() },
         }
     };
     let sections = vec![
@@ -352,9 +362,10 @@ pub async fn add_person(
             for err in &mut e.0 {
                 err.field = field.to_owned();
             }
+            let suggestions = super::groups::suggestions(&state, &me, &login).await;
             let o = match role {
-                AppRole::Owner => Outcome { add_owner: login, ..Outcome::default() },
-                AppRole::Developer => Outcome { add_developer: login, ..Outcome::default() },
+                AppRole::Owner => Outcome { add_owner: login, suggestions, ..Outcome::default() },
+                AppRole::Developer => Outcome { add_developer: login, suggestions, ..Outcome::default() },
             };
             failed(&state, &me, id, Error::Invalid(e), o).await
         }
@@ -375,6 +386,30 @@ pub async fn remove_person(
     me.accept(form)?;
     state.usher.remove_app_person(&ctx, &me.0, id, role, user).await.map_err(|e| me.core_error(e))?;
     Ok(see_other(&format!("/admin/apps/{id}?done=person_removed")))
+}
+
+/// `GET /admin/apps/{id}/delete`: what deleting the app loses, and the form that does it.
+pub async fn confirm_delete_app(
+    State(state): State<AppState>,
+    me: SignedIn,
+    id: Result<Path<AppId>, PathRejection>,
+) -> WebResult {
+    let id = path(&me, id)?;
+    me.refused_unless(Operation::DeleteApp)?;
+    let details = state.usher.app(&me.0, id).await.map_err(|e| me.core_error(e))?;
+    let t = me.t();
+    let base = format!("/admin/apps/{id}");
+    let people = details.owners.len() + details.developers.len();
+    let c = Confirm::new(
+        t.with("confirm.delete_app", "name", &details.app.name),
+        format!("{base}/delete"),
+        t.get("access.apps.delete").into_owned(),
+        base,
+    )
+    .line(t.with("confirm.delete_app_people", "n", people))
+    .line(t.with("confirm.delete_app_groups", "n", details.groups.len()))
+    .warning(t.get("confirm.final").into_owned());
+    confirm::page(&me, "apps", c)
 }
 
 /// `POST /admin/apps/{id}/delete` (Administrators).

@@ -24,9 +24,13 @@ use crate::{app::AppState, extract::Ctx};
 /// The double-submit cookie that protects the sign-in form from login CSRF.
 pub(super) const LOGIN_CSRF_COOKIE: &str = "usher_login_csrf";
 
-/// `/`: the profile for a signed-in visitor, the sign-in page for anyone else.
+/// `/`: the landing page for a signed-in visitor (the console's overview, or
+/// My profile for someone without administration pages), else the sign-in page.
 pub async fn root(v: Visitor) -> Response {
-    see_other(if v.me.is_some() { "/profile" } else { "/login" })
+    match &v.me {
+        Some(me) => see_other(super::nav::landing(&usher_core::access::policy::Capabilities::of(me))),
+        None => see_other("/login"),
+    }
 }
 
 /// A link of the language switcher.
@@ -111,7 +115,7 @@ pub async fn login_page(
     WebQuery(q): WebQuery<LoginQuery>,
 ) -> WebResult {
     if v.me.is_some() {
-        return Ok(see_other("/profile"));
+        return Ok(see_other("/"));
     }
     let csrf = login_csrf(&jar, v.t)?;
     let mut jar = jar.add(login_csrf_cookie(&state, csrf.clone()));

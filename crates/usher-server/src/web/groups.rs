@@ -23,6 +23,7 @@ use usher_core::{
 use usher_domain::{FieldError, GroupId, UserId};
 
 use super::{
+    confirm::{self, Confirm},
     i18n::Tr,
     page::{CsrfForm, FieldErrors, Input, Layout, SignedIn, WebQuery, WebResult, render, see_other},
 };
@@ -144,6 +145,21 @@ impl PersonRow {
     }
 }
 
+/// The directory's matches for a name that named nobody exactly, offered to
+/// choose from (the search-then-choose page without JavaScript). Empty when
+/// the caller may not search the directory.
+pub async fn suggestions(state: &AppState, me: &SignedIn, text: &str) -> Vec<PersonRow> {
+    let text = text.trim();
+    if text.chars().count() < 2 {
+        return Vec::new();
+    }
+    let query = usher_core::directory::UserQuery { q: Some(text.to_owned()), limit: Some(8), ..Default::default() };
+    match state.usher.search_users(&me.0, &query).await {
+        Ok(page) => page.items.iter().map(|u| PersonRow::of(me.t(), u)).collect(),
+        Err(_) => Vec::new(),
+    }
+}
+
 /// A group in the list.
 pub struct GroupRow {
     pub href: String,
@@ -182,6 +198,8 @@ struct GroupPage {
     name: Input,
     description: TextArea,
     add: Input,
+    /// Near matches of a name that named nobody, to choose from.
+    suggestions: Vec<PersonRow>,
     members: Vec<PersonRow>,
     members_base: String,
     member_count: u64,
@@ -288,6 +306,7 @@ struct GroupOutcome {
     name: Option<String>,
     description: Option<String>,
     add: String,
+    suggestions: Vec<PersonRow>,
     errors: Vec<FieldError>,
     notice: Option<String>,
     problem: Option<String>,
@@ -295,7 +314,8 @@ struct GroupOutcome {
 
 impl GroupOutcome {
     fn notice(notice: Option<String>) -> Self {
-        Self { name: None, description: None, add: String::new(), errors: vec![], notice, problem: None }
+        let add = String::new();
+        Self { name: None, description: None, add, suggestions: vec![], errors: vec![], notice, problem: None }
     }
 }
 
@@ -337,7 +357,9 @@ async fn show_group(
         add: Input::new(t, "user", "access.people.add_label", &o.add)
             .hint(t, "access.people.add_hint")
             .autocomplete("off")
+            .picker()
             .errors(&errors),
+        suggestions: o.suggestions,
         members: members.items.iter().map(|u| PersonRow::of(t, u)).collect(),
         members_base: format!("{base}/members"),
         member_count: group.member_count,
@@ -384,14 +406,7 @@ pub async fn save_group(
         Err(e) => return Err(me.core_error(e)),
     };
     let group = state.usher.group(&me.0, id).await.map_err(|e| me.core_error(e))?;
-    let o = GroupOutcome {
-        name: Some(name),
-        description: Some(description),
-        add: String::new(),
-        errors,
-        notice: None,
-        problem: None,
-    };
+    let o = GroupOutcome { name: Some(name), description: Some(description), errors, ..GroupOutcome::notice(None) };
     show_group(&state, &me, group, None, o, status).await
 }
 
@@ -410,7 +425,8 @@ pub async fn add_member(
         Ok(()) => Ok(see_other(&format!("/admin/groups/{id}?done=member_added"))),
         Err(Error::Invalid(e)) => {
             let group = state.usher.group(&me.0, id).await.map_err(|e| me.core_error(e))?;
-            let o = GroupOutcome { add: login, errors: e.0, ..GroupOutcome::notice(None) };
+            let suggestions = suggestions(&state, &me, &login).await;
+            let o = GroupOutcome { add: login, suggestions, errors: e.0, ..GroupOutcome::notice(None) };
             show_group(&state, &me, group, None, o, StatusCode::UNPROCESSABLE_ENTITY).await
         }
         Err(e) => Err(me.core_error(e)),
@@ -432,6 +448,28 @@ pub async fn remove_member(
         Ok(()) | Err(Error::NotFound) => Ok(see_other(&format!("/admin/groups/{id}?done=member_removed"))),
         Err(e) => Err(me.core_error(e)),
     }
+}
+
+/// `GET /admin/groups/{id}/delete`: what deleting the group loses, and the form that does it.
+pub async fn confirm_delete_group(
+    State(state): State<AppState>,
+    me: SignedIn,
+    id: Result<Path<GroupId>, PathRejection>,
+) -> WebResult {
+    let id = path(&me, id)?;
+    me.refused_unless(Operation::ManageGroups)?;
+    let group = state.usher.group(&me.0, id).await.map_err(|e| me.core_error(e))?;
+    let t = me.t();
+    let base = format!("/admin/groups/{id}");
+    let c = Confirm::new(
+        t.with("confirm.delete_group", "name", &group.name),
+        format!("{base}/delete"),
+        t.get("access.groups.delete").into_owned(),
+        base,
+    )
+    .line(t.with("confirm.delete_group_members", "n", group.member_count))
+    .warning(t.get("confirm.final").into_owned());
+    confirm::page(&me, "groups", c)
 }
 
 /// `POST /admin/groups/{id}/delete`.

@@ -196,6 +196,7 @@ async fn show(state: &AppState, me: &SignedIn, q: &ListQuery, o: Outcome, status
 pub async fn invitations_page(
     State(state): State<AppState>,
     me: SignedIn,
+    jar: CookieJar,
     WebQuery(q): WebQuery<ListQuery>,
 ) -> WebResult {
     let notice = q
@@ -203,7 +204,10 @@ pub async fn invitations_page(
         .as_deref()
         .filter(|d| matches!(*d, "sent" | "resent" | "withdrawn"))
         .map(|d| me.t().get(&format!("invitations.done_{d}")).into_owned());
-    show(&state, &me, &q, Outcome { notice, ..Outcome::default() }, StatusCode::OK).await
+    // A link made by the last POST, shown this once (`web::reveal`).
+    let (link, jar) = super::reveal::take::<(String, String)>(&state, &me, jar).await?;
+    let page = show(&state, &me, &q, Outcome { notice, link, ..Outcome::default() }, StatusCode::OK).await?;
+    Ok((jar, page).into_response())
 }
 
 /// `POST /admin/invitations`: invites; shows the link when the inviter sends it.
@@ -229,9 +233,8 @@ pub async fn invite(
     match state.usher.invite(&ctx, admin, &form.email, Some(vec![role]), send).await {
         Ok(_) if send => Ok(see_other("/admin/invitations?done=sent")),
         Ok(done) => {
-            let to = done.invitation.email.clone();
-            let o = Outcome { link: Some((done.link, to)), ..Outcome::default() };
-            show(&state, &me, &q, o, StatusCode::CREATED).await
+            let link = (done.link, done.invitation.email.clone());
+            super::reveal::redirect(&state, &me, &link, "/admin/invitations").await
         }
         Err(Error::Invalid(e)) => {
             show(&state, &me, &q, Outcome { form, errors: e.0, ..Outcome::default() }, StatusCode::UNPROCESSABLE_ENTITY)
@@ -295,6 +298,22 @@ pub async fn withdraw(
         }
         Err(e) => Err(me.core_error(e)),
     }
+}
+
+/// `GET /admin/invitations/{id}/withdraw`: the link stops working; asks first.
+pub async fn confirm_withdraw(State(state): State<AppState>, me: SignedIn, Path(id): Path<String>) -> WebResult {
+    me.refused_unless(usher_core::access::policy::Operation::ManageUsers)?;
+    let id = id_of(&me, &id)?;
+    let invitation = state.usher.invitation_to_withdraw(&me.0, id).await.map_err(|e| me.core_error(e))?;
+    let t = me.t();
+    let c = super::confirm::Confirm::new(
+        t.with("confirm.withdraw", "name", &invitation.email),
+        format!("/admin/invitations/{id}/withdraw"),
+        t.get("invitations.withdraw").into_owned(),
+        "/admin/invitations".to_owned(),
+    )
+    .line(t.get("confirm.withdraw_text").into_owned());
+    super::confirm::page(&me, "invitations", c)
 }
 
 #[derive(Template)]

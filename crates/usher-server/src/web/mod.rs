@@ -9,15 +9,19 @@ mod apps;
 mod assets;
 mod auth;
 mod catalog;
+mod confirm;
 mod directory;
 mod groups;
 pub mod i18n;
 mod invitations;
 mod metadata;
+mod nav;
+mod overview;
 mod page;
 mod password_change;
 mod profile;
 mod recovery;
+mod reveal;
 mod roles;
 mod scopes;
 mod security;
@@ -67,7 +71,7 @@ fn routes() -> Routes {
         .route("/register/{token}", get(invitations::register_page).post(invitations::register))
         .route("/admin/invitations", get(invitations::invitations_page).post(invitations::invite))
         .route("/admin/invitations/{id}/resend", post(invitations::resend))
-        .route("/admin/invitations/{id}/withdraw", post(invitations::withdraw))
+        .route("/admin/invitations/{id}/withdraw", get(invitations::confirm_withdraw).post(invitations::withdraw))
         .route(
             "/admin/settings/invitation-template",
             get(invitations::template_page_get).post(invitations::template_post),
@@ -81,26 +85,33 @@ fn routes() -> Routes {
         .route("/profile/security/two-step/recovery-codes", post(security::regenerate_codes))
         .route(security::mfa::ENROL_PATH, get(security::mfa::setup).post(security::mfa::confirm))
         .route(security::mfa::RESTART_PATH, post(security::mfa::restart))
-        .route("/profile/security/sessions/{id}/end", post(security::end_session))
-        .route("/profile/security/sessions/end-others", post(security::end_other_sessions))
-        .route("/profile/security/sessions/end-all", post(security::end_all_sessions))
+        .route("/profile/security/sessions/{id}/end", get(security::confirm_end_session).post(security::end_session))
+        .route(
+            "/profile/security/sessions/end-others",
+            get(security::confirm_end_others).post(security::end_other_sessions),
+        )
+        .route("/profile/security/sessions/end-all", get(security::confirm_end_all).post(security::end_all_sessions))
         .route("/login/mfa", post(security::mfa::login_mfa))
         .route("/admin/users/{id}/security", get(security::admin::user_security_page))
-        .route("/admin/users/{id}/security/mfa-reset", post(security::admin::reset_mfa))
+        .route(
+            "/admin/users/{id}/security/mfa-reset",
+            get(users::confirm_reset_two_step).post(security::admin::reset_mfa),
+        )
         .route("/admin/users/{id}/security/unlock", post(security::admin::unlock))
         .route("/admin/settings/two-step", get(security::admin::settings_page).post(security::admin::save_settings))
         .route("/profile/tokens", get(tokens::tokens_page).post(tokens::create_token))
         .route("/profile/tokens/{id}/edit", get(tokens::edit_page).post(tokens::save_token))
-        .route("/profile/tokens/{id}/regenerate", post(tokens::regenerate_token))
-        .route("/profile/tokens/{id}/revoke", post(tokens::revoke_token))
-        .route("/profile/tokens/{id}/delete", post(tokens::delete_token))
+        .route("/profile/tokens/{id}/regenerate", get(tokens::confirm_regenerate).post(tokens::regenerate_token))
+        .route("/profile/tokens/{id}/revoke", get(tokens::confirm_revoke).post(tokens::revoke_token))
+        .route("/profile/tokens/{id}/delete", get(tokens::confirm_delete).post(tokens::delete_token))
+        .route(nav::OVERVIEW, get(overview::overview_page))
         .route("/admin/users", get(directory::users_page))
         .route("/admin/users/new", get(users::new_user_page).post(users::create_user))
         .route("/admin/users/{id}", get(users::user_page).post(users::save_user))
-        .route("/admin/users/{id}/disable", post(users::disable_user))
+        .route("/admin/users/{id}/disable", get(users::confirm_disable).post(users::disable_user))
         .route("/admin/users/{id}/enable", post(users::enable_user))
-        .route("/admin/users/{id}/password-reset", post(users::reset_password))
-        .route("/admin/users/{id}/sessions/end", post(users::end_sessions))
+        .route("/admin/users/{id}/password-reset", get(users::confirm_reset_password).post(users::reset_password))
+        .route("/admin/users/{id}/sessions/end", get(users::confirm_end_sessions).post(users::end_sessions))
         .route("/admin/users/{id}/delete", get(users::confirm_delete_page).post(users::delete_user))
         .route(password_change::PATH, get(password_change::password_change_page).post(password_change::change_password))
         .route("/admin/users/{id}/tokens", get(tokens::user_tokens_page).post(tokens::create_user_token))
@@ -109,15 +120,18 @@ fn routes() -> Routes {
         .route("/admin/groups/{id}", get(groups::group_page).post(groups::save_group))
         .route("/admin/groups/{id}/members", post(groups::add_member))
         .route("/admin/groups/{id}/members/{user_id}/remove", post(groups::remove_member))
-        .route("/admin/groups/{id}/delete", post(groups::delete_group))
+        .route("/admin/groups/{id}/delete", get(groups::confirm_delete_group).post(groups::delete_group))
         .route("/admin/apps", get(apps::apps_page).post(apps::create_app))
         .route("/admin/apps/{id}", get(apps::app_page).post(apps::save_app))
         .route("/admin/apps/{id}/groups", post(apps::save_groups))
         .route("/admin/apps/{id}/people/{role}", post(apps::add_person))
         .route("/admin/apps/{id}/people/{role}/{user_id}/remove", post(apps::remove_person))
-        .route("/admin/apps/{id}/delete", post(apps::delete_app))
+        .route("/admin/apps/{id}/delete", get(apps::confirm_delete_app).post(apps::delete_app))
         .route("/apps", get(catalog::my_apps_page))
-        .route("/admin/users/{id}/tokens/{token_id}/delete", post(tokens::delete_user_token))
+        .route(
+            "/admin/users/{id}/tokens/{token_id}/delete",
+            get(tokens::confirm_delete_user_token).post(tokens::delete_user_token),
+        )
         .route("/admin/settings/password-policy", get(admin::policy_page).post(admin::save_policy))
         .route(
             "/admin/settings/token-policy",

@@ -75,11 +75,27 @@ pub struct Layout {
     pub section: &'static str,
     pub css: &'static str,
     pub js: &'static str,
+    /// A page the visitor must finish before any other (the forced password
+    /// change, the required two-step enrolment): no navigation that would only
+    /// lead back here.
+    pub restricted: bool,
 }
 
 impl Layout {
     pub fn new(t: Tr, title_key: &str, user: Option<NavUser>, section: &'static str) -> Self {
-        Self { t, title: t.get(title_key).into_owned(), user, section, css: CSS_HREF.as_str(), js: JS_HREF.as_str() }
+        let title = t.get(title_key).into_owned();
+        Self { t, title, user, section, css: CSS_HREF.as_str(), js: JS_HREF.as_str(), restricted: false }
+    }
+
+    /// The layout of a page that must be finished first (see `restricted`).
+    pub fn restricted(mut self) -> Self {
+        self.restricted = true;
+        self
+    }
+
+    /// The navigation groups the visitor may see (none when signed out).
+    pub fn menu(&self) -> Vec<super::nav::NavGroup> {
+        self.user.as_ref().map(|u| super::nav::menu(self.t, &u.can)).unwrap_or_default()
     }
 }
 
@@ -372,6 +388,8 @@ pub struct Input {
     pub also_described_by: Option<&'static str>,
     /// The id of a `<datalist>` of suggestions.
     pub list: Option<&'static str>,
+    /// Names a user: the script offers the directory's matches as you type.
+    pub picker: bool,
 }
 
 impl Input {
@@ -387,7 +405,14 @@ impl Input {
             errors: Vec::new(),
             also_described_by: None,
             list: None,
+            picker: false,
         }
+    }
+
+    /// A field that names a user, with type-ahead over the directory.
+    pub fn picker(mut self) -> Self {
+        self.picker = true;
+        self
     }
 
     /// Suggests the values of the `<datalist>` with this id.

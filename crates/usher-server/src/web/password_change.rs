@@ -35,7 +35,7 @@ fn form_page(me: &SignedIn, policy: &PasswordPolicy, errors: &FieldErrors) -> Pa
         Input::new(t, name, key, "").kind("password").autocomplete(autocomplete).required().errors(errors)
     };
     PasswordChangePage {
-        l: me.layout("password_change.title", ""),
+        l: me.layout("password_change.title", "").restricted(),
         csrf: me.nav().csrf,
         inputs: vec![
             password("current_password", "password_change.temporary", "current-password"),

@@ -19,6 +19,7 @@ use usher_domain::{PasswordPolicy, Role};
 use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir, hidden};
 
 mod access;
+mod console;
 mod directory;
 mod invitations;
 mod metadata;
@@ -118,6 +119,21 @@ async fn click_and_wait(d: &WebDriver, target: By) -> WebDriverResult<()> {
     let page = d.find(By::Tag("html")).await?;
     d.query(target).and_clickable().first().await?.click().await?;
     page.wait_until().stale().await
+}
+
+/// Clicks a destructive action's link: its confirmation opens in a dialog
+/// over the page (nothing is done yet); answers the dialog's text, then
+/// confirms and waits until the action's answer replaced the page.
+async fn confirm_in_dialog(d: &WebDriver, target: By) -> WebDriverResult<String> {
+    let page = d.find(By::Tag("html")).await?;
+    d.query(target).and_clickable().first().await?.click().await?;
+    let dialog = d.query(By::Css("dialog.confirm-dialog[open]")).and_displayed().first().await?;
+    let text = dialog.text().await?;
+    assert!(page.is_present().await?, "the confirmation opened over the page, which stays");
+    let page = d.find(By::Tag("html")).await?;
+    dialog.find(By::Css("button[type=submit]")).await?.click().await?;
+    page.wait_until().stale().await?;
+    Ok(text)
 }
 
 async fn text_of(d: &WebDriver, target: By) -> WebDriverResult<String> {
@@ -255,7 +271,7 @@ async fn browser_the_setup_link_creates_an_administrator_who_applies_a_policy_pr
 
             // Password policy: load the Ivanti preset, then save it.
             d.goto(format!("{base}/profile")).await?;
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/settings/password-policy']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/settings/password-policy']")).await?;
             assert_eq!(heading(&d).await?, "Password policy");
             d.query(By::Id("preset-ivanti")).first().await?.click().await?;
             click_and_wait(&d, By::Id("load-preset")).await?;
@@ -269,7 +285,7 @@ async fn browser_the_setup_link_creates_an_administrator_who_applies_a_policy_pr
             save_screenshot(&d, "password-policy.png").await?;
 
             // The change is in the audit log.
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/audit']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/audit']")).await?;
             assert_eq!(heading(&d).await?, "Audit log");
             let table = text_of(&d, By::Css("table tbody")).await?;
             assert!(table.contains("Password policy changed"), "{table}");
@@ -277,7 +293,7 @@ async fn browser_the_setup_link_creates_an_administrator_who_applies_a_policy_pr
             save_screenshot(&d, "audit-log.png").await?;
 
             // The Users page leads to each user's API tokens.
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/users']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/users']")).await?;
             assert_eq!(heading(&d).await?, "Users");
             let table = text_of(&d, By::Css("table tbody")).await?;
             assert!(table.contains("root@example.org") && table.contains("User manager"), "{table}");
@@ -310,7 +326,7 @@ async fn web_sign_in(app: &TestApp, login: &str, password: &str) -> (reqwest::Cl
     let form = [("csrf_token", hidden(&html, "csrf_token")), ("login", login.into()), ("password", password.into())];
     let res = c.post(format!("{}/login", app.base)).form(&form).send().await.unwrap();
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/profile");
+    assert_eq!(res.headers()["location"], "/");
     let (_, html) = page(&c, format!("{}/profile", app.base)).await;
     (c, hidden(&html, "csrf_token"))
 }

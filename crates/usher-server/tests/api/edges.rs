@@ -122,7 +122,8 @@ async fn api_and_web_agree() {
 }
 
 /// Every page the main navigation can link to.
-const NAV_TARGETS: [&str; 12] = [
+const NAV_TARGETS: [&str; 13] = [
+    "/admin",
     "/profile",
     "/apps",
     "/admin/users",
@@ -148,7 +149,7 @@ async fn the_navigation_links_exactly_the_pages_that_open() {
     for (i, who) in WHO.iter().enumerate().skip(1) {
         let page = m.callers[i].client.get("/profile").await;
         let html = page.body.as_str().unwrap_or("").to_owned();
-        let nav = html.split("class=\"mainnav\"").nth(1).and_then(|s| s.split("</nav>").next()).unwrap_or("");
+        let nav = html.split("class=\"sidenav\"").nth(1).and_then(|s| s.split("</nav>").next()).unwrap_or("");
         assert!(nav.contains("href=\"/profile\""), "{who}: no navigation in {html}");
         for target in NAV_TARGETS {
             let linked = nav.contains(&format!("href=\"{target}\""));

@@ -36,14 +36,14 @@ pub const ENROL_PATH: &str = "/profile/security/two-step";
 pub const RESTART_PATH: &str = "/profile/security/two-step/restart";
 
 /// Where a fresh session goes first: the forced password change, the forced
-/// enrolment, or My profile.
+/// enrolment, or the landing page (`/` picks the console's overview or My profile).
 pub fn after_sign_in(outcome: &LoginOutcome) -> &'static str {
     if outcome.user.must_change_password {
         super::super::password_change::PATH
     } else if is_enrolment_session(&outcome.session_secret) {
         ENROL_PATH
     } else {
-        "/profile"
+        "/"
     }
 }
 
@@ -162,7 +162,11 @@ fn setup_page(me: &SignedIn, e: TotpEnrolment, errors: &FieldErrors, forced: boo
     let t = me.t();
     let groups: Vec<String> = e.secret.as_bytes().chunks(4).map(|c| String::from_utf8_lossy(c).into_owned()).collect();
     SetupPage {
-        l: me.layout("two_step.setup_title", "profile"),
+        l: if forced {
+            me.layout("two_step.setup_title", "profile").restricted()
+        } else {
+            me.layout("two_step.setup_title", "profile")
+        },
         csrf: me.nav().csrf,
         secret_groups: groups.join(" "),
         secret: e.secret,

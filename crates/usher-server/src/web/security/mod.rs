@@ -23,6 +23,7 @@ use usher_core::{
 use usher_domain::{FieldError, PasswordPolicy, SessionId, TimeZone};
 
 use super::{
+    confirm::{self, Confirm},
     i18n::{Tr, local_time, local_time_short},
     page::{CsrfForm, FieldErrors, Input, Layout, SignedIn, WebQuery, WebResult, render, see_other, session_removal},
 };
@@ -292,6 +293,57 @@ pub async fn end_session(
         return Ok((jar.add(session_removal(&state)), see_other("/login?signed_out=1")).into_response());
     }
     Ok(see_other("/profile/security?done=ended"))
+}
+
+/// `GET /profile/security/sessions/{id}/end`: names the browser that will be signed out.
+pub async fn confirm_end_session(
+    State(state): State<AppState>,
+    me: SignedIn,
+    id: Result<Path<SessionId>, PathRejection>,
+) -> WebResult {
+    let Ok(Path(id)) = id else { return Err(me.error(StatusCode::NOT_FOUND, "not_found")) };
+    let sessions = state.usher.my_sessions(&me.0, None, 200).await.map_err(|e| me.core_error(e))?;
+    let item = sessions.items.into_iter().find(|i| i.session.id == id);
+    let Some(item) = item else { return Err(me.error(StatusCode::NOT_FOUND, "not_found")) };
+    let t = me.t();
+    let client = item.client.unwrap_or_else(|| t.get("sessions.unknown").into_owned());
+    let (heading, text) = if item.current {
+        (t.get("confirm.end_current").into_owned(), "confirm.end_current_text")
+    } else {
+        (t.with("confirm.end_session", "name", client), "confirm.end_session_text")
+    };
+    let button = t.get(if item.current { "sessions.end_current" } else { "sessions.end" }).into_owned();
+    let c = Confirm::new(heading, format!("/profile/security/sessions/{id}/end"), button, PATH.to_owned())
+        .line(t.get(text).into_owned());
+    confirm::page(&me, "profile", c)
+}
+
+/// `GET /profile/security/sessions/end-others`.
+pub async fn confirm_end_others(me: SignedIn) -> WebResult {
+    me.refused_unless(usher_core::access::policy::Operation::ChangeOwnAccount)?;
+    let t = me.t();
+    let c = Confirm::new(
+        t.get("confirm.end_others").into_owned(),
+        "/profile/security/sessions/end-others".to_owned(),
+        t.get("sessions.end_others").into_owned(),
+        PATH.to_owned(),
+    )
+    .line(t.get("confirm.end_others_text").into_owned());
+    confirm::page(&me, "profile", c)
+}
+
+/// `GET /profile/security/sessions/end-all`.
+pub async fn confirm_end_all(me: SignedIn) -> WebResult {
+    me.refused_unless(usher_core::access::policy::Operation::ChangeOwnAccount)?;
+    let t = me.t();
+    let c = Confirm::new(
+        t.get("confirm.end_all").into_owned(),
+        "/profile/security/sessions/end-all".to_owned(),
+        t.get("sessions.end_all").into_owned(),
+        PATH.to_owned(),
+    )
+    .line(t.get("confirm.end_all_text").into_owned());
+    confirm::page(&me, "profile", c)
 }
 
 /// `POST /profile/security/sessions/end-others`: ends every session but this one.

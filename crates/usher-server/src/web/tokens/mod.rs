@@ -1,8 +1,8 @@
 //! Personal API tokens in the web UI: the "API tokens" tab of My profile, and
 //! the page where an Administrator or User Manager manages another user's
-//! tokens. A new or regenerated secret is rendered into the page that answers
-//! the POST (200, never a redirect), so it is in no URL and no history entry;
-//! like every page, that answer is `Cache-Control: no-store`.
+//! tokens. A new or regenerated secret is shown once on the list the POST
+//! redirects to (`web::reveal`): it is in no URL, and reloading the list
+//! neither makes another token nor shows the secret again.
 
 use askama::Template;
 use axum::{
@@ -12,7 +12,9 @@ use axum::{
         rejection::{FormRejection, PathRejection},
     },
     http::StatusCode,
+    response::IntoResponse,
 };
+use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_core::{
@@ -30,9 +32,11 @@ use super::{
 };
 use crate::{app::AppState, extract::Ctx};
 
+mod confirm;
 mod edit;
 mod form;
 
+pub use confirm::{confirm_delete, confirm_delete_user_token, confirm_regenerate, confirm_revoke};
 pub use edit::{edit_page, save_token};
 
 /// Clients people often make tokens for, suggested in the form (free text).
@@ -88,13 +92,14 @@ fn path<T>(me: &SignedIn, path: Result<Path<T>, PathRejection>) -> WebResult<T> 
     path.map(|Path(v)| v).map_err(|_| me.error(StatusCode::NOT_FOUND, "not_found"))
 }
 
-/// A button or link of a token's row.
+/// A link of a token's row: to the edit page, or to the confirmation page of
+/// a destructive action.
 pub struct RowAction {
     pub name: &'static str,
     pub label: String,
     pub href: String,
-    /// A form posting the CSRF token, or a plain link.
-    pub post: bool,
+    /// Leads to a confirmation (a dialog with JavaScript).
+    pub confirm: bool,
     pub style: &'static str,
 }
 
@@ -135,11 +140,11 @@ pub struct TokenRow {
 /// active one, regenerates an expired one and deletes an inactive one; an
 /// administrator deletes any.
 fn actions(t: Tr, base: &str, managed: bool, token: &ApiToken, status: TokenStatus) -> Vec<RowAction> {
-    let action = |name: &'static str, post: bool, style: &'static str| RowAction {
+    let action = |name: &'static str, confirm: bool, style: &'static str| RowAction {
         name,
         label: t.get(&format!("tokens.{name}")).into_owned(),
         href: format!("{base}/{}/{name}", token.id),
-        post,
+        confirm,
         style,
     };
     match (managed, status) {
@@ -181,6 +186,7 @@ fn token_row(t: Tr, tz: TimeZone, target: &Target, token: &ApiToken, now: DateTi
 }
 
 /// The secret panel's content.
+#[derive(serde::Serialize, Deserialize)]
 pub struct Issued {
     pub heading: String,
     pub secret: String,
@@ -334,8 +340,8 @@ async fn create(
     };
     match state.usher.create_token(ctx, &me.0, target.owner_arg(), spec).await {
         Ok(issued) => {
-            let o = Outcome { issued: Some(Issued::of(t, "tokens.created_heading", issued)), ..Outcome::default() };
-            show(state, me, target, o, StatusCode::OK).await
+            let issued = Issued::of(t, "tokens.created_heading", issued);
+            super::reveal::redirect(state, me, &issued, &target.base()).await
         }
         Err(Error::Invalid(e)) => {
             let o = Outcome { form, errors: e.0, ..Outcome::default() };
@@ -345,11 +351,23 @@ async fn create(
     }
 }
 
-/// `GET /profile/tokens`: the create form, then active and inactive tokens.
-pub async fn tokens_page(State(state): State<AppState>, me: SignedIn, WebQuery(q): WebQuery<DoneQuery>) -> WebResult {
+/// `GET /profile/tokens`: the create form, then active and inactive tokens
+/// (and, once after creating or regenerating one, its secret).
+pub async fn tokens_page(
+    State(state): State<AppState>,
+    me: SignedIn,
+    jar: CookieJar,
+    WebQuery(q): WebQuery<DoneQuery>,
+) -> WebResult {
     let target = own(&state, &me).await?;
-    let o = Outcome { notice: q.notice(me.t()), ..Outcome::default() };
-    show(&state, &me, &target, o, StatusCode::OK).await
+    list(&state, &me, &target, jar, &q).await
+}
+
+/// The list page, with a secret waiting to be shown once, if any.
+async fn list(state: &AppState, me: &SignedIn, target: &Target, jar: CookieJar, q: &DoneQuery) -> WebResult {
+    let (issued, jar) = super::reveal::take::<Issued>(state, me, jar).await?;
+    let o = Outcome { notice: q.notice(me.t()), issued, ..Outcome::default() };
+    Ok((jar, show(state, me, target, o, StatusCode::OK).await?).into_response())
 }
 
 /// `POST /profile/tokens`: creates a token and shows its secret once.
@@ -389,19 +407,19 @@ pub async fn regenerate_token(
     let target = own(&state, &me).await?;
     me.accept(form)?;
     let t = me.t();
-    let o = match state.usher.regenerate_token(&ctx, &me.0, target.owner_arg(), id).await {
+    match state.usher.regenerate_token(&ctx, &me.0, target.owner_arg(), id).await {
         Ok(issued) => {
-            Outcome { issued: Some(Issued::of(t, "tokens.regenerated_heading", issued)), ..Outcome::default() }
+            let issued = Issued::of(t, "tokens.regenerated_heading", issued);
+            super::reveal::redirect(&state, &me, &issued, &target.base()).await
         }
         Err(Error::Invalid(e)) => {
             let reasons: Vec<String> = e.0.iter().map(|e| t.field_error(e, None)).collect();
             let problem = format!("{} {}", t.get("tokens.regenerate_failed"), reasons.join(" "));
             let o = Outcome { problem: Some(problem), ..Outcome::default() };
-            return show(&state, &me, &target, o, StatusCode::UNPROCESSABLE_ENTITY).await;
+            show(&state, &me, &target, o, StatusCode::UNPROCESSABLE_ENTITY).await
         }
-        Err(e) => return Err(me.core_error(e)),
-    };
-    show(&state, &me, &target, o, StatusCode::OK).await
+        Err(e) => Err(me.core_error(e)),
+    }
 }
 
 /// `POST /profile/tokens/{id}/revoke`: the token stops working at once.
@@ -439,13 +457,13 @@ pub async fn delete_token(
 pub async fn user_tokens_page(
     State(state): State<AppState>,
     me: SignedIn,
+    jar: CookieJar,
     id: Result<Path<UserId>, PathRejection>,
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
     let id = path(&me, id)?;
     let target = managed(&state, &me, id).await?;
-    let o = Outcome { notice: q.notice(me.t()), ..Outcome::default() };
-    show(&state, &me, &target, o, StatusCode::OK).await
+    list(&state, &me, &target, jar, &q).await
 }
 
 /// `POST /admin/users/{id}/tokens`: creates a token for the user.
@@ -528,7 +546,7 @@ mod tests {
         let stamp = Stamp::at(at, paris);
         assert_eq!((stamp.date.as_str(), stamp.time.as_deref()), ("2026-11-25", Some("00:30")));
         assert_eq!(row.actions[2].href, format!("/profile/tokens/{}/revoke", Uuid::nil()));
-        assert!(row.actions[2].post && row.actions[2].style == "danger" && !row.actions[0].post);
+        assert!(row.actions[2].confirm && row.actions[2].style == "danger" && !row.actions[0].confirm);
     }
 
     fn target(managed: bool) -> Target {

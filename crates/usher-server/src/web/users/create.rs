@@ -215,8 +215,8 @@ pub async fn create_user(
     match state.usher.admin_create_user(&ctx, &me.0, input).await {
         Ok(created) => match created.invitation_link {
             Some(link) => {
-                let shown = details::Shown::InvitationLink(link);
-                details::show(&state, &me, &me.0, created.user.id, shown, StatusCode::CREATED).await
+                let secret = details::OneTime::InvitationLink(link);
+                crate::web::reveal::redirect(&state, &me, &secret, &user_href(created.user.id)).await
             }
             None => {
                 let done = if form.invite() == Invite::Email { "invited" } else { "created" };

@@ -9,8 +9,9 @@ use axum::{
     Form,
     extract::{Path, State, rejection::FormRejection, rejection::PathRejection},
     http::StatusCode,
-    response::Response,
+    response::{IntoResponse, Response},
 };
+use axum_extra::extract::CookieJar;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use usher_core::{
@@ -34,6 +35,7 @@ use crate::{
         i18n::{Tr, local_time},
         page::{CsrfForm, FieldErrors, Input, Layout, Select, SignedIn, WebQuery, WebResult, render, see_other},
         profile::{language_choices, timezone_choices},
+        reveal,
     },
 };
 
@@ -50,11 +52,21 @@ pub enum Shown {
     InvitationLink(String),
 }
 
+/// A secret a user's page shows once, after the redirect that follows the
+/// POST that made it (`web::reveal`).
+#[derive(serde::Serialize, Deserialize)]
+pub enum OneTime {
+    TemporaryPassword(String),
+    InvitationLink(String),
+}
+
 /// One failed sign-in, ready to show.
 pub struct FailedRow {
     pub at: String,
     pub address: String,
+    /// "Chrome on Linux"; the whole user agent is in `client_full`.
     pub client: String,
+    pub client_full: String,
     pub reason: String,
 }
 
@@ -308,7 +320,8 @@ async fn show_with(
             .map(|f| FailedRow {
                 at: local_time(f.at, tz),
                 address: f.address.unwrap_or_else(dash),
-                client: f.client.unwrap_or_else(dash),
+                client: usher_core::sessions::describe_client(f.client.as_deref()).unwrap_or_else(dash),
+                client_full: f.client.unwrap_or_default(),
                 reason: t
                     .try_get(&format!("user_admin.reasons.{}", f.reason))
                     .map_or_else(|| f.reason.clone(), |r| r.into_owned()),
@@ -331,12 +344,19 @@ async fn show_with(
 pub async fn user_page(
     State(state): State<AppState>,
     me: SignedIn,
+    jar: CookieJar,
     id: Result<Path<UserId>, PathRejection>,
     WebQuery(q): WebQuery<DoneQuery>,
 ) -> WebResult {
     let admin = &me.0;
     let id = path(&me, id)?;
-    show(&state, &me, admin, id, done_notice(me.t(), q.done.as_deref()), StatusCode::OK).await
+    let (secret, jar) = reveal::take::<OneTime>(&state, &me, jar).await?;
+    let shown = match secret {
+        Some(OneTime::TemporaryPassword(p)) => Shown::TemporaryPassword(p),
+        Some(OneTime::InvitationLink(l)) => Shown::InvitationLink(l),
+        None => done_notice(me.t(), q.done.as_deref()),
+    };
+    Ok((jar, show(&state, &me, admin, id, shown, StatusCode::OK).await?).into_response())
 }
 
 /// `POST /admin/users/{id}`: saves the profile and the custom fields, or shows
@@ -447,7 +467,9 @@ pub async fn reset_password(
         _ => return Err(me.error(StatusCode::BAD_REQUEST, "bad_request")),
     };
     match state.usher.reset_password(&ctx, admin, id, mode).await {
-        Ok(Some(password)) => show(&state, &me, admin, id, Shown::TemporaryPassword(password), StatusCode::OK).await,
+        Ok(Some(password)) => {
+            reveal::redirect(&state, &me, &OneTime::TemporaryPassword(password), &user_href(id)).await
+        }
         Ok(None) => Ok(see_other(&format!("{}?done=link_sent", user_href(id)))),
         Err(Error::Invalid(e)) => {
             let disabled = e.0.iter().any(|f| f.code == "disabled");

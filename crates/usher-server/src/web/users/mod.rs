@@ -1,6 +1,7 @@
 //! The Users pages, for Administrators and User Managers: "Create user" and each
 //! user's details page with its actions (the list itself is `web::directory`).
 
+mod confirm;
 mod create;
 mod custom;
 mod details;
@@ -9,6 +10,7 @@ use axum::{
     extract::{Path, rejection::PathRejection},
     http::StatusCode,
 };
+pub use confirm::{confirm_disable, confirm_end_sessions, confirm_reset_password, confirm_reset_two_step};
 pub use create::{create_user, new_user_page};
 pub use details::{
     confirm_delete_page, delete_user, disable_user, enable_user, end_sessions, reset_password, save_user, user_page,

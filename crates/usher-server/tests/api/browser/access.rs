@@ -22,7 +22,7 @@ async fn browser_an_administrator_creates_a_group_and_an_app_and_gives_the_group
             sign_in(&d, "admin", ADMIN_PASSWORD).await?;
 
             // Groups: create one, then add a member by user ID.
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/groups']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/groups']")).await?;
             assert_eq!(heading(&d).await?, "Groups");
             assert!(text_of(&d, By::Css(".empty")).await?.contains("No groups yet."));
             fill(&d, "name", "Pilots").await?;
@@ -40,13 +40,13 @@ async fn browser_an_administrator_creates_a_group_and_an_app_and_gives_the_group
             d.screenshot(&artifacts_dir().join("access-group.png")).await?;
 
             // A second group with the same name, in other letters: refused on the field.
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/groups']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/groups']")).await?;
             fill(&d, "name", "PILOTS").await?;
             click_and_wait(&d, By::Id("create-group")).await?;
             assert_eq!(text_of(&d, By::Id("name-error")).await?, "A group with this name already exists.");
 
             // Apps: create one, give the group access.
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/apps']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/apps']")).await?;
             assert_eq!(heading(&d).await?, "Apps");
             fill(&d, "name", "Flight log").await?;
             fill(&d, "url", "https://flightlog.example.org").await?;
@@ -75,15 +75,15 @@ async fn browser_an_administrator_creates_a_group_and_an_app_and_gives_the_group
             d.query(By::Css(".usermenu summary")).first().await?.click().await?;
             click_and_wait(&d, By::Css("form[action='/logout'] button[type=submit]")).await?;
             sign_in(&d, "ann", USER_PASSWORD).await?;
-            click_and_wait(&d, By::Css(".mainnav a[href='/apps']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/apps']")).await?;
             assert_eq!(heading(&d).await?, "My apps");
             let card = text_of(&d, By::Css("#my-apps .app-card")).await?;
             assert!(card.contains("Flight log") && card.contains("Through a group"), "{card}");
             let open = d.find(By::Css("#my-apps a.button.primary")).await?;
             assert_eq!(open.attr("href").await?.as_deref(), Some("https://flightlog.example.org"));
             // Now a Developer: she may list groups and apps, not users.
-            assert_eq!(d.find_all(By::Css(".mainnav a[href='/admin/groups']")).await?.len(), 1);
-            assert!(d.find_all(By::Css(".mainnav a[href='/admin/users']")).await?.is_empty());
+            assert_eq!(d.find_all(By::Css(".sidenav a[href='/admin/groups']")).await?.len(), 1);
+            assert!(d.find_all(By::Css(".sidenav a[href='/admin/users']")).await?.is_empty());
             d.screenshot(&artifacts_dir().join("access-my-apps.png")).await?;
             Ok(())
         })

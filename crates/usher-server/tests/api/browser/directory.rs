@@ -36,7 +36,7 @@ async fn browser_an_administrator_defines_a_field_searches_sorts_and_chooses_col
             d.goto(format!("{base}/login?lang=en")).await?;
             sign_in(&d, "admin", ADMIN_PASSWORD).await?;
             // Define the departments field on the settings page.
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/settings/metadata-fields']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/settings/metadata-fields']")).await?;
             assert_eq!(heading(&d).await?, "Custom metadata fields");
             fill(&d, "name_0", "departments").await?;
             fill(&d, "label_0", "Department").await?;
@@ -70,7 +70,7 @@ async fn browser_an_administrator_defines_a_field_searches_sorts_and_chooses_col
         .run(|d| async move {
             d.goto(format!("{base}/login?lang=en")).await?;
             sign_in(&d, "admin", ADMIN_PASSWORD).await?;
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/users']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/users']")).await?;
             // Last name ascending by default.
             assert_eq!(listed(&d).await?, ["admin", "adavidson", "bob", "dsmith"]);
             // The reference search examples.

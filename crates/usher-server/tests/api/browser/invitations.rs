@@ -25,7 +25,7 @@ async fn browser_invite_email_register_and_land_signed_in() {
         .run(|d| async move {
             d.goto(format!("{base}/login?lang=en")).await?;
             sign_in(&d, "admin", ADMIN_PASSWORD).await?;
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/invitations']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/invitations']")).await?;
             assert_eq!(heading(&d).await?, "Invite new users");
             assert!(text_of(&d, By::Css("main")).await?.contains("No invitations yet."));
             fill(&d, "email", "nina@example.org").await?;
@@ -96,11 +96,13 @@ async fn browser_http_send_my_own_invitation_resend_withdraw_and_the_template() 
     // "Send my own invitation": the link is on the page, nothing is emailed.
     let form = [("csrf_token", csrf.as_str()), ("email", "omar@example.org"), ("role", "user"), ("delivery", "link")];
     let res = c.post(&url).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let html = res.text().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER, "post/redirect/get: reloading invites nobody twice");
+    assert_eq!(res.headers()["location"], "/admin/invitations");
+    let html = page(&c, url.clone()).await.1;
     let link =
         html.split("id=\"invite-link\"").nth(1).unwrap().split("value=\"").nth(1).unwrap().split('"').next().unwrap();
     assert!(link.starts_with(&format!("{}/register/", app.base)), "{link}");
+    assert!(!page(&c, url.clone()).await.1.contains("id=\"invite-link\""), "the link is shown once");
     // Invalid and duplicate addresses.
     let form = [("csrf_token", csrf.as_str()), ("email", "nope"), ("delivery", "email")];
     let res = c.post(&url).form(&form).send().await.unwrap();
@@ -212,5 +214,5 @@ async fn browser_http_forgot_password_and_reset_pages() {
     let form =
         [("csrf_token", hidden(&html, "csrf_token")), ("login", "rita".into()), ("password", NEW_PASSWORD.into())];
     let res = c.post(format!("{}/login", app.base)).form(&form).send().await.unwrap();
-    assert_eq!(res.headers()["location"], "/profile");
+    assert_eq!(res.headers()["location"], "/", "signed in, to the landing page");
 }

@@ -9,7 +9,9 @@ use serde_json::json;
 use thirtyfour::prelude::*;
 use usher_domain::Role;
 
-use super::{Browser, click_and_wait, fill, heading, hidden, http, page, sign_in, text_of, web_sign_in};
+use super::{
+    Browser, click_and_wait, confirm_in_dialog, fill, heading, hidden, http, page, sign_in, text_of, web_sign_in,
+};
 use crate::{
     helpers::{ADMIN_PASSWORD, Client, TestApp, USER_PASSWORD, artifacts_dir},
     mfa::Authenticator,
@@ -103,9 +105,9 @@ async fn browser_a_user_turns_on_two_step_signs_in_with_a_code_and_ends_another_
             // End the other one: it is signed out, this one is not.
             let other_row = d.find(By::Css("#sessions tbody tr:not(.current-session)")).await?;
             assert!(other_row.text().await?.contains("curl"));
-            let page = d.find(By::Tag("html")).await?;
-            other_row.find(By::Css("button.end-session")).await?.click().await?;
-            page.wait_until().stale().await?;
+            let id = other_row.attr("id").await?.unwrap_or_default();
+            let asked = confirm_in_dialog(&d, By::Css(format!("#{id} a.end-session"))).await?;
+            assert!(asked.contains("Sign out curl?"), "{asked}");
             assert_eq!(text_of(&d, By::Css(".alert.success")).await?, "The session has ended.");
             assert_eq!(d.find_all(By::Css("#sessions tbody tr")).await?.len(), 1);
             assert_eq!(other.get("/api/v1/me").await.status, StatusCode::UNAUTHORIZED);

@@ -8,7 +8,7 @@ use thirtyfour::prelude::*;
 use usher_core::Clock;
 use usher_domain::{Role, TokenPolicy};
 
-use super::{Browser, click_and_wait, fill, heading, page, sign_in, text_of, value_of, web_sign_in};
+use super::{Browser, click_and_wait, confirm_in_dialog, fill, heading, page, sign_in, text_of, value_of, web_sign_in};
 use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir};
 
 /// What `GET /api/v1/me` answers to a bearer token.
@@ -79,9 +79,12 @@ async fn browser_a_user_creates_copies_uses_and_revokes_an_api_token() {
             // The secret works against the API.
             assert_eq!(me_with(&base, &secret).await, StatusCode::OK);
 
-            // Done: back to the list, the secret gone, the token listed by its hint.
-            click_and_wait(&d, By::Id("token-done")).await?;
-            assert!(d.find_all(By::Id("new-token")).await?.is_empty());
+            // Reloading the page shows the list without the secret, and makes no second token.
+            let page = d.find(By::Tag("html")).await?;
+            d.refresh().await?;
+            page.wait_until().stale().await?;
+            assert!(d.find_all(By::Id("new-token")).await?.is_empty(), "the secret is shown once");
+            assert_eq!(d.find_all(By::Css("#active-tokens tbody tr")).await?.len(), 1, "no second token");
             let active = text_of(&d, By::Id("active-tokens")).await?;
             let hint = format!("{}…{}", &secret[..8], &secret[36..]);
             assert!(active.contains("CI upload") && active.contains("Jenkins") && active.contains(&hint), "{active}");
@@ -94,18 +97,20 @@ async fn browser_a_user_creates_copies_uses_and_revokes_an_api_token() {
             full_screenshot(&d, 390, "tokens-list-390.png").await?;
 
             // Revoke: it moves to the second table and stops working.
-            click_and_wait(&d, By::Css("#active-tokens button.revoke-token")).await?;
+            let asked = confirm_in_dialog(&d, By::Css("#active-tokens a.revoke-token")).await?;
+            assert!(asked.contains("Revoke the token “CI upload”?") && asked.contains("Jenkins"), "{asked}");
             assert_eq!(text_of(&d, By::Css(".alert.success")).await?, "Token revoked. It no longer works.");
             assert!(text_of(&d, By::Id("active-tokens")).await?.contains("No active tokens."));
             let inactive = text_of(&d, By::Id("inactive-tokens")).await?;
             assert!(inactive.contains("CI upload") && inactive.contains("Revoked") && inactive.contains(&hint));
-            assert!(d.find(By::Css("#inactive-tokens button.delete-token")).await?.is_displayed().await?);
+            assert!(d.find(By::Css("#inactive-tokens a.delete-token")).await?.is_displayed().await?);
             assert!(d.find_all(By::Css("#inactive-tokens .regenerate-token")).await?.is_empty());
             full_screenshot(&d, 1200, "tokens-revoked.png").await?;
             assert_eq!(me_with(&base, &secret).await, StatusCode::UNAUTHORIZED);
 
             // Delete: gone from both lists.
-            click_and_wait(&d, By::Css("#inactive-tokens button.delete-token")).await?;
+            let asked = confirm_in_dialog(&d, By::Css("#inactive-tokens a.delete-token")).await?;
+            assert!(asked.contains("This cannot be undone."), "{asked}");
             assert_eq!(text_of(&d, By::Css(".alert.success")).await?, "Token deleted.");
             assert!(text_of(&d, By::Id("inactive-tokens")).await?.contains("No revoked or expired tokens."));
             Ok(())
@@ -129,10 +134,11 @@ async fn browser_an_administrator_in_russian_sets_the_policy_edits_regenerates_a
             d.set_window_rect(0, 0, 390, 900).await?;
             d.goto(format!("{base}/login")).await?;
             sign_in(&d, "admin", ADMIN_PASSWORD).await?;
-            assert_eq!(heading(&d).await?, "Мой профиль");
+            assert_eq!(heading(&d).await?, "Обзор", "administrators land on the overview");
 
-            // The token policy: allow tokens that never expire, no write scope on settings.
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/settings/token-policy']")).await?;
+            // The token policy, from the menu (390 px): allow tokens that never expire, no write scope on settings.
+            d.find(By::Css(".menu-button")).await?.click().await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/settings/token-policy']")).await?;
             assert_eq!(heading(&d).await?, "Политика API-токенов");
             assert_eq!(value_of(&d, "default_lifetime_days").await?, "365");
             d.find(By::Id("allow_never_expiring")).await?.click().await?;
@@ -181,7 +187,7 @@ async fn browser_an_administrator_in_russian_sets_the_policy_edits_regenerates_a
             assert!(row.contains("Деплой (prod)") && row.contains("Никогда"), "{row}");
 
             // Regenerate: a new secret in the same panel; the old one is dead.
-            click_and_wait(&d, By::Css("#active-tokens button.regenerate-token")).await?;
+            confirm_in_dialog(&d, By::Css("#active-tokens a.regenerate-token")).await?;
             assert_eq!(text_of(&d, By::Id("new-token-h")).await?, "Новый секрет для «Деплой (prod)»");
             let second = value_of(&d, "new-token").await?;
             assert_ne!(first, second);
@@ -201,7 +207,7 @@ async fn browser_an_administrator_in_russian_sets_the_policy_edits_regenerates_a
             click_and_wait(&d, By::Id("token-done")).await?;
             assert!(d.find_all(By::Css("#active-tokens .revoke-token, #active-tokens .edit-token")).await?.is_empty());
             full_screenshot(&d, 390, "admin-user-tokens-ru-390.png").await?;
-            click_and_wait(&d, By::Css("#active-tokens button.delete-token")).await?;
+            confirm_in_dialog(&d, By::Css("#active-tokens a.delete-token")).await?;
             assert_eq!(text_of(&d, By::Css(".alert.success")).await?, "Токен удалён.");
             assert_eq!(me_with(&base, &ivans).await, StatusCode::UNAUTHORIZED);
             Ok(())
@@ -267,18 +273,25 @@ async fn browser_http_token_forms_validate_and_need_the_csrf_token() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(html.contains("Your organization does not allow tokens that never expire."));
 
-    // A valid form: 200 with the secret, no redirect, nothing cached.
+    // A valid form: a redirect to the list, which shows the secret once; the
+    // secret is in no answer to the POST, no address and no cookie.
     let form = [("csrf_token", csrf), ("description", "Backup"), ("scopes", "profile:read"), ("scopes", "read")];
     let res = c.post(&tokens).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    assert!(res.headers().get("location").is_none());
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], "/profile/tokens");
+    let cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.starts_with("usher_reveal=") && cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(res.text().await.unwrap().is_empty());
+    let res = c.get(&tokens).send().await.unwrap();
     assert_eq!(res.headers()["cache-control"], "no-store");
     let html = res.text().await.unwrap();
     let secret = secret_in(&html);
+    assert!(!cookie.contains(&secret));
     assert_eq!(me_with(&app.base, &secret).await, StatusCode::OK);
     let id = first_token_id(&html);
     let (_, list) = page(&c, tokens.clone()).await;
-    assert!(!list.contains(&secret), "the list never shows the secret");
+    assert!(!list.contains(&secret), "reloading never shows the secret again");
+    assert_eq!(list.matches("class=\"token-name\"").count(), html.matches("class=\"token-name\"").count());
     for html in [&html, &list] {
         assert!(!html.contains("style=") && !html.contains("<style"), "no inline style: the CSP forbids it");
         assert_eq!(html.matches("<script").count(), 1, "only the page's script file");
@@ -365,13 +378,14 @@ async fn browser_http_admin_token_pages_follow_roles() {
     let form = [("csrf_token", "wrong"), ("description", "Sync"), ("scopes", "read")];
     assert_eq!(post(&manny, format!("{users}/{}/tokens", user.id), &form).await.0, StatusCode::FORBIDDEN);
     let form = [("csrf_token", manny_csrf), ("description", "Sync"), ("client", "Ansible"), ("scopes", "read")];
-    let (status, location, html) = post(&manny, format!("{users}/{}/tokens", user.id), &form).await;
-    assert_eq!((status, location.as_str()), (StatusCode::OK, ""));
+    let (status, location, _) = post(&manny, format!("{users}/{}/tokens", user.id), &form).await;
+    assert_eq!((status, location.clone()), (StatusCode::SEE_OTHER, format!("/admin/users/{}/tokens", user.id)));
+    let (_, html) = page(&manny, format!("{}{location}", app.base)).await;
     let secret = secret_in(&html);
     let me = reqwest::Client::new().get(format!("{}/api/v1/me", app.base)).bearer_auth(&secret).send().await.unwrap();
     assert_eq!(me.json::<serde_json::Value>().await.unwrap()["user_id"], "uma");
     let id = first_token_id(&html);
-    assert!(html.contains(&format!("action=\"/admin/users/{}/tokens/{id}/delete\"", user.id)));
+    assert!(html.contains(&format!("href=\"/admin/users/{}/tokens/{id}/delete\"", user.id)));
     assert!(!html.contains("/revoke\"") && !html.contains("/edit\""), "managers delete; owners edit and revoke");
 
     // Deleting: CSRF first, then gone.
@@ -430,8 +444,9 @@ async fn browser_http_the_token_policy_page_saves_and_shapes_the_token_form() {
     assert!(html.contains("id=\"expiry-never\"") && html.contains("Default (90 days)"));
     assert!(html.contains("id=\"scope-read\"") && !html.contains("id=\"scope-write\""));
     let form = [("csrf_token", pia_csrf.as_str()), ("description", "Kiosk"), ("scopes", "read"), ("expiry", "never")];
-    let (status, _, html) = post(&pia, tokens.clone(), &form).await;
-    assert_eq!(status, StatusCode::OK);
+    let (status, location, _) = post(&pia, tokens.clone(), &form).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/profile/tokens"));
+    let (_, html) = page(&pia, tokens.clone()).await;
     let row = html.split("id=\"active-tokens\"").nth(1).unwrap();
     assert!(row.contains("Kiosk") && row.matches(">Never<").count() == 2, "expires and last used: Never");
 

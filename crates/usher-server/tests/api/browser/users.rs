@@ -7,7 +7,9 @@ use serde_json::json;
 use thirtyfour::prelude::*;
 use usher_domain::Role;
 
-use super::{Browser, click_and_wait, fill, heading, hidden, page, sign_in, text_of, value_of, web_sign_in};
+use super::{
+    Browser, click_and_wait, confirm_in_dialog, fill, heading, hidden, page, sign_in, text_of, value_of, web_sign_in,
+};
 use crate::helpers::{ADMIN_PASSWORD, TestApp, USER_PASSWORD, artifacts_dir};
 
 const DANA_PASSWORD: &str = "Amber-Falcon-Orchard-71";
@@ -42,7 +44,7 @@ async fn browser_an_administrator_creates_resets_and_disables_a_user_who_must_ch
         .run(|d| async move {
             d.goto(format!("{base}/login?lang=en")).await?;
             sign_in(&d, "admin", ADMIN_PASSWORD).await?;
-            click_and_wait(&d, By::Css(".mainnav a[href='/admin/users']")).await?;
+            click_and_wait(&d, By::Css(".sidenav a[href='/admin/users']")).await?;
 
             // Create Dana: the form reports every missing field, then creates her.
             click_and_wait(&d, By::Id("create-user")).await?;
@@ -78,7 +80,8 @@ async fn browser_an_administrator_creates_resets_and_disables_a_user_who_must_ch
             full_screenshot(&d, 390, "user-details-390.png").await?;
 
             // A temporary password, shown once.
-            click_and_wait(&d, By::Id("reset-temporary")).await?;
+            let asked = confirm_in_dialog(&d, By::Id("reset-temporary")).await?;
+            assert!(asked.contains("Their current password stops working"), "{asked}");
             assert_eq!(text_of(&d, By::Id("temporary-h")).await?, "Temporary password");
             let temporary = value_of(&d, "temporary-password").await?;
             assert!(temporary.len() >= 16, "{temporary}");
@@ -92,6 +95,7 @@ async fn browser_an_administrator_creates_resets_and_disables_a_user_who_must_ch
             sign_in(&d, "dana", &temporary).await?;
             assert_eq!(d.current_url().await?.path(), "/password-change");
             assert_eq!(heading(&d).await?, "Choose a new password");
+            assert!(d.find_all(By::Id("sidenav")).await?.is_empty(), "no navigation that only leads back here");
             d.goto(format!("{base}/profile/tokens")).await?;
             assert_eq!(d.current_url().await?.path(), "/password-change");
             d.screenshot(&artifacts_dir().join("password-change.png")).await?;
@@ -253,9 +257,12 @@ async fn browser_http_user_details_actions_confirmation_and_roles() {
         ("email", "newbie@example.org"),
     ];
     let res = m.post(format!("{}/admin/users/new", app.base)).form(&form).send().await.unwrap();
-    assert_eq!(res.status(), StatusCode::CREATED);
-    let html = res.text().await.unwrap();
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"].to_str().unwrap().to_owned();
+    let html = page(&m, format!("{}{location}", app.base)).await.1;
     assert!(html.contains("id=\"invitation-link\"") && html.contains("/register/"), "{html}");
+    let again = page(&m, format!("{}{location}", app.base)).await.1;
+    assert!(!again.contains("id=\"invitation-link\""), "shown once");
     assert_eq!(app.mail.count_to("newbie@example.org"), 0);
 
     app.create_user("eve", Some("eve@example.org"), USER_PASSWORD, &[Role::User]).await;
