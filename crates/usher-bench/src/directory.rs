@@ -9,7 +9,6 @@
 use std::{io::Write, path::Path, time::Instant};
 
 use anyhow::{Context, bail};
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde_json::{Value, json};
 
 const FIRST: [&str; 48] = [
@@ -217,20 +216,6 @@ fn enc(s: &str) -> String {
     out
 }
 
-/// A cursor as the server makes them: the page resumes after this key and id.
-fn cursor(sort: &str, descending: bool, key: Value, id: &str) -> String {
-    URL_SAFE_NO_PAD.encode(json!({ "s": sort, "d": descending, "k": key, "i": id }).to_string())
-}
-
-fn rank(role: &str) -> i64 {
-    match role {
-        "user" => 1,
-        "administrator" => 2,
-        "developer" => 3,
-        _ => 4,
-    }
-}
-
 struct Client {
     http: reqwest::Client,
     base: String,
@@ -319,49 +304,27 @@ pub async fn measure(
         Shape { name: "search: exact email".into(), queries: emails },
         Shape { name: "search: departments:<4 characters>".into(), queries: metadata },
     ];
-    // Deep pages: a cursor at a random user, for each sort column.
-    let mut users_by_id = Vec::new();
-    for k in 0..n.min(200) {
-        let u = pick(k + 5_000_000);
-        let body = client.get(&format!("/api/v1/users?q={}&fields=id,status,roles", enc(&u.user_id))).await?;
-        let item = body["items"].get(0).cloned().with_context(|| format!("user {} not found", u.user_id))?;
-        users_by_id.push((u, item));
-    }
-    let constant_time = |sort: &'static str| {
-        let client = &client;
-        async move {
-            let body = client.get(&format!("/api/v1/users?sort={sort}&limit=2&fields=id")).await?;
-            let c = body["next_cursor"].as_str().context("a second page")?.to_owned();
-            let decoded: Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(c)?)?;
-            anyhow::Ok(decoded["k"].clone())
-        }
-    };
-    let created_key = constant_time("created_at").await?;
-    let login_key = constant_time("last_login_at").await?;
+    // Deep pages: for each sort column, a cursor the server made at a random
+    // user. Cursors are signed, so they come from the server: the first match
+    // of a search for part of that user's last name, one per page (`limit=1`),
+    // in the column's order; the cursor after it resumes the whole list there.
     for sort in
         ["last_name", "first_name", "user_id", "email", "phone", "role", "status", "created_at", "last_login_at"]
     {
-        let queries = users_by_id
-            .iter()
-            .enumerate()
-            .map(|(k, (u, item))| {
-                let key = match sort {
-                    "last_name" => json!({ "t": u.last_name.to_lowercase() }),
-                    "first_name" => json!({ "t": u.first_name.to_lowercase() }),
-                    "user_id" => json!({ "t": u.user_id.to_lowercase() }),
-                    "email" => json!({ "t": u.email.to_lowercase() }),
-                    "phone" => json!({ "t": u.phone }),
-                    "role" => json!({ "i": rank(u.role) }),
-                    "status" => json!({ "t": item["status"] }),
-                    "created_at" => created_key.clone(),
-                    _ => login_key.clone(),
-                };
-                let descending = k % 2 == 1;
-                let order = if descending { "&order=desc" } else { "" };
-                let c = cursor(sort, descending, key, item["id"].as_str().unwrap_or(""));
-                format!("/api/v1/users?sort={sort}{order}&cursor={c}")
-            })
-            .collect();
+        let mut queries = Vec::with_capacity(n.min(200) as usize);
+        for k in 0..n.min(200) {
+            let u = pick(k + 5_000_000);
+            let name: Vec<char> = u.last_name.chars().collect();
+            let len = 4.min(name.len());
+            let start = (mix(k) as usize) % (name.len() - len + 1);
+            let needle: String = name[start..start + len].iter().collect();
+            let order = if k % 2 == 1 { "&order=desc" } else { "" };
+            let body =
+                client.get(&format!("/api/v1/users?q={}&sort={sort}{order}&limit=1&fields=id", enc(&needle))).await?;
+            let Some(c) = body["next_cursor"].as_str() else { continue };
+            queries.push(format!("/api/v1/users?sort={sort}{order}&cursor={}", enc(c)));
+        }
+        anyhow::ensure!(!queries.is_empty(), "no cursor for sort={sort}");
         shapes.push(Shape { name: format!("page deep in the list, sort={sort}"), queries });
     }
     for shape in &shapes {
