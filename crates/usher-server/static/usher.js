@@ -188,6 +188,11 @@ window.addEventListener("DOMContentLoaded", () => {
         items = [];
       }
       if (mine !== serial) return;
+      // Typed in full (a user ID or email): nothing to choose, keep out of the way.
+      const typed = text.toLowerCase();
+      if (items.some((u) => u.user_id.toLowerCase() === typed || (u.email || "").toLowerCase() === typed)) {
+        return close();
+      }
       list.replaceChildren(
         ...items.map((u, n) => {
           const li = document.createElement("li");
