@@ -9,7 +9,7 @@ use usher_domain::{OrgId, SessionId, UserId};
 use super::{Db, DbRow, Engine, map_err, rows, rows::run};
 
 const INSERT: &str = "INSERT INTO sessions (id, user_id, secret_digest, created_at, last_active_at, expires_at, \
-    address, client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    address, client, forced_change_proof_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 const BY_DIGEST: &str = concat!(
     "SELECT ",
@@ -49,7 +49,8 @@ pub(super) async fn insert_session_on<'e>(
     s: &Session,
 ) -> StoreResult<()> {
     let query = sqlx::query(INSERT).bind(s.id).bind(s.user).bind(&s.secret_digest).bind(s.created_at);
-    run(exec, query.bind(s.last_active_at).bind(s.expires_at).bind(&s.address).bind(&s.client)).await?;
+    let query = query.bind(s.last_active_at).bind(s.expires_at).bind(&s.address).bind(&s.client);
+    run(exec, query.bind(s.forced_change_proof)).await?;
     Ok(())
 }
 

@@ -207,7 +207,7 @@ pub async fn change_password(
         )
         .await;
     }
-    match state.usher.change_password(&ctx, &me.0, &form.current_password, &form.new_password).await {
+    match state.usher.change_password(&ctx, &me.0, Some(&form.current_password), &form.new_password).await {
         Ok(()) => Ok(see_other("/profile/security?changed=1")),
         Err(Error::Invalid(e)) => refused(&state, &me, &e.0).await,
         Err(e) => Err(me.core_error(e)),
