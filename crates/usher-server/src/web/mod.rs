@@ -24,6 +24,7 @@ mod security;
 mod token_policy;
 mod tokens;
 mod users;
+mod zones;
 
 use axum::{
     Router,

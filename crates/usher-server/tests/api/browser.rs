@@ -25,6 +25,7 @@ mod metadata;
 mod security;
 mod tokens;
 mod users;
+mod zones;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";
