@@ -71,7 +71,7 @@ document.addEventListener("input", (event) => {
   if (radio) radio.checked = true;
 });
 
-// ---- Time zone picker (ui-fixes) ------------------------------------------
+// ---- Time zone picker and recovery codes (ui-fixes) ----------------------
 // Kept in this one block: the rest of the file belongs to other features.
 
 // The time zone filter (hidden without this script, where the grouped list is
@@ -151,4 +151,47 @@ document.addEventListener("input", (event) => {
   });
 })();
 
-// ---- End of the time zone picker block -------------------------------------
+// Copying the recovery codes (the button is hidden without this script): the
+// codes of the named list, one a line, through the clipboard API, else through
+// a selection of a temporary text area; focus stays on the button.
+(() => {
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch {
+        // Refused (no permission, no focus): fall back to a selection.
+      }
+    }
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.readOnly = true;
+    area.className = "visually-hidden";
+    document.body.append(area);
+    area.select();
+    try {
+      return document.execCommand("copy");
+    } catch {
+      return false;
+    } finally {
+      area.remove();
+    }
+  }
+
+  window.addEventListener("DOMContentLoaded", () => {
+    for (const button of document.querySelectorAll("button[data-copy-lines]")) {
+      const list = document.getElementById(button.dataset.copyLines);
+      const status = document.getElementById(button.dataset.status);
+      if (!list) continue;
+      button.hidden = false;
+      button.addEventListener("click", async () => {
+        const lines = Array.from(list.querySelectorAll("li"), (item) => item.textContent.trim());
+        const copied = await copyText(`${lines.join("\n")}\n`);
+        button.focus();
+        if (status) status.textContent = copied ? button.dataset.copied : button.dataset.copyFailed;
+      });
+    }
+  });
+})();
+// ---- End of the time zone picker and recovery codes block ------------------

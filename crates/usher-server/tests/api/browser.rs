@@ -22,6 +22,7 @@ mod access;
 mod directory;
 mod invitations;
 mod metadata;
+mod recovery_codes;
 mod security;
 mod tokens;
 mod users;
