@@ -104,7 +104,11 @@ fn some<'de, T: Deserialize<'de>, D: Deserializer<'de>>(d: D) -> Result<Option<O
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PasswordChange {
-    pub current_password: String,
+    /// The password in use. Required, except in a session that must change its
+    /// password (`must_change_password`) and was opened by signing in with that
+    /// password less than 10 minutes ago: there it may be left out.
+    #[serde(default)]
+    pub current_password: Option<String>,
     #[schema(min_length = 1, max_length = 1024)]
     pub new_password: String,
 }

@@ -177,41 +177,65 @@ impl Usher {
         Ok(user)
     }
 
-    /// Changes the caller's password, given the current one. Every policy rule that
-    /// fails is reported, and the last `history` passwords cannot come back.
-    pub async fn change_password(&self, ctx: &RequestContext, me: &Principal, current: &str, new: &str) -> Result<()> {
+    /// Changes the caller's password, given the current one, or without it in a
+    /// session that may skip it ([`Principal::may_skip_current_password`]: it
+    /// signed in with the password to change moments ago). Every policy rule that
+    /// fails is reported, the last `history` passwords cannot come back, and a
+    /// password that must be changed cannot be chosen again.
+    pub async fn change_password(
+        &self,
+        ctx: &RequestContext,
+        me: &Principal,
+        current: Option<&str>,
+        new: &str,
+    ) -> Result<()> {
         policy::authorize(me, Operation::ChangeOwnAccount)?;
         let user = &me.user;
         let stored = self.store.password_hash(user.id).await?;
-        if !self.hasher.verify(current, stored.clone()).await? {
-            let details = json!({ "reason": "wrong_current_password" });
-            self.audit(
-                ctx,
-                Entry {
-                    org_id: user.org_id,
-                    action: action::PASSWORD_CHANGE_FAILED,
-                    actor: Some(user),
-                    target: Some(user),
-                    details,
-                },
-            )
-            .await?;
-            return Err(Invalid::one("current_password", "incorrect", "The current password is not correct.").into());
-        }
+        let proof = match current {
+            Some(current) if !self.hasher.verify(current, stored.clone()).await? => {
+                let details = json!({ "reason": "wrong_current_password" });
+                self.audit(
+                    ctx,
+                    Entry {
+                        org_id: user.org_id,
+                        action: action::PASSWORD_CHANGE_FAILED,
+                        actor: Some(user),
+                        target: Some(user),
+                        details,
+                    },
+                )
+                .await?;
+                return Err(
+                    Invalid::one("current_password", "incorrect", "The current password is not correct.").into()
+                );
+            }
+            Some(_) => "current_password",
+            None if me.may_skip_current_password(self.now()) => "sign_in",
+            None => return Err(Invalid::one("current_password", "required", "Give your current password.").into()),
+        };
         let policy = self.password_policy(user.org_id).await?;
         let mut errors = check_policy(&policy, new, &owner_of(user), "new_password");
-        if policy.history > 0 {
-            let mut previous = self.store.password_history(user.id, policy.history).await?;
+        let mut previous =
+            if policy.history > 0 { self.store.password_history(user.id, policy.history).await? } else { Vec::new() };
+        if me.must_change_password() {
+            // The obligation is to change it: the same password again has its own message.
+            if self.hasher.verify(new, stored).await? {
+                let message = "Choose a password different from the current one.";
+                errors.push(FieldError::new("new_password", "same_as_current", message));
+                previous.clear();
+            }
+        } else if policy.history > 0 {
             previous.extend(stored);
-            for old in previous {
-                if self.hasher.verify(new, Some(old)).await? {
-                    errors.push(FieldError::new(
-                        "new_password",
-                        "history",
-                        format!("Choose a password you have not used among your last {}.", policy.history),
-                    ));
-                    break;
-                }
+        }
+        for old in previous {
+            if self.hasher.verify(new, Some(old)).await? {
+                errors.push(FieldError::new(
+                    "new_password",
+                    "history",
+                    format!("Choose a password you have not used among your last {}.", policy.history),
+                ));
+                break;
             }
         }
         if !errors.is_empty() {
@@ -226,7 +250,7 @@ impl Usher {
                 action: action::PASSWORD_CHANGED,
                 actor: Some(user),
                 target: Some(user),
-                details: json!({}),
+                details: json!({ "proof": proof }),
             },
         )
         .await

@@ -31,18 +31,36 @@ pub struct Principal {
     /// organization roles are already narrowed in `user.roles`; app roles are
     /// narrowed where standing on an app is read).
     pub authority: Option<TokenAuthority>,
+    /// For a session opened by signing in with a password that had to be
+    /// changed: when that password was proved (see [`Principal::may_skip_current_password`]).
+    pub forced_change_proof: Option<DateTime<Utc>>,
 }
 
+/// How long after signing in with a password that must be changed the session
+/// may choose the new one without typing the old one again: long enough to read
+/// the rules and choose, short enough that a session left open on the forced
+/// change cannot be taken over by whoever finds it later.
+pub const FORCED_CHANGE_WINDOW: Duration = Duration::minutes(10);
+
 impl Principal {
-    pub(crate) fn session(user: User, session_id: SessionId, csrf_token: String) -> Self {
+    pub(crate) fn session(user: User, session: &Session, csrf_token: String) -> Self {
         Self {
             user,
-            session_id: Some(session_id),
+            session_id: Some(session.id),
             csrf_token: Some(csrf_token),
             token_id: None,
             scopes: None,
             authority: None,
+            forced_change_proof: session.forced_change_proof,
         }
+    }
+
+    /// Whether this caller may change the password without giving the current
+    /// one: only a session that must change it, opened by signing in with that
+    /// very password less than [`FORCED_CHANGE_WINDOW`] ago. Asking again for the
+    /// password just typed proves nothing more.
+    pub fn may_skip_current_password(&self, now: DateTime<Utc>) -> bool {
+        self.must_change_password() && self.forced_change_proof.is_some_and(|at| now < at + FORCED_CHANGE_WINDOW)
     }
 
     /// Fails unless the caller's token (if any) has a scope for this.
@@ -182,6 +200,9 @@ impl Usher {
             expires_at: now + max,
             address: ctx.address.clone(),
             client: ctx.client.as_ref().map(|c| c.chars().take(300).collect()),
+            // Every session opened while a change is due was opened with the
+            // password to change (a password sign-in, maybe with its second step).
+            forced_change_proof: user.must_change_password.then_some(now),
         };
         user.last_login_at = Some(now);
         let event = audit_event(
@@ -218,7 +239,7 @@ impl Usher {
         if now - session.last_active_at >= Duration::seconds(60) {
             self.store.touch_session(session.id, now).await?;
         }
-        Ok(Some(Principal::session(user, session.id, secrets::csrf_token(secret))))
+        Ok(Some(Principal::session(user, &session, secrets::csrf_token(secret))))
     }
 
     /// The caller's own account (scope `profile:read`).

@@ -535,6 +535,7 @@ impl Usher {
             expires_at: now + max,
             address: ctx.address.clone(),
             client: ctx.client.as_ref().map(|c| c.chars().take(300).collect()),
+            forced_change_proof: me.forced_change_proof,
         };
         self.store.insert_session(&session).await?;
         self.store.delete_session(old).await?;

@@ -345,6 +345,7 @@ impl Usher {
             token_id: Some(token.id),
             scopes: Some(scopes),
             authority: token.authority,
+            forced_change_proof: None,
         }))
     }
 

@@ -240,3 +240,128 @@ window.addEventListener("DOMContentLoaded", () => {
     input.addEventListener("blur", () => setTimeout(close, 100));
   }
 });
+
+// ---- Time zone picker and recovery codes (ui-fixes) ----------------------
+// Kept in this one block: the rest of the file belongs to other features.
+
+// The time zone filter (hidden without this script, where the grouped list is
+// the picker): typing narrows the list to the zones whose city, region or name
+// matches every word, or whose offset matches "+5:30", "-8", "UTC+1". When
+// the selected zone is filtered out, the first match is selected, so the
+// list shows what would be saved.
+(() => {
+  const OFFSET = /^(?:utc|gmt)?([+-])(\d{1,2})(?::?(\d{2}))?$/;
+
+  function fold(text) {
+    return text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase().replace(/[_/]/g, " ").replace(/\u2212/g, "-");
+  }
+
+  // One word of the search: an offset (hours alone match any minutes), or text.
+  function wordMatcher(word) {
+    const offset = OFFSET.exec(word);
+    if (offset) {
+      const sign = offset[1] === "-" ? -1 : 1;
+      const hours = Number(offset[2]);
+      if (offset[3] === undefined) {
+        return (option) => {
+          const minutes = Number(option.dataset.offset);
+          return (minutes === 0 ? hours === 0 : Math.sign(minutes) === sign) && Math.trunc(Math.abs(minutes) / 60) === hours;
+        };
+      }
+      const wanted = sign * (hours * 60 + Number(offset[3]));
+      return (option) => Number(option.dataset.offset) === wanted;
+    }
+    return (option, text) => text.includes(word);
+  }
+
+  function setUp(input) {
+    const select = document.getElementById(input.dataset.zoneFilter);
+    const status = document.getElementById(input.getAttribute("aria-describedby"));
+    if (!select) return;
+    const options = Array.from(select.options).map((option) => {
+      const group = option.parentElement.tagName === "OPTGROUP" ? option.parentElement.label : "";
+      return { option, text: fold(`${option.text} ${group} ${option.value}`) };
+    });
+    input.closest(".zone-filter").hidden = false;
+
+    function apply() {
+      const words = fold(input.value).split(/\s+/).filter(Boolean);
+      const matchers = words.map(wordMatcher);
+      let shown = 0;
+      for (const { option, text } of options) {
+        const match = matchers.every((m) => m(option, text));
+        option.hidden = !match;
+        if (match) shown += 1;
+      }
+      for (const group of select.querySelectorAll("optgroup")) {
+        group.hidden = !Array.from(group.children).some((o) => !o.hidden);
+      }
+      const current = select.options[select.selectedIndex];
+      if (shown > 0 && (!current || current.hidden)) {
+        const first = options.find(({ option }) => !option.hidden);
+        if (first) first.option.selected = true;
+      }
+      if (status) {
+        status.textContent = words.length === 0 ? "" : shown === 0 ? status.dataset.none : status.dataset.matches.replace("%{n}", String(shown));
+      }
+    }
+
+    input.addEventListener("input", apply);
+    // Enter picks from the narrowed list instead of sending the form.
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        select.focus();
+      }
+    });
+  }
+
+  window.addEventListener("DOMContentLoaded", () => {
+    for (const input of document.querySelectorAll("input[data-zone-filter]")) setUp(input);
+  });
+})();
+
+// Copying the recovery codes (the button is hidden without this script): the
+// codes of the named list, one a line, through the clipboard API, else through
+// a selection of a temporary text area; focus stays on the button.
+(() => {
+  async function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) {
+      try {
+        await navigator.clipboard.writeText(text);
+        return true;
+      } catch {
+        // Refused (no permission, no focus): fall back to a selection.
+      }
+    }
+    const area = document.createElement("textarea");
+    area.value = text;
+    area.readOnly = true;
+    area.className = "visually-hidden";
+    document.body.append(area);
+    area.select();
+    try {
+      return document.execCommand("copy");
+    } catch {
+      return false;
+    } finally {
+      area.remove();
+    }
+  }
+
+  window.addEventListener("DOMContentLoaded", () => {
+    for (const button of document.querySelectorAll("button[data-copy-lines]")) {
+      const list = document.getElementById(button.dataset.copyLines);
+      const status = document.getElementById(button.dataset.status);
+      if (!list) continue;
+      button.hidden = false;
+      button.addEventListener("click", async () => {
+        const lines = Array.from(list.querySelectorAll("li"), (item) => item.textContent.trim());
+        const copied = await copyText(`${lines.join("\n")}\n`);
+        button.focus();
+        if (status) status.textContent = copied ? button.dataset.copied : button.dataset.copyFailed;
+      });
+    }
+  });
+})();
+// ---- End of the time zone picker and recovery codes block ------------------

@@ -160,6 +160,7 @@ async fn exercise(store: &PostgresStore) {
         expires_at: login + Duration::hours(1),
         address: None,
         client: None,
+        forced_change_proof: None,
     };
     let login_event = AuditEvent {
         id: EventId::generate(),
@@ -218,6 +219,7 @@ async fn exercise(store: &PostgresStore) {
         expires_at: start + Duration::hours(8),
         address: Some("203.0.113.7".into()),
         client: Some("Firefox".into()),
+        forced_change_proof: None,
     };
     store.insert_session(&session).await.unwrap();
     let (got, user) = store.session_by_digest(&session.secret_digest).await.unwrap().unwrap();

@@ -203,6 +203,11 @@ pub struct Session {
     pub expires_at: DateTime<Utc>,
     pub address: Option<String>,
     pub client: Option<String>,
+    /// When the sign-in that opened this session proved the password the user
+    /// then had to change (a temporary or expired one); `None` for any other
+    /// session. Such a session may choose the new password without typing the
+    /// old one again, for a little while (see [`crate::auth::FORCED_CHANGE_WINDOW`]).
+    pub forced_change_proof: Option<DateTime<Utc>>,
 }
 
 /// A personal API token as stored: never the secret, only its digest and the

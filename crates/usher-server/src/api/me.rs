@@ -52,7 +52,8 @@ pub async fn patch_me(
     Ok(Json(user_body(&user)))
 }
 
-/// Change your password, giving the current one. Every failed policy rule is listed in `errors`.
+/// Change your password, giving the current one (which a session that must change its password may
+/// leave out for 10 minutes after signing in with it). Every failed policy rule is listed in `errors`.
 #[utoipa::path(put, path = "/me/password", tag = "me", security(("session" = []), ("bearer" = [])), request_body = PasswordChange,
     responses((status = 204), (status = 401, body = Problem), (status = 422, body = Problem)))]
 pub async fn change_password(
@@ -61,6 +62,6 @@ pub async fn change_password(
     Authed(me): Authed,
     ApiJson(body): ApiJson<PasswordChange>,
 ) -> ApiResult<StatusCode> {
-    state.usher.change_password(&ctx, &me, &body.current_password, &body.new_password).await?;
+    state.usher.change_password(&ctx, &me, body.current_password.as_deref(), &body.new_password).await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -28,6 +28,7 @@ mod security;
 mod token_policy;
 mod tokens;
 mod users;
+mod zones;
 
 use axum::{
     Router,

@@ -23,9 +23,11 @@ mod console;
 mod directory;
 mod invitations;
 mod metadata;
+mod recovery_codes;
 mod security;
 mod tokens;
 mod users;
+mod zones;
 
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
 const CHROMIUM: &str = "/usr/bin/chromium";

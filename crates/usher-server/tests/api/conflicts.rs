@@ -98,8 +98,15 @@ async fn losing_the_last_administrator_is_a_conflict_with_its_code() {
     let bea = app.create_user("bea", Some("bea@example.org"), USER_PASSWORD, &[Role::Administrator]).await;
     let res = ann_c.post(&format!("/api/v1/users/{}/disable", bea.id), json!({})).await;
     assert_eq!(res.status, StatusCode::OK, "{}", res.body);
-    let stale =
-        Principal { user: bea, session_id: None, csrf_token: None, token_id: None, scopes: None, authority: None };
+    let stale = Principal {
+        user: bea,
+        session_id: None,
+        csrf_token: None,
+        token_id: None,
+        scopes: None,
+        authority: None,
+        forced_change_proof: None,
+    };
     let ctx = RequestContext::default();
     let disabled = app.usher.disable_user(&ctx, &stale, ann.id).await.unwrap_err();
     assert!(matches!(disabled, usher_core::Error::Conflict(Conflict::LastAdministrator)), "{disabled:?}");

@@ -18,6 +18,7 @@ mod directory;
 mod edges;
 mod errors;
 mod expiry;
+mod forced_change;
 mod import;
 mod input;
 mod invitations;

@@ -573,6 +573,7 @@ async fn the_last_active_administrator_is_never_disabled_or_deleted() {
         token_id: None,
         scopes: None,
         authority: None,
+        forced_change_proof: None,
     };
     let err = app.usher.disable_user(&ctx, &stale, winner.id).await.unwrap_err();
     assert!(matches!(err, usher_core::Error::Conflict(_)), "{err:?}");

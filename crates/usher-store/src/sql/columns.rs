@@ -23,6 +23,6 @@ macro_rules! token_columns {
 macro_rules! session_columns {
     () => {
         "s.id AS s_id, s.user_id AS s_user_id, s.secret_digest, s.created_at AS s_created_at, s.last_active_at, \
-         s.expires_at AS s_expires_at, s.address, s.client"
+         s.expires_at AS s_expires_at, s.address, s.client, s.forced_change_proof_at"
     };
 }

@@ -162,6 +162,7 @@ pub(super) fn session(row: &DbRow) -> Read<Session> {
         expires_at: row.try_get("s_expires_at")?,
         address: row.try_get("address")?,
         client: row.try_get("client")?,
+        forced_change_proof: row.try_get("forced_change_proof_at")?,
     })
 }
 

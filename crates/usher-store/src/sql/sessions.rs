@@ -14,7 +14,7 @@ const INSERT_REVEAL: &str = "INSERT INTO reveals (id, session_id, sealed, expire
 const TAKE_REVEAL: &str = "DELETE FROM reveals WHERE id = $1 AND session_id = $2 AND expires_at > $3 RETURNING sealed";
 
 const INSERT: &str = "INSERT INTO sessions (id, user_id, secret_digest, created_at, last_active_at, expires_at, \
-    address, client) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)";
+    address, client, forced_change_proof_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)";
 
 const BY_DIGEST: &str = concat!(
     "SELECT ",
@@ -54,7 +54,8 @@ pub(super) async fn insert_session_on<'e>(
     s: &Session,
 ) -> StoreResult<()> {
     let query = sqlx::query(INSERT).bind(s.id).bind(s.user).bind(&s.secret_digest).bind(s.created_at);
-    run(exec, query.bind(s.last_active_at).bind(s.expires_at).bind(&s.address).bind(&s.client)).await?;
+    let query = query.bind(s.last_active_at).bind(s.expires_at).bind(&s.address).bind(&s.client);
+    run(exec, query.bind(s.forced_change_proof)).await?;
     Ok(())
 }
 

@@ -63,7 +63,9 @@ async fn sign_in_records_time_session_and_entry(store: Arc<dyn Store>) {
     let s = &*store;
     let org = organization(s, "acme").await;
     let mut alice = user(s, org.id, "alice").await;
-    let login = Session { created_at: now() + minutes(1), ..session(alice.id, b"login") };
+    // Signed in with a password to change: the session keeps when it was proved.
+    let at = now() + minutes(1);
+    let login = Session { created_at: at, forced_change_proof: Some(at), ..session(alice.id, b"login") };
     let entry = event(org.id, "auth.login.succeeded", Some(&alice), Some(alice.id.uuid()));
     s.sign_in(&login, &entry).await.unwrap();
 

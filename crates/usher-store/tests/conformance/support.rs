@@ -148,6 +148,7 @@ pub fn session(user: UserId, digest: &[u8]) -> Session {
         expires_at: t + hours(8),
         address: Some("198.51.100.7".to_owned()),
         client: Some("Firefox".to_owned()),
+        forced_change_proof: None,
     }
 }
 

@@ -21,7 +21,7 @@ use usher_core::{
 
 use super::super::{
     auth::{LOGIN_CSRF_COOKIE, login_csrf_cookie},
-    i18n::Tr,
+    i18n::{Tr, local_time},
     page::{
         CsrfForm, FieldErrors, Input, Layout, NavUser, SignedIn, Visitor, WebError, WebResult, render, see_other,
         session_cookie,
@@ -257,15 +257,15 @@ pub async fn confirm(
         Err(e) => return Err(me.core_error(e)),
     };
     if !forced {
-        return Ok(codes_page(&me, me.nav(), codes, true));
+        return Ok(codes_page(&state, &me, me.nav(), codes, true));
     }
     let Some(outcome) = state.usher.upgrade_session(&ctx, &me.0).await.map_err(|e| me.core_error(e))? else {
-        return Ok(codes_page(&me, me.nav(), codes, true));
+        return Ok(codes_page(&state, &me, me.nav(), codes, true));
     };
     // The page's forms (sign out) carry the new session's token.
     let nav = NavUser { csrf: outcome.csrf_token.clone(), ..me.nav() };
     let jar = jar.add(session_cookie(&state, outcome.session_secret));
-    Ok((jar, codes_page(&me, nav, codes, true)).into_response())
+    Ok((jar, codes_page(&state, &me, nav, codes, true)).into_response())
 }
 
 #[derive(Template)]
@@ -275,17 +275,85 @@ struct CodesPage {
     codes: Vec<String>,
     /// Two-step verification was just turned on (rather than new codes made).
     enabled: bool,
+    /// The codes as a text file, inside the link itself (`data:`): the download
+    /// asks the server for nothing, so nothing can fetch the codes again later.
+    download_href: String,
+    download_name: String,
 }
 
-/// The recovery codes, shown this once.
-pub fn codes_page(me: &SignedIn, nav: NavUser, codes: Vec<String>, enabled: bool) -> Response {
-    let page = CodesPage { l: Layout::new(me.t(), "two_step.codes_title", Some(nav), "profile"), codes, enabled };
+/// The recovery codes, shown this once, with a copy button (script) and a
+/// download (no script needed).
+pub fn codes_page(state: &AppState, me: &SignedIn, nav: NavUser, codes: Vec<String>, enabled: bool) -> Response {
+    let t = me.t();
+    let user = &me.0.user;
+    let account = match &user.email {
+        Some(email) => format!("{} ({email})", user.user_id),
+        None => user.user_id.clone(),
+    };
+    let made = local_time(state.usher.now(), user.profile.timezone);
+    let text = codes_file(t, &account, &state.config.base_url, &made, &codes);
+    let page = CodesPage {
+        l: Layout::new(t, "two_step.codes_title", Some(nav), "profile"),
+        codes,
+        enabled,
+        download_href: format!("data:text/plain;charset=utf-8;base64,{}", STANDARD.encode(text.as_bytes())),
+        download_name: format!("usher-recovery-codes-{}.txt", file_name_part(&user.user_id)),
+    };
     render(StatusCode::OK, &page)
+}
+
+/// The text file of recovery codes: which account and server they are for,
+/// when they were made, how they work, then the codes, one a line.
+fn codes_file(t: Tr, account: &str, server: &str, made: &str, codes: &[String]) -> String {
+    let mut lines = vec![
+        t.get("two_step.codes_file_title").into_owned(),
+        t.with("two_step.codes_file_account", "account", account),
+        t.with("two_step.codes_file_server", "server", server),
+        t.with("two_step.codes_file_made", "at", made),
+        String::new(),
+        t.get("two_step.codes_file_hint").into_owned(),
+        String::new(),
+    ];
+    lines.extend(codes.iter().cloned());
+    lines.push(String::new());
+    lines.join("\n")
+}
+
+/// A user ID as part of a file name: letters, digits, `.`, `_` and `-` kept,
+/// anything else a `-`.
+fn file_name_part(user_id: &str) -> String {
+    let keep = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-');
+    let part: String = user_id.chars().map(|c| if keep(c) { c } else { '-' }).collect();
+    match part.trim_matches(['.', '-']) {
+        "" => "account".to_owned(),
+        part => part.to_owned(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_codes_file_says_whose_codes_they_are_and_lists_them() {
+        let codes = vec!["abcd-efgh".to_owned(), "ijkl-mnop".to_owned()];
+        let text = codes_file(
+            Tr(usher_domain::Language::Fr),
+            "ann (ann@example.org)",
+            "https://id.example.org",
+            "2026-01-15 13:00 (Europe/Paris)",
+            &codes,
+        );
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], "Codes de secours Usher");
+        assert_eq!(lines[1], "Compte : ann (ann@example.org)");
+        assert_eq!(lines[2], "Serveur : https://id.example.org");
+        assert_eq!(lines[3], "Créés le : 2026-01-15 13:00 (Europe/Paris)");
+        assert_eq!(&lines[lines.len() - 2..], ["abcd-efgh", "ijkl-mnop"]);
+        assert_eq!(file_name_part("Zoë O'Neil@acme"), "Zo--O-Neil-acme");
+        assert_eq!(file_name_part("../x"), "x");
+        assert_eq!(file_name_part("ёж"), "account");
+    }
 
     #[test]
     fn a_session_restricted_to_enrolment_opens_only_the_enrolment_pages() {

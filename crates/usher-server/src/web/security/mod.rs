@@ -208,7 +208,7 @@ pub async fn change_password(
         )
         .await;
     }
-    match state.usher.change_password(&ctx, &me.0, &form.current_password, &form.new_password).await {
+    match state.usher.change_password(&ctx, &me.0, Some(&form.current_password), &form.new_password).await {
         Ok(()) => Ok(see_other("/profile/security?changed=1")),
         Err(Error::Invalid(e)) => refused(&state, &me, &e.0).await,
         Err(e) => Err(me.core_error(e)),
@@ -270,7 +270,7 @@ pub async fn regenerate_codes(
 ) -> WebResult {
     let form = me.accept(form)?;
     match state.usher.regenerate_recovery_codes(&ctx, &me.0, &form.password).await {
-        Ok(codes) => Ok(mfa::codes_page(&me, me.nav(), codes, false)),
+        Ok(codes) => Ok(mfa::codes_page(&state, &me, me.nav(), codes, false)),
         Err(Error::Invalid(e)) => refused(&state, &me, &as_field(e.0, "codes_password")).await,
         Err(Error::Conflict(Conflict::TwoStepOff)) => Ok(see_other(PATH)),
         Err(e) => Err(me.core_error(e)),

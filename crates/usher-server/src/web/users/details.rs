@@ -34,8 +34,9 @@ use crate::{
     web::{
         i18n::{Tr, local_time},
         page::{CsrfForm, FieldErrors, Input, Layout, Select, SignedIn, WebQuery, WebResult, render, see_other},
-        profile::{language_choices, timezone_choices},
+        profile::language_choices,
         reveal,
+        zones::ZonePicker,
     },
 };
 
@@ -99,6 +100,7 @@ struct UserPage {
     is_self: bool,
     inputs: Vec<Input>,
     selects: Vec<Select>,
+    zone: ZonePicker,
     /// One input per custom metadata field (for those who may change the user).
     custom: Vec<CustomInput>,
     /// The custom fields' values as words (for those who may not).
@@ -304,10 +306,8 @@ async fn show_with(
             Input::new(t, "contact_person", "profile.contact_person", &f.contact_person).errors(errors),
             Input::new(t, "company", "profile.company", &f.company).errors(errors),
         ],
-        selects: vec![
-            Select::new(t, "language", "profile.language", language_choices(&f.language)).errors(errors),
-            Select::new(t, "timezone", "profile.timezone", timezone_choices(&f.timezone)).errors(errors),
-        ],
+        selects: vec![Select::new(t, "language", "profile.language", language_choices(&f.language)).errors(errors)],
+        zone: ZonePicker::new(t, "timezone", &f.timezone, state.usher.now()).errors(errors),
         custom: custom::inputs(t, &fields, &f.metadata, errors),
         custom_facts: custom::facts(t, &fields, &user.metadata),
         summary: !errors.is_empty(),
