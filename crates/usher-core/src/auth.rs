@@ -7,7 +7,7 @@ use usher_domain::{Access, LoginName, Resource, Scope, SessionId, TokenId, fold}
 use crate::{
     Error, RequestContext, Result, Usher,
     access::policy::{self, Operation},
-    audit::{Entry, action, audit_event},
+    audit::{Entry, action},
     mfa::SignIn,
     protection::Keys,
     secrets,
@@ -205,7 +205,7 @@ impl Usher {
             forced_change_proof: user.must_change_password.then_some(now),
         };
         user.last_login_at = Some(now);
-        let event = audit_event(
+        let event = self.audit_event(
             ctx,
             Entry {
                 org_id: user.org_id,

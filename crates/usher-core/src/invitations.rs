@@ -19,7 +19,7 @@ use crate::{
     Conflict, Error, RequestContext, Result, Usher,
     access::policy::{self, Manager, Operation},
     accounts::NewAccount,
-    audit::{Entry, action, audit_event},
+    audit::{Entry, action},
     auth::{LoginOutcome, Principal},
     mail::{Mail, OutboxMessage, texts},
     passwords::{PasswordOwner, check_policy},
@@ -289,7 +289,7 @@ impl Usher {
         let mail = if send { Some(self.invitation_mail(admin, &invitation, &link).await?) } else { None };
         let details = json!({ "invitation_id": invitation.id, "email": invitation.email, "sent": send,
             "roles": invitation.roles, "existing_user": user.is_some() });
-        let event = audit_event(ctx, admin.entry(action::INVITATION_CREATED, None, details), now);
+        let event = self.audit_event(ctx, admin.entry(action::INVITATION_CREATED, None, details), now);
         Ok(PreparedInvitation { invitation, link, now, event, mail })
     }
 

@@ -90,6 +90,8 @@ pub struct Usher {
     pub(crate) cursor_key: cursor::CursorKey,
     /// Where every rule about time reads it (see [`clock`]).
     pub(crate) clock: Arc<dyn Clock>,
+    /// Audit event ids, made from the events' times on this clock.
+    pub(crate) event_ids: Arc<audit::EventIds>,
 }
 
 impl Usher {
@@ -111,6 +113,7 @@ impl Usher {
             token_lookup,
             cursor_key: Arc::default(),
             clock,
+            event_ids: Arc::default(),
         })
     }
 

@@ -16,7 +16,7 @@ use crate::{
     Error, RequestContext, Result, Usher,
     access::policy::{self, Manager, Operation},
     accounts::{ProfileInput, changed_fields},
-    audit::{action, audit_event},
+    audit::action,
     auth::Principal,
     mail::{Mail, OutboxMessage},
     metadata::Metadata,
@@ -255,7 +255,7 @@ impl Usher {
         let user = new.to_user(metadata.clone().unwrap_or_default());
         let details =
             json!({ "user_id": user.user_id, "email": user.email, "roles": user.roles, "metadata": user.metadata });
-        let event = audit_event(ctx, admin.entry(action::USER_CREATED, Some(&user), details), now);
+        let event = self.audit_event(ctx, admin.entry(action::USER_CREATED, Some(&user), details), now);
         let invitation = match input.invite {
             Invite::No => None,
             how => {
@@ -456,7 +456,7 @@ impl Usher {
         let details = json!({
             "user_id": user.user_id, "email": user.email, "roles": user.roles, "apps_without_owner": apps,
         });
-        let event = audit_event(ctx, admin.entry(action::USER_DELETED, Some(&user), details), self.now());
+        let event = self.audit_event(ctx, admin.entry(action::USER_DELETED, Some(&user), details), self.now());
         let notices =
             if apps.is_empty() { Vec::new() } else { self.apps_without_owner_notices(admin, &user, &apps).await? };
         self.store.delete_user(admin.org_id(), user.id, &event, &notices).await?;

@@ -305,11 +305,20 @@ pub struct AuditEvent {
 }
 
 /// Filters for reading the audit log, newest first; `before` is the cursor.
+/// Filters left `None` select everything; those given must all hold.
 #[derive(Debug, Clone, Default)]
 pub struct AuditQuery {
+    /// Exactly this action.
     pub action: Option<String>,
+    /// Actions of this family, the first word of their code
+    /// ([`crate::audit::family_of`]).
+    pub family: Option<String>,
     pub actor_id: Option<UserId>,
     pub target_id: Option<Uuid>,
+    /// Events at this time or later.
+    pub since: Option<DateTime<Utc>>,
+    /// Events before this time.
+    pub until: Option<DateTime<Utc>>,
     pub before: Option<EventId>,
     pub limit: u32,
 }

@@ -96,6 +96,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(settings::get_token_policy, settings::put_token_policy))
         .routes(routes!(metadata::get_metadata_fields, metadata::put_metadata_fields))
         .routes(routes!(audit::list_audit_events))
+        .routes(routes!(audit::export_audit_events))
         .routes(routes!(tokens::list_my_tokens, tokens::create_my_token))
         .routes(routes!(tokens::get_my_token, tokens::patch_my_token, tokens::delete_my_token))
         .routes(routes!(tokens::revoke_my_token))

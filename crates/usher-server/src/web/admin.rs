@@ -1,5 +1,6 @@
-//! Administration pages: the password policy and the audit log. Each handler
-//! calls one core service, which refuses anyone the policy does not allow (a 403 page).
+//! Administration pages: the password policy (the audit log is `audit.rs`).
+//! Each handler calls one core service, which refuses anyone the policy does
+//! not allow (a 403 page).
 
 use askama::Template;
 use axum::{
@@ -8,15 +9,11 @@ use axum::{
     http::StatusCode,
 };
 use serde::Deserialize;
-use usher_core::{
-    Error,
-    store::{AuditEvent, AuditQuery},
-};
-use usher_domain::{EventId, FieldError, PasswordPolicy};
+use usher_core::Error;
+use usher_domain::{FieldError, PasswordPolicy};
 
-use super::{
-    i18n::{Tr, local_time_short},
-    page::{Choice, CsrfForm, FieldErrors, Input, Layout, Select, SignedIn, WebQuery, WebResult, render, see_other},
+use super::page::{
+    Choice, CsrfForm, FieldErrors, Input, Layout, Select, SignedIn, WebQuery, WebResult, render, see_other,
 };
 use crate::{app::AppState, extract::Ctx};
 
@@ -232,104 +229,6 @@ pub async fn save_policy(
     }
 }
 
-/// One line of the audit table, ready to show.
-pub struct AuditRow {
-    pub time: String,
-    pub action: String,
-    pub action_label: String,
-    pub actor: String,
-    pub target: String,
-    pub address: String,
-    pub client: String,
-    pub details: Option<String>,
-}
-
-#[derive(Template)]
-#[template(path = "admin_audit.html")]
-struct AuditPage {
-    l: Layout,
-    time_heading: String,
-    action: String,
-    actions: Vec<&'static str>,
-    rows: Vec<AuditRow>,
-    older: Option<String>,
-    newest: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-pub struct AuditParams {
-    action: Option<String>,
-    cursor: Option<String>,
-}
-
-const AUDIT_PAGE: u32 = 50;
-
-/// The known actions, offered as suggestions for the filter.
-const ACTIONS: &[&str] = usher_core::audit::action::ALL;
-
-fn audit_href(action: &str, cursor: Option<EventId>) -> String {
-    let mut q = url::form_urlencoded::Serializer::new(String::new());
-    if !action.is_empty() {
-        q.append_pair("action", action);
-    }
-    if let Some(c) = cursor {
-        q.append_pair("cursor", &c.to_string());
-    }
-    let q = q.finish();
-    if q.is_empty() { "/admin/audit".to_owned() } else { format!("/admin/audit?{q}") }
-}
-
-fn audit_row(t: Tr, tz: usher_domain::TimeZone, e: AuditEvent) -> AuditRow {
-    let dash = || t.get("audit.none").into_owned();
-    let details = match &e.details {
-        serde_json::Value::Object(m) if m.is_empty() => None,
-        serde_json::Value::Null => None,
-        v => Some(v.to_string()),
-    };
-    AuditRow {
-        time: local_time_short(e.at, tz),
-        action_label: t.action(&e.action),
-        action: e.action,
-        actor: e.actor_name.unwrap_or_else(dash),
-        target: e.target_name.unwrap_or_else(dash),
-        address: e.address.unwrap_or_else(dash),
-        client: e.client.unwrap_or_else(dash),
-        details,
-    }
-}
-
-/// `GET /admin/audit[?action=..&cursor=..]`: the audit log, newest first,
-/// [`AUDIT_PAGE`] events a page, times in the administrator's zone.
-pub async fn audit_page(State(state): State<AppState>, me: SignedIn, WebQuery(p): WebQuery<AuditParams>) -> WebResult {
-    let admin = &me.0;
-    let t = me.t();
-    let before = match p.cursor.as_deref().filter(|c| !c.is_empty()) {
-        Some(c) => Some(c.parse::<EventId>().map_err(|_| me.error(StatusCode::BAD_REQUEST, "bad_request"))?),
-        None => None,
-    };
-    let action = p.action.as_deref().map(str::trim).unwrap_or_default().to_owned();
-    let query = AuditQuery {
-        action: Some(action.clone()).filter(|a| !a.is_empty()),
-        before,
-        limit: AUDIT_PAGE,
-        ..AuditQuery::default()
-    };
-    let events = state.usher.audit_events(admin, query).await.map_err(|e| me.core_error(e))?;
-    let older =
-        (events.len() == AUDIT_PAGE as usize).then(|| events.last().map(|e| audit_href(&action, Some(e.id)))).flatten();
-    let tz = me.0.user.profile.timezone;
-    let page = AuditPage {
-        l: me.layout("audit.title", "audit"),
-        time_heading: t.with("audit.time", "n", tz.name()),
-        actions: ACTIONS.to_vec(),
-        rows: events.into_iter().map(|e| audit_row(t, tz, e)).collect(),
-        older,
-        newest: before.map(|_| audit_href(&action, None)),
-        action,
-    };
-    Ok(render(StatusCode::OK, &page))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -364,6 +263,8 @@ mod tests {
     #[test]
     fn every_key_built_at_run_time_exists() {
         use usher_domain::Language;
+
+        use crate::web::i18n::Tr;
         for lang in Language::ALL {
             let t = Tr(lang);
             let mut keys: Vec<String> =
@@ -372,21 +273,9 @@ mod tests {
             let checks =
                 ["require_digit", "require_special", "require_digit_or_special", "require_upper", "require_lower"];
             keys.extend(checks.iter().chain(&["forbid_user_id"]).map(|c| format!("policy.{c}")));
-            keys.extend(ACTIONS.iter().map(|a| format!("audit.actions.{a}")));
             for key in keys {
                 assert!(t.try_get(&key).is_some(), "{lang}: {key}");
             }
         }
-    }
-
-    #[test]
-    fn audit_links_keep_the_filter() {
-        let id = EventId::from_uuid(uuid::Uuid::nil());
-        assert_eq!(audit_href("", None), "/admin/audit");
-        assert_eq!(
-            audit_href("auth.login.failed", Some(id)),
-            "/admin/audit?action=auth.login.failed&cursor=00000000-0000-0000-0000-000000000000"
-        );
-        assert_eq!(audit_href("a&b", None), "/admin/audit?action=a%26b");
     }
 }

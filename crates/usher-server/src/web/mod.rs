@@ -7,6 +7,7 @@
 mod admin;
 mod apps;
 mod assets;
+mod audit;
 mod auth;
 mod catalog;
 mod confirm;
@@ -139,7 +140,8 @@ fn routes() -> Routes {
             get(token_policy::token_policy_page).post(token_policy::save_token_policy),
         )
         .route("/admin/settings/metadata-fields", get(metadata::metadata_page).post(metadata::save_metadata))
-        .route("/admin/audit", get(admin::audit_page))
+        .route("/admin/audit", get(audit::audit_page))
+        .route("/admin/audit/export", get(audit::export))
         .route("/static/usher.css", get(assets::css))
         .route("/static/usher.js", get(assets::js))
         .route("/static/favicon.svg", get(assets::favicon))

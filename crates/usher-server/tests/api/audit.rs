@@ -106,3 +106,84 @@ async fn entries_outlive_the_people_they_name_and_cannot_be_rewritten() {
     assert!(names.len() >= 2, "user.created and auth.login.succeeded stay");
     assert!(names.iter().all(|n| *n == "Test tina"));
 }
+
+/// The items of one page of `path`, as (action, actor_id, target_id).
+async fn actions(admin: &mut crate::helpers::Client, path: &str) -> Vec<(String, String, String)> {
+    let res = admin.get(path).await;
+    assert_eq!(res.status, StatusCode::OK, "{path}: {}", res.body);
+    let text = |v: &serde_json::Value| v.as_str().unwrap_or("").to_owned();
+    res.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (text(&e["action"]), text(&e["actor_id"]), text(&e["target_id"])))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_audit_log_filters_by_family_actor_target_and_time() {
+    use chrono::{Duration, SecondsFormat};
+
+    let app = TestApp::spawn().await;
+    let (admin_user, _) = app.admin().await;
+    let (rosa, mut c) = app.user("rosa").await;
+    let day0 = app.usher.now();
+    c.patch("/api/v1/me", json!({ "company": "ACME" })).await;
+    app.clock.advance(Duration::days(2));
+    app.client().post("/api/v1/auth/login", json!({ "login": "rosa", "password": "wrong-password" })).await;
+    app.clock.advance(Duration::days(2));
+    // Sessions last hours: the administrator signs in again.
+    let mut admin = app.signed_in("admin", crate::helpers::ADMIN_PASSWORD).await;
+    let group = admin.post("/api/v1/groups", json!({ "name": "Auditors" })).await;
+    assert_eq!(group.status, StatusCode::CREATED, "{}", group.body);
+    let (admin_id, rosa_id) = (admin_user.id.to_string(), rosa.id.to_string());
+
+    let auth = actions(&mut admin, "/api/v1/audit-events?family=auth").await;
+    assert!(auth.iter().all(|(a, _, _)| a.starts_with("auth.")), "{auth:?}");
+    assert_eq!(auth.iter().filter(|(a, _, _)| a == "auth.login.succeeded").count(), 3, "{auth:?}");
+    assert!(auth.iter().any(|(a, _, t)| a == "auth.login.failed" && *t == rosa_id), "{auth:?}");
+    let user = actions(&mut admin, "/api/v1/audit-events?family=user").await;
+    let codes: Vec<&str> = user.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(codes, ["user.profile.updated", "user.created", "user.created"], "no `users.imported` in `user`");
+
+    let by_rosa = actions(&mut admin, &format!("/api/v1/audit-events?actor_id={rosa_id}")).await;
+    assert!(!by_rosa.is_empty() && by_rosa.iter().all(|(_, actor, _)| *actor == rosa_id), "{by_rosa:?}");
+    let by_admin = actions(&mut admin, &format!("/api/v1/audit-events?actor_id={admin_id}&family=group")).await;
+    assert_eq!(by_admin.iter().map(|(a, _, _)| a.as_str()).collect::<Vec<_>>(), ["group.created"]);
+    let about_rosa = actions(&mut admin, &format!("/api/v1/audit-events?target_id={rosa_id}&family=auth")).await;
+    let codes: Vec<&str> = about_rosa.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(codes, ["auth.login.failed", "auth.login.succeeded"]);
+
+    let at = |d: Duration| (day0 + d).to_rfc3339_opts(SecondsFormat::Secs, true);
+    let middle = actions(
+        &mut admin,
+        &format!("/api/v1/audit-events?since={}&until={}", at(Duration::days(1)), at(Duration::days(3))),
+    )
+    .await;
+    assert_eq!(middle.iter().map(|(a, _, _)| a.as_str()).collect::<Vec<_>>(), ["auth.login.failed"]);
+    let later = actions(&mut admin, &format!("/api/v1/audit-events?since={}", at(Duration::days(1)))).await;
+    let codes: Vec<&str> = later.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(codes, ["group.created", "auth.login.succeeded", "auth.login.failed"]);
+    let earlier =
+        actions(&mut admin, &format!("/api/v1/audit-events?until={}&actor_id={rosa_id}", at(Duration::days(1)))).await;
+    assert_eq!(
+        earlier.iter().map(|(a, _, _)| a.as_str()).collect::<Vec<_>>(),
+        ["user.profile.updated", "auth.login.succeeded"]
+    );
+    let none = actions(&mut admin, "/api/v1/audit-events?action=auth.login.failed&family=user").await;
+    assert!(none.is_empty(), "an action outside the family: nothing");
+    let exact = actions(&mut admin, "/api/v1/audit-events?action=auth.login.failed&family=auth").await;
+    assert_eq!(exact.len(), 1);
+
+    let unknown = admin.get("/api/v1/audit-events?family=login").await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.body);
+    assert_eq!(unknown.error_codes(), ["unknown_family"]);
+    let backwards = format!("/api/v1/audit-events?since={}&until={}", at(Duration::days(3)), at(Duration::days(1)));
+    let backwards = admin.get(&backwards).await;
+    assert_eq!(backwards.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", backwards.body);
+    assert_eq!(backwards.error_codes(), ["before_since"]);
+    let garbled = admin.get("/api/v1/audit-events?since=yesterday").await;
+    assert_eq!(garbled.status, StatusCode::BAD_REQUEST);
+    let mut c = app.signed_in("rosa", USER_PASSWORD).await;
+    assert_eq!(c.get("/api/v1/audit-events?family=auth").await.status, StatusCode::FORBIDDEN);
+}

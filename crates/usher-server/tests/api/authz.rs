@@ -105,6 +105,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("PUT", "/api/v1/settings/metadata-fields", "DDDDAD"),
     ("POST", "/api/v1/settings/invitation-template/preview", "DDDAAD"),
     ("GET", "/api/v1/audit-events", "DDDDAD"),
+    ("GET", "/api/v1/audit-events/export", "DDDDAD"),
 ];
 
 /// Calls that end the caller's session: sign in again afterwards.

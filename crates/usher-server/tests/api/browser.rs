@@ -515,8 +515,9 @@ async fn browser_http_admin_pages_validate_and_page_through_the_audit_log() {
     assert!(older.starts_with("/admin/audit?cursor="), "{older}");
     let (_, html) = page(&c, format!("{}{older}", app.base)).await;
     assert!(html.matches("<tr>").count() > 1 && !html.contains("rel=\"next\""));
-    let (_, html) = page(&c, format!("{}/admin/audit?action=auth.login.succeeded", app.base)).await;
+    let (_, html) = page(&c, format!("{}/admin/audit?family=auth&actor=admin", app.base)).await;
     assert_eq!(html.matches("<tr>").count(), 2, "the one successful sign-in");
+    assert!(html.contains("href=\"/admin/audit/export?format=csv&#38;family=auth&#38;actor=admin\""), "{html}");
     let (status, _) = page(&c, format!("{}/admin/audit?cursor=not-a-uuid", app.base)).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }

@@ -63,6 +63,7 @@ const PAIRS: &[(&str, &str)] = &[
     ("GET /api/v1/settings/metadata-fields", "GET /admin/settings/metadata-fields"),
     ("PUT /api/v1/settings/metadata-fields", "POST /admin/settings/metadata-fields"),
     ("GET /api/v1/audit-events", "GET /admin/audit"),
+    ("GET /api/v1/audit-events/export", "GET /admin/audit/export"),
     // Oneself.
     ("GET /api/v1/me", "GET /profile"),
     ("PATCH /api/v1/me", "POST /profile"),

@@ -8,6 +8,7 @@ mod matrix;
 
 mod access;
 mod audit;
+mod audit_export;
 mod auth;
 mod authority;
 mod authz;

@@ -155,3 +155,31 @@ async fn schemas_state_the_limits_the_server_enforces() {
     assert_eq!(prop("InvitationTemplateBody", "body")["maxLength"], 10000);
     assert_eq!(prop("MetadataFields", "fields")["maxItems"], 50);
 }
+
+#[tokio::test]
+async fn the_audit_export_is_a_documented_file_with_the_lists_filters() {
+    let app = TestApp::spawn().await;
+    let doc = app.client().get("/api/openapi.json").await.body;
+    let export = &doc["paths"]["/api/v1/audit-events/export"]["get"];
+    let ok = &export["responses"]["200"];
+    let types: BTreeSet<&str> = ok["content"].as_object().expect("content").keys().map(String::as_str).collect();
+    assert_eq!(types, BTreeSet::from(["text/csv", "application/jsonl"]), "{ok}");
+    assert!(ok["headers"]["Content-Disposition"].is_object(), "{ok}");
+    let names = |op: &Value| -> BTreeSet<String> {
+        op["parameters"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap().to_owned()).collect()
+    };
+    let list = &doc["paths"]["/api/v1/audit-events"]["get"];
+    let filters: BTreeSet<String> =
+        names(list).into_iter().filter(|n| n != "limit" && n != "cursor").chain(["format".to_owned()]).collect();
+    assert_eq!(names(export), filters, "the export takes the list's filters");
+    for op in [list, export] {
+        let family = op["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "family").unwrap();
+        assert_ne!(family["required"], json!(true));
+        let known: Vec<&str> =
+            family["schema"]["enum"].as_array().expect("an enum").iter().map(|v| v.as_str().unwrap()).collect();
+        assert_eq!(known, usher_core::audit::families(), "{family}");
+    }
+    let format = export["parameters"].as_array().unwrap().iter().find(|p| p["name"] == "format").unwrap();
+    assert_ne!(format["required"], json!(true));
+    assert_eq!(format["schema"]["enum"], json!(["csv", "jsonl"]), "{format}");
+}

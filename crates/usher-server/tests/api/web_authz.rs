@@ -96,6 +96,7 @@ pub const TABLE: &[(&str, &str, &str)] = &[
     ("/admin/settings/invitation-template", "DDDAAD", "DDDDAD"),
     ("/admin/settings/metadata-fields", "DDDAAD", "DDDDAD"),
     ("/admin/audit", "DDDDAD", "-"),
+    ("/admin/audit/export", "DDDDAD", "-"),
 ];
 
 /// Posts that end the caller's session: sign in again afterwards.

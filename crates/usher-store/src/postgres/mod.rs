@@ -11,6 +11,8 @@
 //!   members), and the outbox and reminder passes skip rows another node holds
 //!   ([`skip_locked!`]);
 //! - directory search through pg_trgm indexes (`search.rs`);
+//! - the family of an audit action, the text before its first dot
+//!   ([`action_family!`], with `split_part`);
 //! - bulk load: column arrays, with the indexes rebuilt after a large import (`bulk.rs`);
 //! - bearer-token lookups on their own few connections with a generic plan;
 //! - keeping the pool sound when connections are lost (`health.rs`).
@@ -129,6 +131,15 @@ async fn relax_durability(tx: &mut Transaction<'_, Postgres>) -> StoreResult<()>
     Ok(())
 }
 
+/// The family of an audit event's action, its first word, written as the
+/// expression index `audit_events_family` is (the planner uses the index only
+/// for this very expression).
+macro_rules! action_family {
+    () => {
+        "split_part(action, '.', 1)"
+    };
+}
+
 /// `<column> = ANY(<the ids bound at $p>)`, the ids bound with [`id_list`].
 macro_rules! in_ids {
     ($p:literal) => {
@@ -173,6 +184,8 @@ fn broken_rule(e: &dyn sqlx::error::DatabaseError) -> &str {
 
 mod bulk;
 mod health;
+#[cfg(test)]
+mod plans;
 mod search;
 
 include!("../sql/shared.rs");
