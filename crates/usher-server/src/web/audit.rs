@@ -38,7 +38,9 @@ pub struct AuditRow {
     pub actor: String,
     pub target: String,
     pub address: String,
+    /// "Chrome on Linux"; the whole user agent is in `client_full`.
     pub client: String,
+    pub client_full: String,
     pub facts: Vec<Fact>,
     /// The details as stored, indented, for whoever needs them whole.
     pub raw: Option<String>,
@@ -243,7 +245,8 @@ fn audit_row(t: Tr, tz: TimeZone, e: AuditEvent) -> AuditRow {
         actor: e.actor_name.unwrap_or_else(dash),
         target: e.target_name.unwrap_or_else(dash),
         address: e.address.unwrap_or_else(dash),
-        client: e.client.unwrap_or_else(dash),
+        client: usher_core::sessions::describe_client(e.client.as_deref()).unwrap_or_else(dash),
+        client_full: e.client.unwrap_or_default(),
         facts,
         raw,
     }
